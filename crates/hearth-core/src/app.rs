@@ -1,0 +1,159 @@
+//! The `App` value: built once at start-up from a `Config`, handed to every face (Tauri
+//! commands, HTTP handlers, CLI commands), which call its plain methods.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::feed::{self, FeedPage, FeedQuery};
+use crate::interactions::{self, InteractionInput};
+use crate::post::{NewPost, Post};
+use crate::ranking::{RankingStrategy, RecencyEngagement};
+use crate::search::{self, SearchResult};
+use crate::store::interactions::{self as log, MutedAuthor};
+use crate::store::{now_ms, posts, Store};
+use crate::{compose, demo};
+
+/// The running application. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct App {
+    config: Arc<Config>,
+    store: Store,
+    ranking: Arc<dyn RankingStrategy>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("App")
+            .field("data_dir", &self.config.data_dir)
+            .field("ranking", &self.ranking.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What is muted, for the settings page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mutes {
+    pub authors: Vec<MutedAuthor>,
+    pub words: Vec<String>,
+}
+
+/// Where the data is and how much of it there is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub version: &'static str,
+    pub data_dir: String,
+    pub database_path: String,
+    pub posts: i64,
+    pub authors: i64,
+    pub sources: i64,
+    pub interactions: i64,
+    pub media: i64,
+    pub demo_imported: bool,
+    pub ranking: &'static str,
+}
+
+/// The bytes of a media item, ready to serve.
+#[derive(Debug, Clone)]
+pub struct MediaFile {
+    pub mime: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DemoImport {
+    pub imported: usize,
+}
+
+impl App {
+    /// Opens (creating if needed) the data directory and database.
+    pub fn open(config: Config) -> Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|error| {
+            Error::io(format!("cannot create the data directory {}", config.data_dir.display()), error)
+        })?;
+        let store = Store::open(&config.database_path())?;
+        Ok(Self { config: Arc::new(config), store, ranking: Arc::new(RecencyEngagement) })
+    }
+
+    /// Opens the app and imports the demo feed if this database has never had it.
+    pub fn open_with_demo(config: Config) -> Result<Self> {
+        let app = Self::open(config)?;
+        if !demo::is_imported(&app.store)? {
+            app.import_demo()?;
+        }
+        Ok(app)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn feed(&self, query: &FeedQuery) -> Result<FeedPage> {
+        feed::page(&self.store, self.ranking.as_ref(), query, now_ms())
+    }
+
+    pub fn get_post(&self, post_id: i64) -> Result<Post> {
+        self.store.read(|connection| posts::load_post(connection, post_id))?.ok_or_else(|| Error::not_found("post", post_id))
+    }
+
+    /// Records what the user did; returns the post as it is now, if the event was about one.
+    pub fn record_interaction(&self, input: &InteractionInput) -> Result<Option<Post>> {
+        interactions::record(&self.store, input)?.map(|post_id| self.get_post(post_id)).transpose()
+    }
+
+    pub fn create_post(&self, new_post: &NewPost) -> Result<Post> {
+        let post_id = compose::create_post(&self.store, &self.config.data_dir, new_post)?;
+        self.get_post(post_id)
+    }
+
+    pub fn search(&self, query: &str, limit: Option<i64>) -> Result<SearchResult> {
+        search::search(&self.store, query, limit)
+    }
+
+    pub fn mutes(&self) -> Result<Mutes> {
+        self.store.read(|connection| Ok(Mutes { authors: log::muted_authors(connection)?, words: log::muted_words(connection)? }))
+    }
+
+    pub fn import_demo(&self) -> Result<DemoImport> {
+        Ok(DemoImport { imported: demo::import(&self.store, &self.config.data_dir)? })
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        let counts = self.store.read(posts::table_counts)?;
+        Ok(Status {
+            version: env!("CARGO_PKG_VERSION"),
+            data_dir: self.config.data_dir.display().to_string(),
+            database_path: self.config.database_path().display().to_string(),
+            posts: counts.posts,
+            authors: counts.authors,
+            sources: counts.sources,
+            interactions: counts.interactions,
+            media: counts.media,
+            demo_imported: demo::is_imported(&self.store)?,
+            ranking: self.ranking.name(),
+        })
+    }
+
+    /// Where a media item's bytes are on disk. Remote media is fetched by the sources, never
+    /// hot-linked; until a source has cached it, it is unavailable.
+    pub fn media_file(&self, media_id: i64) -> Result<MediaFile> {
+        let location = self.store.read(|connection| posts::media_location(connection, media_id))?;
+        let relative = location
+            .path
+            .ok_or_else(|| Error::Unavailable(format!("media {media_id} has not been downloaded yet")))?;
+        // Paths are written by this app as `media/<sha256>.<ext>`; refuse anything else.
+        if relative.contains("..") || relative.starts_with('/') || !relative.starts_with("media/") {
+            return Err(Error::Internal(format!("media {media_id} has an unexpected path")));
+        }
+        Ok(MediaFile { mime: location.mime, path: self.config.data_dir.join(relative) })
+    }
+
+    /// The database, for tests and tools in this crate's family.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

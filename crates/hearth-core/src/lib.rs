@@ -1,0 +1,24 @@
+//! hearth-core: everything that matters in Hearth — the store, the feed and its ranking,
+//! search, composing, demo content — behind one `App` value. No Tauri, no HTTP: the desktop
+//! shell, the CLI and browser mode are thin faces over `App`.
+
+pub mod app;
+pub mod compose;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod feed;
+pub mod interactions;
+pub mod media;
+pub mod post;
+pub mod ranking;
+pub mod search;
+pub mod store;
+
+pub use app::{App, DemoImport, MediaFile, Mutes, Status};
+pub use config::Config;
+pub use error::{Error, ErrorBody, ErrorCode, Result};
+pub use feed::{FeedMode, FeedPage, FeedQuery};
+pub use interactions::{InteractionInput, InteractionKind};
+pub use post::{Attachment, NewPost, Post};
+pub use search::SearchResult;

@@ -1,0 +1,173 @@
+//! Model outputs per post or media item, keyed by model id and version: sentiment, image
+//! labels, transcripts, embeddings. Later model issues write here without new plumbing.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::Migration;
+use crate::error::{Error, Result};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    timestamp: 202_611_221_420,
+    name: "enrichments",
+    sql: r"
+CREATE TABLE enrichments (
+    id            INTEGER PRIMARY KEY,
+    post_id       INTEGER REFERENCES posts (id) ON DELETE CASCADE,
+    media_id      INTEGER REFERENCES media (id) ON DELETE CASCADE,
+    kind          TEXT NOT NULL CHECK (kind IN ('sentiment', 'labels', 'transcript', 'embedding', 'alt_text')),
+    model_id      TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    value_json    TEXT,
+    vector        BLOB,
+    created_at    INTEGER NOT NULL,
+    CHECK ((post_id IS NULL) <> (media_id IS NULL)),
+    CHECK (value_json IS NOT NULL OR vector IS NOT NULL)
+);
+CREATE UNIQUE INDEX enrichments_one_per_model
+    ON enrichments (coalesce(post_id, -1), coalesce(media_id, -1), kind, model_id, model_version);
+CREATE INDEX enrichments_by_kind ON enrichments (kind, model_id);
+",
+}];
+
+/// What an enrichment is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Post(i64),
+    Media(i64),
+}
+
+/// One model output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enrichment {
+    pub subject: Subject,
+    pub kind: String,
+    pub model_id: String,
+    pub model_version: String,
+    pub value_json: Option<String>,
+    pub vector: Option<Vec<f32>>,
+}
+
+/// Writes (or replaces) the output of one model version for one subject.
+pub fn put(connection: &Connection, enrichment: &Enrichment, now_ms: i64) -> Result<()> {
+    if enrichment.value_json.is_none() && enrichment.vector.is_none() {
+        return Err(Error::invalid("an enrichment needs a value or a vector"));
+    }
+    let (post_id, media_id) = match enrichment.subject {
+        Subject::Post(id) => (Some(id), None),
+        Subject::Media(id) => (None, Some(id)),
+    };
+    let blob = enrichment.vector.as_deref().map(vector_to_bytes);
+    connection.execute(
+        "INSERT INTO enrichments (post_id, media_id, kind, model_id, model_version, value_json, vector, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (coalesce(post_id, -1), coalesce(media_id, -1), kind, model_id, model_version)
+         DO UPDATE SET value_json = excluded.value_json, vector = excluded.vector, created_at = excluded.created_at",
+        params![
+            post_id,
+            media_id,
+            enrichment.kind,
+            enrichment.model_id,
+            enrichment.model_version,
+            enrichment.value_json,
+            blob,
+            now_ms
+        ],
+    )?;
+    Ok(())
+}
+
+/// The newest output of `kind` by `model_id` for the subject, if any.
+pub fn get(connection: &Connection, subject: Subject, kind: &str, model_id: &str) -> Result<Option<Enrichment>> {
+    let (post_id, media_id) = match subject {
+        Subject::Post(id) => (Some(id), None),
+        Subject::Media(id) => (None, Some(id)),
+    };
+    let row = connection
+        .query_row(
+            "SELECT model_version, value_json, vector FROM enrichments
+             WHERE post_id IS ?1 AND media_id IS ?2 AND kind = ?3 AND model_id = ?4
+             ORDER BY created_at DESC LIMIT 1",
+            params![post_id, media_id, kind, model_id],
+            |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<Vec<u8>>>(2)?))
+            },
+        )
+        .optional()?;
+    row.map(|(model_version, value_json, blob)| {
+        Ok(Enrichment {
+            subject,
+            kind: kind.to_owned(),
+            model_id: model_id.to_owned(),
+            model_version,
+            value_json,
+            vector: blob.as_deref().map(vector_from_bytes).transpose()?,
+        })
+    })
+    .transpose()
+}
+
+/// Little-endian f32s, the blob format of `enrichments.vector`.
+pub fn vector_to_bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|value| value.to_le_bytes()).collect()
+}
+
+pub fn vector_from_bytes(bytes: &[u8]) -> Result<Vec<f32>> {
+    if bytes.len() % 4 != 0 {
+        return Err(Error::Internal(format!("a stored vector has {} bytes, not a multiple of 4", bytes.len())));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn enrichments_round_trip_and_replace_per_model_version() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .write(|connection| {
+                connection.execute_batch(
+                    "INSERT INTO sources (id, kind, name, url, created_at) VALUES (1, 'local', 'Local', 'local:', 0);
+                     INSERT INTO authors (id, source_id, handle, display_name) VALUES (1, 1, 'me', 'Me');
+                     INSERT INTO posts (id, source_id, author_id, remote_id, text, created_at, fetched_at)
+                     VALUES (1, 1, 1, 'a', 'hello', 0, 0);",
+                )?;
+                let mut enrichment = Enrichment {
+                    subject: Subject::Post(1),
+                    kind: "embedding".into(),
+                    model_id: "all-minilm-l6-v2".into(),
+                    model_version: "1".into(),
+                    value_json: None,
+                    vector: Some(vec![0.25, -1.5, 3.0]),
+                };
+                put(connection, &enrichment, 1)?;
+                enrichment.vector = Some(vec![1.0]);
+                put(connection, &enrichment, 2)?;
+                let stored = get(connection, Subject::Post(1), "embedding", "all-minilm-l6-v2")?.unwrap();
+                assert_eq!(stored, enrichment);
+                let rows: i64 = connection.query_row("SELECT count(*) FROM enrichments", [], |row| row.get(0))?;
+                assert_eq!(rows, 1);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn an_enrichment_needs_a_subject_that_exists() {
+        let store = Store::open_in_memory().unwrap();
+        let enrichment = Enrichment {
+            subject: Subject::Media(42),
+            kind: "labels".into(),
+            model_id: "m".into(),
+            model_version: "1".into(),
+            value_json: Some("[]".into()),
+            vector: None,
+        };
+        assert!(store.write(|connection| put(connection, &enrichment, 0)).is_err());
+    }
+}

@@ -1,0 +1,437 @@
+//! Sources, authors, posts (with their FTS5 index) and media: tables and queries.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::Migration;
+use crate::error::{Error, Result};
+use crate::post::{avatar_color, format_timestamp, Author, Counts, Media, MediaKind, Post, PostState, SourceKind, SourceRef};
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    timestamp: 202_611_221_400,
+    name: "sources, authors, posts, posts_fts, media",
+    sql: r"
+CREATE TABLE sources (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('local', 'demo', 'rss', 'mastodon', 'bluesky')),
+    name        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    config_json TEXT NOT NULL DEFAULT '{}',
+    created_at  INTEGER NOT NULL,
+    UNIQUE (kind, url)
+);
+CREATE TABLE authors (
+    id           INTEGER PRIMARY KEY,
+    source_id    INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    handle       TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    bio          TEXT,
+    avatar_url   TEXT,
+    is_self      INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (source_id, handle)
+);
+CREATE TABLE posts (
+    id          INTEGER PRIMARY KEY,
+    source_id   INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    author_id   INTEGER NOT NULL REFERENCES authors (id) ON DELETE CASCADE,
+    remote_id   TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    url         TEXT,
+    created_at  INTEGER NOT NULL,
+    fetched_at  INTEGER NOT NULL,
+    like_count  INTEGER NOT NULL DEFAULT 0 CHECK (like_count >= 0),
+    boost_count INTEGER NOT NULL DEFAULT 0 CHECK (boost_count >= 0),
+    reply_count INTEGER NOT NULL DEFAULT 0 CHECK (reply_count >= 0),
+    UNIQUE (source_id, remote_id)
+);
+CREATE INDEX posts_by_time ON posts (created_at DESC, id DESC);
+CREATE INDEX posts_by_author ON posts (author_id, created_at DESC);
+
+CREATE VIRTUAL TABLE posts_fts USING fts5 (
+    text, content = 'posts', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN
+    INSERT INTO posts_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER posts_fts_update AFTER UPDATE OF text ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO posts_fts (rowid, text) VALUES (new.id, new.text);
+END;
+
+CREATE TABLE media (
+    id          INTEGER PRIMARY KEY,
+    post_id     INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('image', 'audio', 'video')),
+    mime        TEXT NOT NULL,
+    path        TEXT,
+    url         TEXT,
+    size_bytes  INTEGER NOT NULL DEFAULT 0,
+    sha256      TEXT,
+    alt_text    TEXT,
+    width       INTEGER,
+    height      INTEGER,
+    duration_ms INTEGER,
+    CHECK (path IS NOT NULL OR url IS NOT NULL),
+    UNIQUE (post_id, position)
+);
+CREATE INDEX media_by_post ON media (post_id);
+",
+}];
+
+/// Returns the id of the source `(kind, url)`, creating it if needed.
+pub fn ensure_source(connection: &Connection, kind: SourceKind, name: &str, url: &str, now_ms: i64) -> Result<i64> {
+    connection.execute(
+        "INSERT INTO sources (kind, name, url, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, url) DO NOTHING",
+        params![kind.as_str(), name, url, now_ms],
+    )?;
+    Ok(connection.query_row(
+        "SELECT id FROM sources WHERE kind = ?1 AND url = ?2",
+        params![kind.as_str(), url],
+        |row| row.get(0),
+    )?)
+}
+
+/// An author as a source knows them.
+#[derive(Debug, Clone)]
+pub struct AuthorRow<'a> {
+    pub source_id: i64,
+    pub handle: &'a str,
+    pub display_name: &'a str,
+    pub bio: Option<&'a str>,
+    pub is_self: bool,
+}
+
+/// Returns the id of the author, creating or refreshing their name and bio.
+pub fn upsert_author(connection: &Connection, author: &AuthorRow<'_>) -> Result<i64> {
+    Ok(connection.query_row(
+        "INSERT INTO authors (source_id, handle, display_name, bio, is_self) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (source_id, handle) DO UPDATE SET display_name = excluded.display_name, bio = excluded.bio
+         RETURNING id",
+        params![author.source_id, author.handle, author.display_name, author.bio, author.is_self],
+        |row| row.get(0),
+    )?)
+}
+
+/// A post as it is written to the database.
+#[derive(Debug, Clone)]
+pub struct PostRow<'a> {
+    pub source_id: i64,
+    pub author_id: i64,
+    pub remote_id: &'a str,
+    pub text: &'a str,
+    pub url: Option<&'a str>,
+    pub created_at_ms: i64,
+    pub fetched_at_ms: i64,
+    pub counts: Counts,
+}
+
+/// Inserts the post unless `(source, remote_id)` exists. Returns the new id, or `None` when the
+/// post was already there (so importing twice changes nothing).
+pub fn insert_post_if_new(connection: &Connection, post: &PostRow<'_>) -> Result<Option<i64>> {
+    Ok(connection
+        .query_row(
+            "INSERT INTO posts (source_id, author_id, remote_id, text, url, created_at, fetched_at,
+                                like_count, boost_count, reply_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (source_id, remote_id) DO NOTHING
+             RETURNING id",
+            params![
+                post.source_id,
+                post.author_id,
+                post.remote_id,
+                post.text,
+                post.url,
+                post.created_at_ms,
+                post.fetched_at_ms,
+                post.counts.likes,
+                post.counts.boosts,
+                post.counts.replies
+            ],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// An attachment as it is written to the database; `path` is relative to the data directory.
+#[derive(Debug, Clone)]
+pub struct MediaRow<'a> {
+    pub post_id: i64,
+    pub position: i64,
+    pub kind: MediaKind,
+    pub mime: &'a str,
+    pub path: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub size_bytes: i64,
+    pub sha256: Option<&'a str>,
+    pub alt_text: Option<&'a str>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub duration_ms: Option<i64>,
+}
+
+pub fn insert_media(connection: &Connection, media: &MediaRow<'_>) -> Result<i64> {
+    Ok(connection.query_row(
+        "INSERT INTO media (post_id, position, kind, mime, path, url, size_bytes, sha256, alt_text,
+                            width, height, duration_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+        params![
+            media.post_id,
+            media.position,
+            media.kind.as_str(),
+            media.mime,
+            media.path,
+            media.url,
+            media.size_bytes,
+            media.sha256,
+            media.alt_text,
+            media.width,
+            media.height,
+            media.duration_ms
+        ],
+        |row| row.get(0),
+    )?)
+}
+
+/// Where a media item's bytes live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaLocation {
+    pub mime: String,
+    /// Relative to the data directory.
+    pub path: Option<String>,
+    pub url: Option<String>,
+}
+
+pub fn media_location(connection: &Connection, media_id: i64) -> Result<MediaLocation> {
+    connection
+        .query_row("SELECT mime, path, url FROM media WHERE id = ?1", [media_id], |row| {
+            Ok(MediaLocation { mime: row.get(0)?, path: row.get(1)?, url: row.get(2)? })
+        })
+        .optional()?
+        .ok_or_else(|| Error::not_found("media", media_id))
+}
+
+/// The few columns the feed filters and ranks on, before a post is fully loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: i64,
+    pub author_id: i64,
+    pub source_id: i64,
+    pub text: String,
+    pub created_at_ms: i64,
+    pub counts: Counts,
+    pub state: PostState,
+    pub n_images: i64,
+    pub n_audio: i64,
+}
+
+/// Which candidates to fetch, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateQuery {
+    /// Only posts strictly older than `(created_at_ms, id)`.
+    pub before: Option<(i64, i64)>,
+    /// Only posts at or after this time.
+    pub since_ms: Option<i64>,
+    pub author_id: Option<i64>,
+    pub source_id: Option<i64>,
+    pub has_media: Option<MediaKind>,
+    pub include_hidden: bool,
+    pub limit: i64,
+}
+
+/// Posts matching the query, newest first, without posts by muted authors.
+pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec<Candidate>> {
+    let (before_time, before_id) = query.before.unwrap_or((i64::MAX, i64::MAX));
+    let mut statement = connection.prepare_cached(
+        "SELECT p.id, p.author_id, p.source_id, p.text, p.created_at, p.like_count, p.boost_count, p.reply_count,
+                coalesce(s.liked, 0), coalesce(s.hidden, 0), coalesce(s.show_less, 0),
+                (SELECT count(*) FROM media m WHERE m.post_id = p.id AND m.kind = 'image'),
+                (SELECT count(*) FROM media m WHERE m.post_id = p.id AND m.kind = 'audio')
+         FROM posts p
+         LEFT JOIN post_state s ON s.post_id = p.id
+         WHERE (p.created_at < ?1 OR (p.created_at = ?1 AND p.id < ?2))
+           AND p.created_at >= ?3
+           AND (?4 IS NULL OR p.author_id = ?4)
+           AND (?5 IS NULL OR p.source_id = ?5)
+           AND (?6 IS NULL OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id AND m.kind = ?6))
+           AND (?7 OR coalesce(s.hidden, 0) = 0)
+           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+         ORDER BY p.created_at DESC, p.id DESC
+         LIMIT ?8",
+    )?;
+    let rows = statement.query_map(
+        params![
+            before_time,
+            before_id,
+            query.since_ms.unwrap_or(i64::MIN),
+            query.author_id,
+            query.source_id,
+            query.has_media.map(MediaKind::as_str),
+            query.include_hidden,
+            query.limit
+        ],
+        candidate_from_row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn candidate_from_row(row: &Row<'_>) -> rusqlite::Result<Candidate> {
+    Ok(Candidate {
+        id: row.get(0)?,
+        author_id: row.get(1)?,
+        source_id: row.get(2)?,
+        text: row.get(3)?,
+        created_at_ms: row.get(4)?,
+        counts: Counts { likes: row.get(5)?, boosts: row.get(6)?, replies: row.get(7)? },
+        state: PostState { liked: row.get(8)?, hidden: row.get(9)?, show_less: row.get(10)? },
+        n_images: row.get(11)?,
+        n_audio: row.get(12)?,
+    })
+}
+
+/// Loads full posts, in the order of `ids`; unknown ids are skipped.
+pub fn load_posts(connection: &Connection, ids: &[i64]) -> Result<Vec<Post>> {
+    let mut posts = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(post) = load_post(connection, id)? {
+            posts.push(post);
+        }
+    }
+    Ok(posts)
+}
+
+/// Loads one full post, or `None` if there is no such post.
+pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT p.id, p.text, p.url, p.created_at, p.like_count, p.boost_count, p.reply_count,
+                s.id, s.kind, s.name, a.id, a.handle, a.display_name,
+                coalesce(st.liked, 0), coalesce(st.hidden, 0), coalesce(st.show_less, 0)
+         FROM posts p
+         JOIN sources s ON s.id = p.source_id
+         JOIN authors a ON a.id = p.author_id
+         LEFT JOIN post_state st ON st.post_id = p.id
+         WHERE p.id = ?1",
+    )?;
+    let post = statement
+        .query_row([id], |row| {
+            let liked: bool = row.get(13)?;
+            let kind: String = row.get(8)?;
+            let handle: String = row.get(11)?;
+            Ok(Post {
+                id: row.get(0)?,
+                text: row.get(1)?,
+                url: row.get(2)?,
+                created_at: format_timestamp(row.get(3)?),
+                counts: Counts {
+                    likes: row.get::<_, i64>(4)? + i64::from(liked),
+                    boosts: row.get(5)?,
+                    replies: row.get(6)?,
+                },
+                source: SourceRef {
+                    id: row.get(7)?,
+                    kind: SourceKind::parse(&kind).unwrap_or(SourceKind::Local),
+                    name: row.get(9)?,
+                },
+                author: Author {
+                    id: row.get(10)?,
+                    avatar_color: avatar_color(&handle),
+                    handle,
+                    display_name: row.get(12)?,
+                },
+                state: PostState { liked, hidden: row.get(14)?, show_less: row.get(15)? },
+                media: Vec::new(),
+                reason: None,
+            })
+        })
+        .optional()?;
+    let Some(mut post) = post else { return Ok(None) };
+    post.media = media_of_post(connection, id)?;
+    Ok(Some(post))
+}
+
+fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, kind, mime, size_bytes, alt_text, width, height, duration_ms
+         FROM media WHERE post_id = ?1 ORDER BY position",
+    )?;
+    let rows = statement.query_map([post_id], |row| {
+        let kind: String = row.get(1)?;
+        Ok(Media {
+            id: row.get(0)?,
+            kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
+            mime: row.get(2)?,
+            size_bytes: row.get(3)?,
+            alt_text: row.get(4)?,
+            width: row.get(5)?,
+            height: row.get(6)?,
+            duration_ms: row.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The author of a post, or `NotFound`.
+pub fn author_of_post(connection: &Connection, post_id: i64) -> Result<i64> {
+    connection
+        .query_row("SELECT author_id FROM posts WHERE id = ?1", [post_id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("post", post_id))
+}
+
+/// Post ids matching an FTS5 query, best match first, and how many match in all.
+pub fn full_text_search(connection: &Connection, fts_query: &str, limit: i64) -> Result<(Vec<i64>, i64)> {
+    let mut statement = connection.prepare_cached(
+        "SELECT p.id FROM posts_fts f
+         JOIN posts p ON p.id = f.rowid
+         LEFT JOIN post_state s ON s.post_id = p.id
+         WHERE posts_fts MATCH ?1
+           AND coalesce(s.hidden, 0) = 0
+           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+         ORDER BY bm25(posts_fts), p.created_at DESC
+         LIMIT ?2",
+    )?;
+    let ids = statement
+        .query_map(params![fts_query, limit], |row| row.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    let total = connection.query_row(
+        "SELECT count(*) FROM posts_fts f
+         JOIN posts p ON p.id = f.rowid
+         LEFT JOIN post_state s ON s.post_id = p.id
+         WHERE posts_fts MATCH ?1
+           AND coalesce(s.hidden, 0) = 0
+           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)",
+        [fts_query],
+        |row| row.get(0),
+    )?;
+    Ok((ids, total))
+}
+
+/// Row counts shown on the settings page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TableCounts {
+    pub posts: i64,
+    pub authors: i64,
+    pub sources: i64,
+    pub media: i64,
+    pub interactions: i64,
+}
+
+pub fn table_counts(connection: &Connection) -> Result<TableCounts> {
+    Ok(connection.query_row(
+        "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM authors), (SELECT count(*) FROM sources),
+                (SELECT count(*) FROM media), (SELECT count(*) FROM interactions)",
+        [],
+        |row| {
+            Ok(TableCounts {
+                posts: row.get(0)?,
+                authors: row.get(1)?,
+                sources: row.get(2)?,
+                media: row.get(3)?,
+                interactions: row.get(4)?,
+            })
+        },
+    )?)
+}

@@ -1,0 +1,271 @@
+// Real-browser end-to-end test of the Hearth web UI against the real backend.
+//
+//   cargo build -p <the hearth binary>        # produces target/debug/hearth
+//   (cd ui && npm ci && npm run build)        # produces ui/dist
+//   (cd tests && npm ci) && node --test tests/e2e/
+//
+// Environment: HEARTH_BIN overrides the backend binary; CHROMIUM overrides the browser
+// (default /usr/bin/chromium). Screenshots go to tests/artifacts/.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.HEARTH_BIN || path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'hearth.exe' : 'hearth');
+const UI_DIST = path.join(ROOT, 'ui', 'dist');
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CARD = '[data-testid="post-card"]';
+
+let dataDir;
+let server;
+let serverLog = '';
+let appUrl; // http://127.0.0.1:PORT/?token=T
+let origin;
+let browser;
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['--data-dir', dataDir, 'serve', '--port', '0', '--ui-dir', UI_DIST], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server = proc;
+    const timer = setTimeout(() => {
+      reject(new Error(`hearth serve did not print its URL within 30 s. Output so far:\n${serverLog}`));
+    }, 30_000);
+    proc.stderr.on('data', (d) => (serverLog += d.toString()));
+    const rl = createInterface({ input: proc.stdout });
+    rl.on('line', (line) => {
+      serverLog += line + '\n';
+      const m = /Hearth is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[^\s]+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`hearth serve exited early (code ${code}, signal ${signal}). Output:\n${serverLog}`));
+    });
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** A fresh page that fails the test on uncaught page errors or requests leaving the machine. */
+async function openPage(t, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, ...options });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  context.on('request', (r) => {
+    const u = r.url();
+    if (!(u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:'))) problems.push(`external request: ${u}`);
+  });
+  t.after(async () => {
+    await context.close();
+    assert.deepEqual(problems, [], 'the page must not throw or contact other hosts');
+  });
+  return page;
+}
+
+async function gotoFeed(page, url = appUrl) {
+  await page.goto(url);
+  await page.locator(CARD).first().waitFor({ timeout: 20_000 });
+}
+
+/** Waits for the POST /api/interactions of one of `kinds` (dwell/open events may interleave). */
+function waitForInteraction(page, kinds) {
+  return page.waitForResponse((r) => {
+    if (!r.url().includes('/api/interactions') || r.request().method() !== 'POST') return false;
+    try {
+      return kinds.includes(JSON.parse(r.request().postData() ?? '{}').kind);
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function chooseChronological(page) {
+  const feedLoaded = page.waitForResponse((r) => r.url().includes('/api/feed') && r.url().includes('mode=chronological'));
+  await page.getByTestId('mode-chronological').click();
+  await feedLoaded;
+  await page.locator(CARD).first().waitFor();
+}
+
+before(async () => {
+  assert.ok(existsSync(BIN), `backend binary not found at ${BIN} (build it, or set HEARTH_BIN)`);
+  assert.ok(existsSync(path.join(UI_DIST, 'index.html')), `ui/dist is missing: run "npm ci && npm run build" in ui/`);
+  dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-'));
+  execFileSync(BIN, ['--data-dir', dataDir, 'demo'], { cwd: ROOT, stdio: 'pipe', timeout: 60_000 });
+  appUrl = await startServer();
+  origin = new URL(appUrl).origin;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopServer();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('Hearth in a real browser', { timeout: 120_000 }, () => {
+  test('the feed shows the demo posts and the token leaves the address bar', async (t) => {
+    const page = await openPage(t);
+    await gotoFeed(page);
+    const n = await page.locator(CARD).count();
+    assert.ok(n >= 10, `expected at least 10 cards, got ${n}`);
+    assert.ok(!page.url().includes('token='), `token still in the URL: ${page.url()}`);
+    await assert.doesNotReject(page.getByTestId('feed').waitFor());
+    // Cards are real feed articles.
+    const first = page.locator(CARD).first();
+    assert.equal(await first.evaluate((el) => el.tagName), 'ARTICLE');
+    assert.equal(await first.getAttribute('aria-posinset'), '1');
+  });
+
+  test('a like survives a reload', async (t) => {
+    const page = await openPage(t);
+    await gotoFeed(page);
+    await chooseChronological(page);
+    const card = page.locator(CARD).filter({ has: page.locator('[data-testid="like-button"][aria-pressed="false"]') }).first();
+    const id = await card.getAttribute('data-post-id');
+    assert.ok(id, 'found a post that is not liked yet');
+    const saved = waitForInteraction(page, ['like']);
+    await card.getByTestId('like-button').click();
+    const res = await saved;
+    assert.equal(res.status(), 200, `like failed: ${await res.text()}`);
+    const like = page.locator(`${CARD}[data-post-id="${id}"] [data-testid="like-button"]`);
+    assert.equal(await like.getAttribute('aria-pressed'), 'true');
+
+    await page.reload();
+    await page.locator(CARD).first().waitFor();
+    await like.waitFor();
+    assert.equal(await like.getAttribute('aria-pressed'), 'true', 'the like is still there after reloading');
+  });
+
+  test('search finds a post by a distinctive word', async (t) => {
+    const page = await openPage(t);
+    await gotoFeed(page);
+    const texts = await page.locator(`${CARD} .post-text`).allInnerTexts();
+    // The longest plain word is usually distinctive.
+    const words = texts
+      .flatMap((s) => s.replace(/https?:\/\/\S+/g, ' ').split(/[^\p{L}]+/u))
+      .filter((w) => w.length >= 6)
+      .sort((a, b) => b.length - a.length);
+    assert.ok(words.length > 0, 'found a word to search for');
+    const word = words[0];
+    const input = page.getByTestId('search-input');
+    await page.keyboard.press('/');
+    assert.equal(await input.evaluate((el) => el === document.activeElement), true, '"/" focuses the search field');
+    await input.fill(word);
+    const searched = page.waitForResponse((r) => r.url().includes('/api/search'));
+    await input.press('Enter');
+    assert.equal((await searched).status(), 200);
+    await page.locator(CARD).first().waitFor();
+    const found = await page.locator(`${CARD} .post-text`).allInnerTexts();
+    assert.ok(
+      found.some((s) => s.toLowerCase().includes(word.toLowerCase())),
+      `a result contains "${word}"`,
+    );
+    // Escape clears the search and returns to the feed.
+    await input.press('Escape');
+    assert.equal(await input.inputValue(), '');
+    await page.locator(CARD).first().waitFor();
+  });
+
+  test('a new post appears at the top of the chronological feed', async (t) => {
+    const page = await openPage(t);
+    await gotoFeed(page);
+    await chooseChronological(page);
+    const text = `Hello from the browser test ${Date.now()}\nsecond line`;
+    await page.getByTestId('compose-button').click();
+    const box = page.getByTestId('compose-text');
+    await box.waitFor();
+    await box.fill(text);
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/posts') && r.request().method() === 'POST');
+    await page.getByTestId('compose-submit').click();
+    const res = await created;
+    assert.equal(res.status(), 200, `create_post failed: ${await res.text()}`);
+    await box.waitFor({ state: 'hidden' });
+    const first = page.locator(CARD).first();
+    assert.equal((await first.locator('.post-text').innerText()).trim(), text);
+
+    // And it is really stored: reload (the chronological mode is remembered).
+    await page.reload();
+    await page.locator(CARD).first().waitFor();
+    assert.equal(await page.getByTestId('mode-chronological').getAttribute('aria-checked'), 'true');
+    assert.equal((await page.locator(CARD).first().locator('.post-text').innerText()).trim(), text);
+  });
+
+  test('keyboard navigation: j, j, l', async (t) => {
+    const page = await openPage(t);
+    await gotoFeed(page);
+    const cards = page.locator(CARD);
+    const id0 = await cards.nth(0).getAttribute('data-post-id');
+    const id1 = await cards.nth(1).getAttribute('data-post-id');
+    const focusedId = () => page.evaluate(() => document.activeElement?.getAttribute('data-post-id') ?? null);
+
+    await page.keyboard.press('j');
+    assert.equal(await focusedId(), id0, 'j focuses the first card');
+    await page.keyboard.press('j');
+    assert.equal(await focusedId(), id1, 'j again focuses the second card');
+
+    const like = cards.nth(1).getByTestId('like-button');
+    const before = await like.getAttribute('aria-pressed');
+    const saved = waitForInteraction(page, ['like', 'unlike']);
+    await page.keyboard.press('l');
+    assert.equal((await saved).status(), 200);
+    assert.equal(await like.getAttribute('aria-pressed'), before === 'true' ? 'false' : 'true', 'l toggles the like');
+
+    await page.keyboard.press('k');
+    assert.equal(await focusedId(), id0, 'k goes back to the first card');
+  });
+
+  test('screenshots in light and dark', async (t) => {
+    for (const [scheme, file] of [
+      ['light', 'browser-feed.png'],
+      ['dark', 'browser-feed-dark.png'],
+    ]) {
+      const page = await openPage(t, { colorScheme: scheme });
+      await gotoFeed(page);
+      await page.waitForLoadState('networkidle');
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r, g, b] = bg.match(/\d+/g).map(Number);
+      const dark = r + g + b < 3 * 128;
+      assert.equal(dark, scheme === 'dark', `${scheme} theme background is ${bg}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
+      assert.ok(existsSync(path.join(ARTIFACTS, file)));
+    }
+  });
+});

@@ -1,0 +1,732 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from './api';
+import type { FeedMode, Post } from './types';
+import { PostCard, SkeletonCard, type Collapsed } from './PostCard';
+import { Compose } from './Compose';
+import { Settings, ShortcutList } from './Settings';
+import { actionForKey, isTypingTarget, moveIndex } from './keyboard';
+import { DwellTracker } from './dwell';
+import { loadTheme, saveTheme, type ThemeChoice } from './theme';
+import * as I from './icons';
+
+type View = 'feed' | 'search' | 'settings';
+type LoadState = 'loading' | 'ready' | 'more' | 'error';
+type Toast = { id: number; text: string; kind: 'info' | 'error' };
+
+const PAGE = 20;
+const MODE_KEY = 'hearth.mode';
+
+function loadMode(): FeedMode {
+  try {
+    return localStorage.getItem(MODE_KEY) === 'chronological' ? 'chronological' : 'ranked';
+  } catch {
+    return 'ranked';
+  }
+}
+
+function errMessage(e: unknown): string {
+  return e instanceof ApiError ? e.message : 'Something went wrong.';
+}
+
+function mergeUpdate(old: Post, fresh: Post | null | undefined): Post {
+  if (!fresh || fresh.id !== old.id) return old;
+  return { ...fresh, reason: fresh.reason ?? old.reason };
+}
+
+export function App() {
+  const [theme, setTheme] = useState<ThemeChoice>(loadTheme);
+  const [view, setView] = useState<View>('feed');
+  const [mode, setMode] = useState<FeedMode>(loadMode);
+
+  const [posts, setPosts] = useState<Post[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [feedState, setFeedState] = useState<LoadState>('loading');
+  const [feedError, setFeedError] = useState('');
+  const [moreError, setMoreError] = useState('');
+  const feedReq = useRef(0);
+
+  const [query, setQuery] = useState('');
+  const [searched, setSearched] = useState('');
+  const [results, setResults] = useState<Post[]>([]);
+  const [total, setTotal] = useState(0);
+  const [searchState, setSearchState] = useState<LoadState>('ready');
+  const [searchError, setSearchError] = useState('');
+
+  const [collapsed, setCollapsed] = useState<Record<number, Collapsed>>({});
+  const [expanded, setExpanded] = useState<Record<number, boolean>>({});
+  const [focusIndex, setFocusIndex] = useState(-1);
+  const [composeOpen, setComposeOpen] = useState(false);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const [importing, setImporting] = useState(false);
+  const [now, setNow] = useState(() => new Date());
+  const staleAfterMutes = useRef(false);
+
+  const searchInput = useRef<HTMLInputElement>(null);
+  const composeButton = useRef<HTMLButtonElement>(null);
+  const feedEl = useRef<HTMLDivElement>(null);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const helpDialog = useRef<HTMLDialogElement>(null);
+  const opened = useRef(new Set<number>());
+
+  // ---- toasts ---------------------------------------------------------------------------
+  const toastId = useRef(0);
+  const toast = useCallback((text: string, kind: 'info' | 'error' = 'info') => {
+    const id = ++toastId.current;
+    setToasts((t) => [...t.slice(-2), { id, text, kind }]);
+    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'error' ? 6000 : 3500);
+  }, []);
+
+  // ---- dwell ------------------------------------------------------------------------------
+  const tracker = useMemo(
+    () =>
+      new DwellTracker((postId, ms, onPageHide) => {
+        api
+          .recordInteraction({ post_id: postId, kind: 'dwell', dwell_ms: ms }, { keepalive: onPageHide })
+          .catch(() => {
+            /* learning signal only: never bother the user */
+          });
+      }),
+    [],
+  );
+  useEffect(() => () => tracker.disconnect(), [tracker]);
+
+  useEffect(() => {
+    const t = setInterval(() => setNow(new Date()), 60_000);
+    return () => clearInterval(t);
+  }, []);
+
+  // ---- feed loading -------------------------------------------------------------------------
+  const loadFeed = useCallback(async (m: FeedMode) => {
+    const req = ++feedReq.current;
+    setFeedState('loading');
+    setFeedError('');
+    setMoreError('');
+    setFocusIndex(-1);
+    try {
+      const page = await api.feed({ mode: m, limit: PAGE });
+      if (req !== feedReq.current) return;
+      setPosts(page.posts);
+      setCursor(page.next_cursor);
+      setCollapsed({});
+      setFeedState('ready');
+    } catch (e) {
+      if (req !== feedReq.current) return;
+      setFeedError(errMessage(e));
+      setFeedState('error');
+    }
+  }, []);
+
+  const loadMore = useCallback(async () => {
+    if (!cursor || feedState !== 'ready') return;
+    const req = feedReq.current;
+    setFeedState('more');
+    setMoreError('');
+    try {
+      const page = await api.feed({ mode, cursor, limit: PAGE });
+      if (req !== feedReq.current) return;
+      setPosts((cur) => {
+        const seen = new Set(cur.map((p) => p.id));
+        return [...cur, ...page.posts.filter((p) => !seen.has(p.id))];
+      });
+      setCursor(page.next_cursor);
+      setFeedState('ready');
+    } catch (e) {
+      if (req !== feedReq.current) return;
+      setMoreError(errMessage(e));
+      setFeedState('ready');
+    }
+  }, [cursor, feedState, mode]);
+
+  useEffect(() => {
+    void loadFeed(mode);
+  }, [mode, loadFeed]);
+
+  // Infinite scroll: the sentinel below the list triggers the next page.
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return;
+    const io = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting) && !moreError) void loadMore();
+      },
+      { rootMargin: '800px 0px' },
+    );
+    io.observe(el);
+    return () => io.disconnect();
+  }, [loadMore, moreError, view]);
+
+  const changeMode = (m: FeedMode) => {
+    try {
+      localStorage.setItem(MODE_KEY, m);
+    } catch {
+      /* ignore */
+    }
+    if (view !== 'feed') setView('feed');
+    if (m === mode) {
+      if (view === 'feed') void loadFeed(m);
+      return;
+    }
+    setMode(m);
+  };
+
+  const refresh = () => {
+    setView('feed');
+    void loadFeed(mode);
+    window.scrollTo({ top: 0 });
+  };
+
+  // ---- search -------------------------------------------------------------------------------
+  const runSearch = async (q: string) => {
+    const text = q.trim();
+    if (!text) return;
+    setView('search');
+    setSearched(text);
+    setSearchState('loading');
+    setSearchError('');
+    setFocusIndex(-1);
+    try {
+      const r = await api.search(text, 50);
+      setResults(r.posts);
+      setTotal(r.total);
+      setSearchState('ready');
+    } catch (e) {
+      setSearchError(errMessage(e));
+      setSearchState('error');
+    }
+  };
+
+  const clearSearch = () => {
+    setQuery('');
+    setSearched('');
+    setResults([]);
+    setView('feed');
+    setFocusIndex(-1);
+  };
+
+  // ---- post updates -------------------------------------------------------------------------
+  const updatePost = (id: number, fn: (p: Post) => Post) => {
+    setPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
+    setResults((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
+  };
+
+  const onLike = async (post: Post) => {
+    const was = post.state.liked;
+    const flip = (p: Post, liked: boolean): Post => ({
+      ...p,
+      state: { ...p.state, liked },
+      counts: { ...p.counts, likes: Math.max(0, p.counts.likes + (liked ? 1 : -1)) },
+    });
+    updatePost(post.id, (p) => flip(p, !was));
+    try {
+      const fresh = await api.recordInteraction({ post_id: post.id, kind: was ? 'unlike' : 'like' });
+      updatePost(post.id, (p) => mergeUpdate(p, fresh));
+      toast(was ? 'Like removed' : 'Liked');
+    } catch (e) {
+      updatePost(post.id, (p) => (p.state.liked === was ? p : flip(p, was)));
+      toast(`Could not ${was ? 'unlike' : 'like'} the post: ${errMessage(e)}`, 'error');
+    }
+  };
+
+  const setCollapse = (id: number, c: Collapsed) => setCollapsed((cur) => ({ ...cur, [id]: c }));
+
+  const onHide = async (post: Post) => {
+    setCollapse(post.id, 'hidden');
+    try {
+      await api.recordInteraction({ post_id: post.id, kind: 'hide' });
+      toast('Post hidden');
+    } catch (e) {
+      setCollapse(post.id, undefined);
+      toast(`Could not hide the post: ${errMessage(e)}`, 'error');
+    }
+  };
+
+  const onUnhide = async (post: Post) => {
+    try {
+      const fresh = await api.recordInteraction({ post_id: post.id, kind: 'unhide' });
+      setCollapse(post.id, undefined);
+      updatePost(post.id, (p) => mergeUpdate(p, fresh));
+      toast('Post restored');
+    } catch (e) {
+      toast(`Could not restore the post: ${errMessage(e)}`, 'error');
+    }
+  };
+
+  const onShowLess = async (post: Post) => {
+    setCollapse(post.id, 'show_less');
+    try {
+      await api.recordInteraction({ post_id: post.id, kind: 'show_less' });
+      toast('You’ll see less like this');
+    } catch (e) {
+      setCollapse(post.id, undefined);
+      toast(`Could not record that: ${errMessage(e)}`, 'error');
+    }
+  };
+
+  const onRestore = (post: Post) => setCollapse(post.id, undefined);
+
+  const onMute = async (post: Post) => {
+    try {
+      await api.recordInteraction({ post_id: post.id, kind: 'mute_author' });
+      const authorId = post.author.id;
+      setPosts((cur) => cur.filter((p) => p.author.id !== authorId));
+      setResults((cur) => cur.filter((p) => p.author.id !== authorId));
+      setFocusIndex(-1);
+      toast(`Muted @${post.author.handle}`);
+    } catch (e) {
+      toast(`Could not mute @${post.author.handle}: ${errMessage(e)}`, 'error');
+    }
+  };
+
+  const recordOpen = (post: Post) => {
+    if (opened.current.has(post.id)) return;
+    opened.current.add(post.id);
+    api.recordInteraction({ post_id: post.id, kind: 'open' }).catch(() => {
+      /* learning signal only */
+    });
+  };
+
+  const onOpen = (post: Post) => {
+    recordOpen(post);
+    setExpanded((cur) => (cur[post.id] ? cur : { ...cur, [post.id]: true }));
+  };
+
+  const onPosted = (post: Post) => {
+    setComposeOpen(false);
+    setPosts((cur) => [post, ...cur.filter((p) => p.id !== post.id)]);
+    if (view !== 'feed') setView('feed');
+    if (feedState === 'error') setFeedState('ready');
+    setFocusIndex(-1);
+    window.scrollTo({ top: 0 });
+    toast('Posted');
+  };
+
+  const importDemo = async () => {
+    setImporting(true);
+    try {
+      const r = await api.importDemo();
+      toast(r.imported === 1 ? 'Imported 1 demo post' : `Imported ${r.imported} demo posts`);
+      await loadFeed(mode);
+    } catch (e) {
+      toast(`Could not import the demo posts: ${errMessage(e)}`, 'error');
+    } finally {
+      setImporting(false);
+    }
+  };
+
+  // ---- theme & dialogs -------------------------------------------------------------------------
+  const chooseTheme = (t: ThemeChoice) => {
+    setTheme(t);
+    saveTheme(t);
+  };
+
+  useEffect(() => {
+    const d = helpDialog.current;
+    if (!d) return;
+    if (helpOpen && !d.open) d.showModal();
+    if (!helpOpen && d.open) d.close();
+  }, [helpOpen]);
+
+  const openSettings = () => {
+    setView('settings');
+    setFocusIndex(-1);
+    window.scrollTo({ top: 0 });
+  };
+  const closeSettings = () => {
+    setView(searched ? 'search' : 'feed');
+    if (staleAfterMutes.current) {
+      staleAfterMutes.current = false;
+      void loadFeed(mode);
+    }
+  };
+
+  // ---- keyboard -------------------------------------------------------------------------------
+  const list = view === 'search' ? results : view === 'feed' ? posts : [];
+
+  const cardEls = () =>
+    [...(feedEl.current?.querySelectorAll<HTMLElement>('[data-testid="post-card"]') ?? [])];
+
+  const focusCard = (i: number) => {
+    const el = cardEls()[i];
+    if (!el) return;
+    setFocusIndex(i);
+    el.focus({ preventScroll: true });
+    const reduce = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    el.scrollIntoView({ block: 'nearest', behavior: reduce ? 'auto' : 'smooth' });
+  };
+
+  const currentIndex = (): number => {
+    const els = cardEls();
+    const active = document.activeElement?.closest?.('[data-testid="post-card"]');
+    const i = active ? els.indexOf(active as HTMLElement) : -1;
+    return i >= 0 ? i : focusIndex < els.length ? focusIndex : -1;
+  };
+
+  const keyHandler = useRef<(e: KeyboardEvent) => void>(() => {});
+  keyHandler.current = (e: KeyboardEvent) => {
+    if (e.defaultPrevented || composeOpen || helpOpen) return;
+    if (isTypingTarget(e.target)) return;
+    if (e.key === 'Escape') {
+      if (view === 'search') clearSearch();
+      else if (view === 'settings') closeSettings();
+      return;
+    }
+    const action = actionForKey(e);
+    if (!action) return;
+    const idx = currentIndex();
+    const post = idx >= 0 && view !== 'settings' ? list[idx] : undefined;
+    switch (action) {
+      case 'next':
+      case 'prev': {
+        if (view === 'settings') return;
+        const n = moveIndex(idx, action === 'next' ? 1 : -1, cardEls().length);
+        if (n >= 0) focusCard(n);
+        if (action === 'next' && n >= cardEls().length - 3) void loadMore();
+        break;
+      }
+      case 'like':
+        if (post && !collapsed[post.id]) void onLike(post);
+        break;
+      case 'hide':
+        if (post && !collapsed[post.id]) void onHide(post);
+        break;
+      case 'show_less':
+        if (post && !collapsed[post.id]) void onShowLess(post);
+        break;
+      case 'open':
+        if (post) {
+          recordOpen(post);
+          if (post.url) window.open(post.url, '_blank', 'noopener,noreferrer');
+          else onOpen(post);
+        }
+        break;
+      case 'search':
+        searchInput.current?.focus();
+        searchInput.current?.select();
+        break;
+      case 'compose':
+        setComposeOpen(true);
+        break;
+      case 'refresh':
+        refresh();
+        break;
+      case 'settings':
+        openSettings();
+        break;
+      case 'help':
+        setHelpOpen(true);
+        break;
+    }
+    e.preventDefault();
+  };
+  useEffect(() => {
+    const h = (e: KeyboardEvent) => keyHandler.current(e);
+    document.addEventListener('keydown', h);
+    return () => document.removeEventListener('keydown', h);
+  }, []);
+
+  // ---- render -----------------------------------------------------------------------------------
+  const handlers = {
+    onLike,
+    onHide,
+    onUnhide,
+    onShowLess,
+    onRestore,
+    onMute,
+    onOpen,
+    onFocusCard: setFocusIndex,
+    observeDwell: (el: Element, id: number) => tracker.observe(el, id),
+    unobserveDwell: (el: Element) => tracker.unobserve(el),
+  };
+
+  // aria-setsize is -1 while more posts can still be loaded (size unknown).
+  const renderCards = (items: Post[], setSize: number) => {
+    const roving = focusIndex >= 0 && focusIndex < items.length ? focusIndex : 0;
+    return items.map((p, i) => (
+      <PostCard
+        key={p.id}
+        post={p}
+        index={i}
+        setSize={setSize}
+        tabbable={i === roving}
+        collapsed={collapsed[p.id]}
+        expanded={Boolean(expanded[p.id])}
+        now={now}
+        {...handlers}
+      />
+    ));
+  };
+
+  const skeletons = (
+    <div class="skeletons" aria-hidden="true">
+      <SkeletonCard />
+      <SkeletonCard />
+      <SkeletonCard />
+    </div>
+  );
+
+  let body;
+  if (view === 'settings') {
+    body = (
+      <Settings
+        theme={theme}
+        onTheme={chooseTheme}
+        onBack={closeSettings}
+        onMutesChanged={() => (staleAfterMutes.current = true)}
+        toast={toast}
+      />
+    );
+  } else if (view === 'search') {
+    body = (
+      <>
+        <div class="list-head">
+          <button type="button" class="icon-btn" aria-label="Back to feed" onClick={clearSearch}>
+            <I.ArrowLeft />
+          </button>
+          <h1 class="list-title">
+            Results for “{searched}”
+            {searchState === 'ready' && (
+              <span class="muted"> · {total === 1 ? '1 post' : `${total.toLocaleString()} posts`}</span>
+            )}
+          </h1>
+        </div>
+        {searchState === 'loading' && skeletons}
+        {searchState === 'error' && (
+          <div class="state" data-testid="error-state" role="alert">
+            <p class="state-title">Search failed</p>
+            <p class="muted">{searchError}</p>
+            <button type="button" class="btn primary" onClick={() => runSearch(searched)}>
+              Retry
+            </button>
+          </div>
+        )}
+        {searchState === 'ready' && results.length === 0 && (
+          <div class="state" data-testid="empty-state">
+            <p class="state-title">No posts match “{searched}”</p>
+            <p class="muted">Try a different word, or press Esc to go back to your feed.</p>
+          </div>
+        )}
+        {searchState === 'ready' && results.length > 0 && (
+          <div class="feed" role="feed" aria-label={`Search results for ${searched}`} data-testid="feed" ref={feedEl}>
+            {renderCards(results, Math.max(total, results.length))}
+          </div>
+        )}
+      </>
+    );
+  } else {
+    body = (
+      <>
+        <h1 class="sr-only">{mode === 'ranked' ? 'Ranked feed' : 'Latest posts'}</h1>
+        {feedState === 'loading' && skeletons}
+        {feedState === 'error' && (
+          <div class="state" data-testid="error-state" role="alert">
+            <p class="state-title">Couldn’t load your feed</p>
+            <p class="muted">{feedError}</p>
+            <button type="button" class="btn primary" onClick={() => loadFeed(mode)}>
+              <I.Refresh size={16} /> Retry
+            </button>
+          </div>
+        )}
+        {(feedState === 'ready' || feedState === 'more') && posts.length === 0 && (
+          <div class="state" data-testid="empty-state">
+            <span class="state-icon" aria-hidden="true">
+              <I.Flame size={28} />
+            </span>
+            <p class="state-title">Your feed is empty</p>
+            <p class="muted">Write your first post, or load some demo posts to see how Hearth works.</p>
+            <div class="row center">
+              <button type="button" class="btn primary" onClick={importDemo} disabled={importing} data-testid="import-demo">
+                {importing && <span class="spinner" aria-hidden="true" />}
+                Import demo posts
+              </button>
+              <button type="button" class="btn" onClick={() => setComposeOpen(true)}>
+                Write a post
+              </button>
+            </div>
+          </div>
+        )}
+        {(feedState === 'ready' || feedState === 'more') && posts.length > 0 && (
+          <>
+            <div
+              class="feed"
+              role="feed"
+              aria-busy={feedState === 'more'}
+              aria-label={mode === 'ranked' ? 'Ranked feed' : 'Latest posts'}
+              data-testid="feed"
+              ref={feedEl}
+            >
+              {renderCards(posts, cursor ? -1 : posts.length)}
+            </div>
+            <div ref={sentinel} class="sentinel" aria-hidden="true" />
+            {feedState === 'more' && skeletons}
+            {moreError && (
+              <p class="inline-error" role="alert">
+                {moreError}
+              </p>
+            )}
+            {cursor && feedState === 'ready' && (
+              <div class="row center">
+                <button type="button" class="btn" onClick={() => { setMoreError(''); void loadMore(); }} data-testid="load-more">
+                  Load more
+                </button>
+              </div>
+            )}
+            {!cursor && <p class="end-note">You’re all caught up.</p>}
+          </>
+        )}
+      </>
+    );
+  }
+
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <div class="topbar-inner">
+          <button type="button" class="brand" onClick={refresh} aria-label="Hearth — back to the top of your feed">
+            <span class="brand-mark" aria-hidden="true">
+              <I.Flame size={20} />
+            </span>
+            <span class="brand-name">Hearth</span>
+          </button>
+          <form
+            class="search"
+            role="search"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void runSearch(query);
+            }}
+          >
+            <I.Search size={16} class="search-icon" />
+            <label for="search" class="sr-only">
+              Search posts
+            </label>
+            <input
+              id="search"
+              ref={searchInput}
+              type="search"
+              data-testid="search-input"
+              placeholder="Search posts"
+              autocomplete="off"
+              maxLength={500}
+              value={query}
+              onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Escape') {
+                  e.preventDefault();
+                  clearSearch();
+                  searchInput.current?.blur();
+                }
+              }}
+            />
+            <kbd class="search-kbd" aria-hidden="true">
+              /
+            </kbd>
+          </form>
+          <button
+            type="button"
+            class="icon-btn theme-btn"
+            data-testid="theme-button"
+            aria-label={`Theme: ${theme === 'system' ? 'match system' : theme}. Change theme`}
+            title={`Theme: ${theme === 'system' ? 'match system' : theme}`}
+            onClick={() => {
+              const next: ThemeChoice = theme === 'system' ? 'light' : theme === 'light' ? 'dark' : 'system';
+              chooseTheme(next);
+              toast(next === 'system' ? 'Theme follows your system' : next === 'light' ? 'Light theme' : 'Dark theme');
+            }}
+          >
+            {theme === 'system' ? <I.Monitor /> : theme === 'light' ? <I.Sun /> : <I.Moon />}
+          </button>
+          <button
+            type="button"
+            class="icon-btn"
+            data-testid="settings-button"
+            aria-label="Settings"
+            aria-current={view === 'settings' ? 'page' : undefined}
+            onClick={() => (view === 'settings' ? closeSettings() : openSettings())}
+          >
+            <I.Gear />
+          </button>
+          <button
+            type="button"
+            class="btn primary compose-btn"
+            data-testid="compose-button"
+            aria-label="New post"
+            aria-keyshortcuts="n"
+            ref={composeButton}
+            onClick={() => setComposeOpen(true)}
+          >
+            <I.Pen size={16} />
+            <span class="compose-label">New post</span>
+          </button>
+        </div>
+        <nav class="tabs" aria-label="Feed order">
+          <div class="segmented" role="radiogroup" aria-label="Feed order">
+            {(['ranked', 'chronological'] as FeedMode[]).map((m) => {
+              const checked = mode === m && view === 'feed';
+              return (
+                <button
+                  key={m}
+                  type="button"
+                  role="radio"
+                  aria-checked={mode === m}
+                  tabIndex={mode === m ? 0 : -1}
+                  class={'seg' + (checked ? ' on' : mode === m ? ' on dim' : '')}
+                  data-testid={m === 'ranked' ? 'mode-ranked' : 'mode-chronological'}
+                  onClick={() => changeMode(m)}
+                  onKeyDown={(e) => {
+                    if (['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown'].includes(e.key)) {
+                      e.preventDefault();
+                      const other: FeedMode = m === 'ranked' ? 'chronological' : 'ranked';
+                      changeMode(other);
+                      (e.currentTarget.parentElement?.querySelector(`[data-testid="mode-${other}"]`) as HTMLElement | null)?.focus();
+                    }
+                  }}
+                >
+                  {m === 'ranked' ? <I.Sparkle size={15} /> : <I.Clock size={15} />}
+                  {m === 'ranked' ? 'Ranked' : 'Latest'}
+                </button>
+              );
+            })}
+          </div>
+        </nav>
+      </header>
+
+      <main id="main" class="column" tabIndex={-1}>
+        {body}
+      </main>
+
+      <Compose open={composeOpen} onClose={() => setComposeOpen(false)} onPosted={onPosted} />
+
+      <dialog
+        ref={helpDialog}
+        class="dialog help"
+        aria-labelledby="help-title"
+        onClose={() => setHelpOpen(false)}
+        onClick={(e) => {
+          if (e.target === helpDialog.current) setHelpOpen(false);
+        }}
+      >
+        <div class="dialog-body">
+          <div class="dialog-head">
+            <h2 id="help-title">Keyboard shortcuts</h2>
+            <button type="button" class="icon-btn" aria-label="Close" onClick={() => setHelpOpen(false)}>
+              <I.Close />
+            </button>
+          </div>
+          <ShortcutList />
+        </div>
+      </dialog>
+
+      <div class="toasts" role="status" aria-live="polite" aria-atomic="false">
+        {toasts.map((t) => (
+          <div key={t.id} class={`toast ${t.kind}`}>
+            {t.text}
+          </div>
+        ))}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,324 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, readAsBase64 } from './api';
+import type { Attachment, Post } from './types';
+import { charCount, guessMime, hasErrors, LIMITS, validateDraft, type DraftErrors } from './validate';
+import { formatBytes, formatDuration } from './format';
+import * as I from './icons';
+
+type Picked = { id: number; file: File; name: string; mime: string; size: number; url: string; alt: string };
+
+let nextId = 1;
+function pick(file: File): Picked {
+  return {
+    id: nextId++,
+    file,
+    name: file.name || 'file',
+    mime: guessMime(file.name, file.type),
+    size: file.size,
+    url: URL.createObjectURL(file),
+    alt: '',
+  };
+}
+
+type Props = { open: boolean; onClose: () => void; onPosted: (p: Post) => void };
+
+export function Compose({ open, onClose, onPosted }: Props) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const textarea = useRef<HTMLTextAreaElement>(null);
+  const imageInput = useRef<HTMLInputElement>(null);
+  const audioInput = useRef<HTMLInputElement>(null);
+  const [text, setText] = useState('');
+  const [images, setImages] = useState<Picked[]>([]);
+  const [audio, setAudio] = useState<Picked | null>(null);
+  const [audioMs, setAudioMs] = useState<number | null>(null);
+  const [sending, setSending] = useState(false);
+  const [submitted, setSubmitted] = useState(false);
+  const [sendError, setSendError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const d = dialog.current;
+    if (!d) return;
+    if (open && !d.open) {
+      d.showModal();
+      requestAnimationFrame(() => textarea.current?.focus());
+    } else if (!open && d.open) {
+      d.close();
+    }
+  }, [open]);
+
+  const draft = {
+    text,
+    images: images.map((i) => ({ name: i.name, mime: i.mime, size: i.size, alt_text: i.alt })),
+    audio: audio ? { name: audio.name, mime: audio.mime, size: audio.size } : null,
+  };
+  const allErrors = validateDraft(draft);
+  // Blank-text errors only after a submit attempt; limit violations show immediately.
+  const errors: DraftErrors = {
+    ...allErrors,
+    text: allErrors.text && (submitted || charCount(text.trimEnd()) > LIMITS.textMax) ? allErrors.text : undefined,
+  };
+  const chars = charCount(text.trimEnd());
+  const remaining = LIMITS.textMax - chars;
+
+  const reset = () => {
+    images.forEach((i) => URL.revokeObjectURL(i.url));
+    if (audio) URL.revokeObjectURL(audio.url);
+    setText('');
+    setImages([]);
+    setAudio(null);
+    setAudioMs(null);
+    setSubmitted(false);
+    setSendError(null);
+  };
+
+  const submit = async () => {
+    if (sending) return;
+    setSubmitted(true);
+    setSendError(null);
+    if (hasErrors(allErrors)) return;
+    setSending(true);
+    try {
+      const imgs: Attachment[] = await Promise.all(
+        images.map(async (i) => ({
+          file_name: i.name,
+          mime: i.mime,
+          data_base64: await readAsBase64(i.file),
+          alt_text: i.alt.trim() || null,
+        })),
+      );
+      const aud: Attachment | null = audio
+        ? { file_name: audio.name, mime: audio.mime, data_base64: await readAsBase64(audio.file), alt_text: null }
+        : null;
+      const post = await api.createPost({ text, images: imgs, audio: aud });
+      reset();
+      onPosted(post);
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError('internal', 'The post could not be sent.');
+      setSendError(e.message);
+    } finally {
+      setSending(false);
+    }
+  };
+
+  const addImages = (files: FileList | null) => {
+    if (!files) return;
+    const picked = [...files].map(pick);
+    setImages((cur) => [...cur, ...picked]);
+  };
+
+  const removeImage = (id: number) => {
+    setImages((cur) => {
+      const gone = cur.find((i) => i.id === id);
+      if (gone) URL.revokeObjectURL(gone.url);
+      return cur.filter((i) => i.id !== id);
+    });
+  };
+
+  const setAudioFile = (files: FileList | null) => {
+    const f = files?.[0];
+    if (!f) return;
+    if (audio) URL.revokeObjectURL(audio.url);
+    setAudio(pick(f));
+    setAudioMs(null);
+  };
+
+  return (
+    <dialog
+      ref={dialog}
+      class="dialog compose"
+      aria-labelledby="compose-title"
+      onCancel={(e) => {
+        if (sending) e.preventDefault();
+        else onClose();
+      }}
+      onClose={() => open && onClose()}
+      onClick={(e) => {
+        // Click on the backdrop closes (the dialog element itself is the backdrop target).
+        if (e.target === dialog.current && !sending) onClose();
+      }}
+    >
+      <form
+        class="dialog-body"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            void submit();
+          }
+        }}
+      >
+        <div class="dialog-head">
+          <h2 id="compose-title">New post</h2>
+          <button type="button" class="icon-btn" aria-label="Close" onClick={onClose} disabled={sending}>
+            <I.Close />
+          </button>
+        </div>
+
+        <label class="sr-only" for="compose-text">
+          Post text
+        </label>
+        <textarea
+          id="compose-text"
+          ref={textarea}
+          data-testid="compose-text"
+          class={'compose-text' + (errors.text ? ' invalid' : '')}
+          placeholder="What’s on your mind?"
+          rows={5}
+          value={text}
+          aria-invalid={Boolean(errors.text)}
+          aria-describedby="compose-count compose-text-error"
+          onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
+          disabled={sending}
+        />
+        <div class="compose-meta">
+          <span id="compose-text-error" class="field-error" role={errors.text ? 'alert' : undefined}>
+            {errors.text ?? ''}
+          </span>
+          <span
+            id="compose-count"
+            class={'counter' + (remaining < 0 ? ' over' : remaining <= 250 ? ' near' : '')}
+            aria-label={`${chars} of ${LIMITS.textMax} characters`}
+          >
+            {chars.toLocaleString('en')} / {LIMITS.textMax.toLocaleString('en')}
+          </span>
+        </div>
+
+        {images.length > 0 && (
+          <ul class="attach-grid" aria-label="Attached images">
+            {images.map((img, i) => (
+              <li key={img.id} class="attach-item">
+                <img src={img.url} alt="" />
+                <button
+                  type="button"
+                  class="remove"
+                  aria-label={`Remove image ${i + 1} (${img.name})`}
+                  onClick={() => removeImage(img.id)}
+                  disabled={sending}
+                >
+                  <I.Close size={14} />
+                </button>
+                <label class="sr-only" for={`alt-${img.id}`}>
+                  Description of image {i + 1}
+                </label>
+                <input
+                  id={`alt-${img.id}`}
+                  class="alt-input"
+                  type="text"
+                  placeholder="Describe this image"
+                  value={img.alt}
+                  maxLength={LIMITS.altTextMax}
+                  disabled={sending}
+                  onInput={(e) => {
+                    const v = (e.target as HTMLInputElement).value;
+                    setImages((cur) => cur.map((c) => (c.id === img.id ? { ...c, alt: v } : c)));
+                  }}
+                />
+              </li>
+            ))}
+          </ul>
+        )}
+        {errors.images && (
+          <p class="field-error" role="alert">
+            {errors.images}
+          </p>
+        )}
+
+        {audio && (
+          <div class="attach-audio">
+            <div class="attach-audio-head">
+              <I.Music size={16} />
+              <span class="file-name">{audio.name}</span>
+              <span class="muted">
+                {formatBytes(audio.size)}
+                {audioMs != null && ` · ${formatDuration(audioMs)}`}
+              </span>
+              <button
+                type="button"
+                class="icon-btn small"
+                aria-label={`Remove audio ${audio.name}`}
+                onClick={() => {
+                  URL.revokeObjectURL(audio.url);
+                  setAudio(null);
+                }}
+                disabled={sending}
+              >
+                <I.Close size={14} />
+              </button>
+            </div>
+            <audio
+              controls
+              preload="metadata"
+              src={audio.url}
+              onLoadedMetadata={(e) => {
+                const d = (e.target as HTMLAudioElement).duration;
+                if (Number.isFinite(d)) setAudioMs(d * 1000);
+              }}
+            />
+          </div>
+        )}
+        {errors.audio && (
+          <p class="field-error" role="alert">
+            {errors.audio}
+          </p>
+        )}
+        {errors.form && (
+          <p class="field-error" role="alert">
+            {errors.form}
+          </p>
+        )}
+        {sendError && (
+          <p class="send-error" role="alert">
+            {sendError}
+          </p>
+        )}
+
+        <div class="dialog-foot">
+          <input
+            ref={imageInput}
+            type="file"
+            accept={LIMITS.imageMimes.join(',')}
+            multiple
+            hidden
+            onChange={(e) => {
+              addImages((e.target as HTMLInputElement).files);
+              (e.target as HTMLInputElement).value = '';
+            }}
+          />
+          <input
+            ref={audioInput}
+            type="file"
+            accept={['audio/*', '.wav', '.mp3', '.ogg', '.flac', '.m4a', '.weba'].join(',')}
+            hidden
+            onChange={(e) => {
+              setAudioFile((e.target as HTMLInputElement).files);
+              (e.target as HTMLInputElement).value = '';
+            }}
+          />
+          <button
+            type="button"
+            class="btn ghost"
+            onClick={() => imageInput.current?.click()}
+            disabled={sending || images.length >= LIMITS.imagesMax}
+            title={images.length >= LIMITS.imagesMax ? 'At most 4 images' : undefined}
+          >
+            <I.ImageIcon size={16} /> Images
+          </button>
+          <button type="button" class="btn ghost" onClick={() => audioInput.current?.click()} disabled={sending}>
+            <I.Music size={16} /> {audio ? 'Replace audio' : 'Audio'}
+          </button>
+          <span class="spacer" />
+          <span class="hint" aria-hidden="true">
+            Ctrl+Enter
+          </span>
+          <button type="submit" class="btn primary" data-testid="compose-submit" disabled={sending} aria-busy={sending}>
+            {sending && <span class="spinner" aria-hidden="true" />}
+            {sending ? 'Posting…' : 'Post'}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,408 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Post, Media } from './types';
+import { mediaUrl } from './api';
+import {
+  absoluteTime,
+  compactCount,
+  displayUrl,
+  formatDuration,
+  initials,
+  linkify,
+  relativeTime,
+  safeColor,
+  sourceLabel,
+  textColorOn,
+} from './format';
+import * as I from './icons';
+
+export type Collapsed = 'hidden' | 'show_less' | undefined;
+
+export type CardHandlers = {
+  onLike: (p: Post) => void;
+  onHide: (p: Post) => void;
+  onUnhide: (p: Post) => void;
+  onShowLess: (p: Post) => void;
+  onRestore: (p: Post) => void;
+  onMute: (p: Post) => void;
+  onOpen: (p: Post) => void;
+  onFocusCard: (index: number) => void;
+  observeDwell: (el: Element, postId: number) => void;
+  unobserveDwell: (el: Element) => void;
+};
+
+type Props = CardHandlers & {
+  post: Post;
+  index: number;
+  setSize: number;
+  tabbable: boolean;
+  collapsed: Collapsed;
+  expanded: boolean;
+  now: Date;
+};
+
+const LONG_TEXT = 700;
+
+/** Post text as text nodes with http(s) links; never HTML. */
+export function PostText({ text, id }: { text: string; id?: string }) {
+  return (
+    <div class="post-text" id={id}>
+      {linkify(text).map((seg, i) =>
+        seg.type === 'link' ? (
+          <a key={i} href={seg.href} target="_blank" rel="noopener noreferrer" title={seg.href}>
+            {displayUrl(seg.value)}
+          </a>
+        ) : (
+          seg.value
+        ),
+      )}
+    </div>
+  );
+}
+
+export function Avatar({ name, handle, color, size = 44 }: { name: string; handle: string; color: string; size?: number }) {
+  const bg = safeColor(color);
+  return (
+    <span
+      class="avatar"
+      aria-hidden="true"
+      style={{ background: bg, color: textColorOn(bg), width: `${size}px`, height: `${size}px`, fontSize: `${Math.round(size * 0.38)}px` }}
+    >
+      {initials(name, handle)}
+    </span>
+  );
+}
+
+function AltBadge({ alt }: { alt: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button
+        type="button"
+        class="alt-badge"
+        aria-expanded={open}
+        aria-label={open ? 'Hide image description' : 'Show image description'}
+        onClick={(e) => {
+          e.stopPropagation();
+          setOpen(!open);
+        }}
+      >
+        ALT
+      </button>
+      {open && <p class="alt-text">{alt}</p>}
+    </>
+  );
+}
+
+function ImageGrid({ images }: { images: Media[] }) {
+  const shown = images.slice(0, 4);
+  const single = shown.length === 1 ? shown[0] : null;
+  const ratio = single && single.width && single.height ? `${single.width} / ${single.height}` : undefined;
+  return (
+    <div class={`media-grid n${shown.length}`}>
+      {shown.map((m) => (
+        <figure key={m.id} class="media-item" style={single && ratio ? { aspectRatio: ratio } : undefined}>
+          <img
+            src={mediaUrl(m.id)}
+            alt={m.alt_text ?? ''}
+            loading="lazy"
+            decoding="async"
+            width={m.width ?? undefined}
+            height={m.height ?? undefined}
+          />
+          {m.alt_text && <AltBadge alt={m.alt_text} />}
+        </figure>
+      ))}
+    </div>
+  );
+}
+
+function AudioPlayer({ media }: { media: Media }) {
+  const dur = formatDuration(media.duration_ms);
+  return (
+    <div class="audio-card">
+      <span class="audio-icon" aria-hidden="true">
+        <I.Music size={18} />
+      </span>
+      <div class="audio-body">
+        <span class="audio-label">
+          Audio{dur && <span class="muted"> · {dur}</span>}
+        </span>
+        <audio controls preload="none" src={mediaUrl(media.id)} aria-label={media.alt_text ?? 'Audio attachment'} />
+      </div>
+    </div>
+  );
+}
+
+function Overflow({ post, onMute }: { post: Post; onMute: (p: Post) => void }) {
+  const [open, setOpen] = useState(false);
+  const btn = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    const first = menu.current?.querySelector<HTMLElement>('[role=menuitem]');
+    first?.focus();
+    const onDoc = (e: Event) => {
+      if (!menu.current?.contains(e.target as Node) && !btn.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', onDoc, true);
+    return () => document.removeEventListener('pointerdown', onDoc, true);
+  }, [open]);
+
+  const close = (refocus: boolean) => {
+    setOpen(false);
+    if (refocus) btn.current?.focus();
+  };
+
+  const onKey = (e: KeyboardEvent) => {
+    const items = [...(menu.current?.querySelectorAll<HTMLElement>('[role=menuitem]') ?? [])];
+    const i = items.indexOf(document.activeElement as HTMLElement);
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      close(true);
+    } else if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      items[(i + 1) % items.length]?.focus();
+    } else if (e.key === 'ArrowUp') {
+      e.preventDefault();
+      items[(i - 1 + items.length) % items.length]?.focus();
+    } else if (e.key === 'Tab') {
+      close(false);
+    }
+  };
+
+  return (
+    <div class="overflow">
+      <button
+        ref={btn}
+        type="button"
+        class="icon-btn action"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-label={`More actions for post by ${post.author.display_name}`}
+        onClick={(e) => {
+          e.stopPropagation();
+          setOpen(!open);
+        }}
+      >
+        <I.More />
+      </button>
+      {open && (
+        <div class="menu" role="menu" ref={menu} onKeyDown={onKey} aria-label="Post actions">
+          <button
+            type="button"
+            role="menuitem"
+            data-testid="mute-author"
+            onClick={() => {
+              close(true);
+              onMute(post);
+            }}
+          >
+            <I.Mute size={16} /> Mute @{post.author.handle}
+          </button>
+          {post.url && (
+            <a role="menuitem" href={post.url} target="_blank" rel="noopener noreferrer" onClick={() => close(false)}>
+              <I.External size={16} /> Open original
+            </a>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function isInteractive(el: EventTarget | null, stop: Element): boolean {
+  let n = el as Element | null;
+  while (n && n !== stop) {
+    const tag = n.tagName?.toLowerCase();
+    if (['a', 'button', 'audio', 'video', 'input', 'textarea', 'summary', 'details', 'select', 'label'].includes(tag)) return true;
+    if (n.getAttribute?.('role') === 'menu') return true;
+    n = n.parentElement;
+  }
+  return false;
+}
+
+export function PostCard(props: Props) {
+  const { post, index, setSize, tabbable, collapsed, expanded, now } = props;
+  const ref = useRef<HTMLElement>(null);
+  const authorId = `post-${post.id}-author`;
+  const textId = `post-${post.id}-text`;
+  const name = post.author.display_name || post.author.handle;
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || collapsed) return;
+    props.observeDwell(el, post.id);
+    return () => props.unobserveDwell(el);
+  }, [post.id, collapsed]);
+
+  // Keep keyboard focus on the card when its action buttons disappear (hide / show less).
+  useEffect(() => {
+    if (collapsed && ref.current && (document.activeElement === document.body || document.activeElement === null)) {
+      ref.current.focus({ preventScroll: true });
+    }
+  }, [collapsed]);
+
+  const common = {
+    ref,
+    class: 'card' + (collapsed ? ' collapsed' : ''),
+    'data-testid': 'post-card',
+    'data-post-id': String(post.id),
+    'aria-posinset': index + 1,
+    'aria-setsize': setSize,
+    'aria-labelledby': authorId,
+    tabIndex: tabbable ? 0 : -1,
+    onFocus: (e: FocusEvent) => {
+      if (e.target === e.currentTarget) props.onFocusCard(index);
+    },
+  };
+
+  if (collapsed) {
+    return (
+      <article {...common} aria-describedby={textId}>
+        <span id={authorId} class="sr-only">
+          {name}
+        </span>
+        <p class="collapsed-line" id={textId}>
+          {collapsed === 'hidden' ? (
+            <>
+              <I.EyeOff size={16} /> Post hidden ·{' '}
+              <button type="button" class="link-btn" onClick={() => props.onUnhide(post)}>
+                Undo
+              </button>
+            </>
+          ) : (
+            <>
+              <I.Less size={16} /> You'll see less like this ·{' '}
+              <button type="button" class="link-btn" onClick={() => props.onRestore(post)}>
+                Show post
+              </button>
+            </>
+          )}
+        </p>
+      </article>
+    );
+  }
+
+  const images = post.media.filter((m) => m.kind === 'image');
+  const audios = post.media.filter((m) => m.kind === 'audio');
+  const videos = post.media.filter((m) => m.kind === 'video');
+  const long = post.text.length > LONG_TEXT || post.text.split('\n').length > 14;
+  const liked = post.state.liked;
+
+  return (
+    <article
+      {...common}
+      aria-describedby={textId}
+      onClick={(e) => {
+        if (!isInteractive(e.target, e.currentTarget as Element)) props.onOpen(post);
+      }}
+    >
+      <div class="card-avatar">
+        <Avatar name={name} handle={post.author.handle} color={post.author.avatar_color} />
+      </div>
+      <div class="card-main">
+        <header class="card-head">
+          <span class="names">
+            <span class="display-name" id={authorId}>
+              {name}
+            </span>
+            <span class="handle">@{post.author.handle}</span>
+          </span>
+          <span class={`source-badge src-${post.source.kind}`} title={post.source.name}>
+            {sourceLabel(post.source.kind)}
+          </span>
+          <time class="time" dateTime={post.created_at} title={absoluteTime(post.created_at)}>
+            {relativeTime(post.created_at, now)}
+          </time>
+        </header>
+
+        {post.text && (
+          <div class={'text-wrap' + (long && !expanded ? ' clamped' : '')}>
+            <PostText text={post.text} id={textId} />
+          </div>
+        )}
+        {!post.text && <span id={textId} class="sr-only">Post without text</span>}
+        {long && !expanded && (
+          <button type="button" class="link-btn show-more" onClick={() => props.onOpen(post)}>
+            Show more
+          </button>
+        )}
+
+        {images.length > 0 && <ImageGrid images={images} />}
+        {audios.map((a) => (
+          <AudioPlayer key={a.id} media={a} />
+        ))}
+        {videos.map((v) => (
+          <video key={v.id} class="video" controls preload="none" src={mediaUrl(v.id)} aria-label={v.alt_text ?? 'Video attachment'} />
+        ))}
+
+        {post.reason && (
+          <details class="why">
+            <summary>
+              <I.Info size={14} /> Why this post?
+            </summary>
+            <p>{post.reason}</p>
+          </details>
+        )}
+
+        <div class="actions" role="group" aria-label="Post actions">
+          <button
+            type="button"
+            class={'action like' + (liked ? ' on' : '')}
+            data-testid="like-button"
+            aria-pressed={liked}
+            aria-label={`${liked ? 'Unlike' : 'Like'} post by ${name}`}
+            onClick={() => props.onLike(post)}
+          >
+            <I.Heart filled={liked} />
+            <span class="count" aria-hidden="true">
+              {post.counts.likes > 0 ? compactCount(post.counts.likes) : ''}
+            </span>
+          </button>
+          <button
+            type="button"
+            class="action"
+            data-testid="show-less-button"
+            aria-label={`Show less like this post by ${name}`}
+            title="Show less like this"
+            onClick={() => props.onShowLess(post)}
+          >
+            <I.Less />
+            <span class="action-label">Less</span>
+          </button>
+          <button
+            type="button"
+            class="action"
+            data-testid="hide-button"
+            aria-label={`Hide post by ${name}`}
+            title="Hide"
+            onClick={() => props.onHide(post)}
+          >
+            <I.EyeOff />
+            <span class="action-label">Hide</span>
+          </button>
+          <span class="spacer" />
+          <Overflow post={post} onMute={props.onMute} />
+        </div>
+      </div>
+    </article>
+  );
+}
+
+export function SkeletonCard() {
+  return (
+    <div class="card skeleton" aria-hidden="true">
+      <div class="card-avatar">
+        <span class="avatar sk" style={{ width: '44px', height: '44px' }} />
+      </div>
+      <div class="card-main">
+        <div class="sk sk-line" style={{ width: '40%' }} />
+        <div class="sk sk-line" style={{ width: '95%' }} />
+        <div class="sk sk-line" style={{ width: '80%' }} />
+        <div class="sk sk-line" style={{ width: '55%' }} />
+      </div>
+    </div>
+  );
+}

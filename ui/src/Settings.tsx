@@ -1,0 +1,278 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { JSX } from 'preact';
+import { api, ApiError } from './api';
+import type { Mutes, Status } from './types';
+import type { ThemeChoice } from './theme';
+import { SHORTCUTS } from './keyboard';
+import * as I from './icons';
+
+type Props = {
+  theme: ThemeChoice;
+  onTheme: (t: ThemeChoice) => void;
+  onBack: () => void;
+  onMutesChanged: () => void;
+  toast: (msg: string, kind?: 'info' | 'error') => void;
+};
+
+type Section = { id: string; title: string; render: () => JSX.Element };
+
+function errText(e: unknown): string {
+  return e instanceof ApiError ? e.message : 'Something went wrong.';
+}
+
+export function ShortcutList() {
+  return (
+    <dl class="shortcuts">
+      {SHORTCUTS.map((s) => (
+        <div class="shortcut" key={s.keys}>
+          <dt>
+            <kbd>{s.keys}</kbd>
+          </dt>
+          <dd>{s.label}</dd>
+        </div>
+      ))}
+      <div class="shortcut">
+        <dt>
+          <kbd>Esc</kbd>
+        </dt>
+        <dd>Close dialogs, leave search or settings</dd>
+      </div>
+      <div class="shortcut">
+        <dt>
+          <kbd>Ctrl</kbd>+<kbd>Enter</kbd>
+        </dt>
+        <dd>Send the post you are writing</dd>
+      </div>
+    </dl>
+  );
+}
+
+export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Props) {
+  const [status, setStatus] = useState<Status | null>(null);
+  const [statusError, setStatusError] = useState<string | null>(null);
+  const [mutes, setMutes] = useState<Mutes | null>(null);
+  const [mutesError, setMutesError] = useState<string | null>(null);
+  const [word, setWord] = useState('');
+  const [busy, setBusy] = useState(false);
+
+  const loadStatus = () => {
+    setStatusError(null);
+    api.status().then(setStatus, (e) => setStatusError(errText(e)));
+  };
+  const loadMutes = () => {
+    setMutesError(null);
+    api.mutes().then(setMutes, (e) => setMutesError(errText(e)));
+  };
+  useEffect(() => {
+    loadStatus();
+    loadMutes();
+  }, []);
+
+  const act = async (input: Parameters<typeof api.recordInteraction>[0], done: string) => {
+    setBusy(true);
+    try {
+      await api.recordInteraction(input);
+      toast(done);
+      onMutesChanged();
+      loadMutes();
+    } catch (e) {
+      toast(errText(e), 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const sections: Section[] = [
+    {
+      id: 'appearance',
+      title: 'Appearance',
+      render: () => (
+        <fieldset class="theme-choice">
+          <legend>Theme</legend>
+          {(['system', 'light', 'dark'] as ThemeChoice[]).map((t) => (
+            <label key={t} class={'radio-card' + (theme === t ? ' on' : '')}>
+              <input type="radio" name="theme" value={t} checked={theme === t} onChange={() => onTheme(t)} />
+              <span class={`swatch swatch-${t}`} aria-hidden="true" />
+              {t === 'system' ? 'Match system' : t === 'light' ? 'Light' : 'Dark'}
+            </label>
+          ))}
+        </fieldset>
+      ),
+    },
+    {
+      id: 'muted',
+      title: 'Muted',
+      render: () => (
+        <div class="mutes">
+          {mutesError && (
+            <p class="inline-error" role="alert">
+              {mutesError}{' '}
+              <button type="button" class="link-btn" onClick={loadMutes}>
+                Retry
+              </button>
+            </p>
+          )}
+          <h3>Accounts</h3>
+          {mutes && mutes.authors.length === 0 && <p class="muted">You have not muted anyone.</p>}
+          {mutes && mutes.authors.length > 0 && (
+            <ul class="mute-list">
+              {mutes.authors.map((a) => (
+                <li key={a.id}>
+                  <span>
+                    <strong>{a.display_name}</strong> <span class="muted">@{a.handle}</span>
+                  </span>
+                  <button
+                    type="button"
+                    class="btn small"
+                    disabled={busy}
+                    aria-label={`Unmute ${a.display_name}`}
+                    onClick={() => act({ kind: 'unmute_author', value: String(a.id), post_id: null }, `Unmuted @${a.handle}`)}
+                  >
+                    Unmute
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          <h3>Words</h3>
+          {mutes && mutes.words.length === 0 && <p class="muted">No muted words.</p>}
+          {mutes && mutes.words.length > 0 && (
+            <ul class="mute-list">
+              {mutes.words.map((w) => (
+                <li key={w}>
+                  <span>{w}</span>
+                  <button
+                    type="button"
+                    class="btn small"
+                    disabled={busy}
+                    aria-label={`Unmute the word ${w}`}
+                    onClick={() => act({ kind: 'unmute_word', value: w, post_id: null }, `Unmuted “${w}”`)}
+                  >
+                    Unmute
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          <form
+            class="add-word"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const w = word.trim();
+              if (!w) return;
+              void act({ kind: 'mute_word', value: w, post_id: null }, `Muted “${w}”`).then(() => setWord(''));
+            }}
+          >
+            <label for="mute-word">Mute a word</label>
+            <div class="row">
+              <input
+                id="mute-word"
+                type="text"
+                value={word}
+                maxLength={100}
+                placeholder="e.g. spoilers"
+                onInput={(e) => setWord((e.target as HTMLInputElement).value)}
+              />
+              <button type="submit" class="btn" disabled={busy || !word.trim()}>
+                Mute
+              </button>
+            </div>
+            <p class="muted small">Posts containing this word will no longer appear in your feed.</p>
+          </form>
+        </div>
+      ),
+    },
+    // Later sections ("Models", "Sources") go here: add { id, title, render } entries.
+    {
+      id: 'status',
+      title: 'Status',
+      render: () => (
+        <div>
+          {statusError && (
+            <p class="inline-error" role="alert">
+              {statusError}{' '}
+              <button type="button" class="link-btn" onClick={loadStatus}>
+                Retry
+              </button>
+            </p>
+          )}
+          {!status && !statusError && <p class="muted">Loading…</p>}
+          {status && (
+            <dl class="kv">
+              <dt>Version</dt>
+              <dd>{status.version}</dd>
+              <dt>Data folder</dt>
+              <dd>
+                <code>{status.data_dir}</code>
+              </dd>
+              <dt>Database</dt>
+              <dd>
+                <code>{status.database_path}</code>
+              </dd>
+              <dt>Posts</dt>
+              <dd>{status.posts.toLocaleString()}</dd>
+              <dt>Authors</dt>
+              <dd>{status.authors.toLocaleString()}</dd>
+              <dt>Sources</dt>
+              <dd>{status.sources.toLocaleString()}</dd>
+              <dt>Media files</dt>
+              <dd>{status.media.toLocaleString()}</dd>
+              <dt>Interactions</dt>
+              <dd>{status.interactions.toLocaleString()}</dd>
+              <dt>Demo posts</dt>
+              <dd>{status.demo_imported ? 'Imported' : 'Not imported'}</dd>
+            </dl>
+          )}
+        </div>
+      ),
+    },
+    {
+      id: 'shortcuts',
+      title: 'Keyboard shortcuts',
+      render: () => <ShortcutList />,
+    },
+    {
+      id: 'about',
+      title: 'About & privacy',
+      render: () => (
+        <div class="about">
+          <p>
+            Hearth is a social client whose intelligence runs on this device. Your posts, likes, hides and the
+            signals used to order your feed are stored only in the data folder above.
+          </p>
+          <p>
+            Nothing you do here is sent to an analytics service or a cloud model. The interface loads no
+            external fonts, scripts or trackers.
+          </p>
+        </div>
+      ),
+    },
+  ];
+
+  return (
+    <section class="settings" aria-labelledby="settings-title">
+      <div class="settings-head">
+        <button type="button" class="icon-btn" aria-label="Back to feed" onClick={onBack}>
+          <I.ArrowLeft />
+        </button>
+        <h1 id="settings-title">Settings</h1>
+      </div>
+      <nav class="section-nav" aria-label="Settings sections">
+        {sections.map((s) => (
+          <a key={s.id} href={`#settings-${s.id}`} onClick={(e) => {
+            e.preventDefault();
+            document.getElementById(`settings-${s.id}`)?.scrollIntoView({ block: 'start' });
+          }}>
+            {s.title}
+          </a>
+        ))}
+      </nav>
+      {sections.map((s) => (
+        <section key={s.id} id={`settings-${s.id}`} class="panel" aria-labelledby={`settings-${s.id}-title`}>
+          <h2 id={`settings-${s.id}-title`}>{s.title}</h2>
+          {s.render()}
+        </section>
+      ))}
+    </section>
+  );
+}

@@ -1,0 +1,177 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { _resetForTests, api, ApiError, buildRequest, calls, mediaUrl, token, TOKEN_KEY, toApiError } from './api';
+
+type W = Window & { __TAURI_INTERNALS__?: unknown };
+const w = window as W;
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(body === undefined ? '' : JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+beforeEach(() => {
+  _resetForTests();
+  sessionStorage.clear();
+  delete w.__TAURI_INTERNALS__;
+  window.history.replaceState(null, '', '/');
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+  delete w.__TAURI_INTERNALS__;
+});
+
+describe('token', () => {
+  it('reads ?token= once, stores it and removes it from the address bar', () => {
+    window.history.replaceState(null, '', '/?token=s3cret&view=x#frag');
+    expect(token()).toBe('s3cret');
+    expect(sessionStorage.getItem(TOKEN_KEY)).toBe('s3cret');
+    expect(window.location.search).toBe('?view=x');
+    expect(window.location.hash).toBe('#frag');
+    expect(window.location.href).not.toContain('s3cret');
+    // A later URL change does not replace the token that was read.
+    window.history.replaceState(null, '', '/?token=other');
+    expect(token()).toBe('s3cret');
+  });
+  it('falls back to sessionStorage after a reload', () => {
+    sessionStorage.setItem(TOKEN_KEY, 'kept');
+    expect(token()).toBe('kept');
+  });
+  it('is null when there is none', () => {
+    expect(token()).toBeNull();
+  });
+});
+
+describe('request building', () => {
+  it('builds feed query strings without empty parameters', () => {
+    expect(calls.feed({ mode: 'ranked' }).path).toBe('/api/feed?mode=ranked');
+    expect(calls.feed({ mode: 'chronological', cursor: 'abc=', limit: 20, has_media: null, include_hidden: true }).path).toBe(
+      '/api/feed?mode=chronological&cursor=abc%3D&limit=20&include_hidden=true',
+    );
+  });
+  it('encodes search text', () => {
+    expect(calls.search('rain & tea', 5).path).toBe('/api/search?q=rain+%26+tea&limit=5');
+  });
+  it('adds the bearer token and JSON body', () => {
+    const { url, init } = buildRequest(calls.recordInteraction({ post_id: 3, kind: 'like' }), 'tok');
+    expect(url).toBe('/api/interactions');
+    expect(init.method).toBe('POST');
+    const headers = init.headers as Record<string, string>;
+    expect(headers.Authorization).toBe('Bearer tok');
+    expect(headers['Content-Type']).toBe('application/json');
+    expect(JSON.parse(init.body as string)).toEqual({ post_id: 3, kind: 'like' });
+  });
+  it('sends GETs without a body', () => {
+    const { init } = buildRequest(calls.status(), 'tok');
+    expect(init.method).toBe('GET');
+    expect(init.body).toBeUndefined();
+  });
+});
+
+describe('HTTP transport', () => {
+  it('calls fetch with the token and parses the reply', async () => {
+    window.history.replaceState(null, '', '/?token=T1');
+    const fetch = vi.fn(async () => jsonResponse(200, { posts: [], next_cursor: null }));
+    vi.stubGlobal('fetch', fetch);
+    const page = await api.feed({ mode: 'chronological', limit: 20 });
+    expect(page).toEqual({ posts: [], next_cursor: null });
+    expect(fetch).toHaveBeenCalledTimes(1);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/feed?mode=chronological&limit=20');
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T1');
+  });
+  it('returns null for a JSON null reply', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, null)));
+    await expect(api.recordInteraction({ kind: 'mute_word', value: 'x', post_id: null })).resolves.toBeNull();
+  });
+  it('turns backend errors into ApiError with code and message', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(413, { code: 'payload_too_large', message: 'Too big.' })));
+    const err = await api.createPost({ text: 'x', images: [], audio: null }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('payload_too_large');
+    expect(err.message).toBe('Too big.');
+  });
+  it('maps non-JSON error replies by HTTP status', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response('<html>oops</html>', { status: 404 })));
+    const err = await api.getPost(1).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('not_found');
+    expect(err.message).not.toContain('<html>');
+  });
+  it('reports network failures as unavailable', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
+    const err = await api.status().catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('unavailable');
+  });
+});
+
+describe('Tauri transport', () => {
+  it('uses invoke with the documented command names and arguments', async () => {
+    const invoke = vi.fn(async (cmd: string) => (cmd === 'search' ? { posts: [], total: 0 } : null));
+    w.__TAURI_INTERNALS__ = { invoke };
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+
+    await api.feed({ mode: 'ranked', cursor: 'c1', limit: 10 });
+    await api.search('tea', 5);
+    await api.recordInteraction({ post_id: 2, kind: 'dwell', dwell_ms: 2500 });
+    await api.createPost({ text: 'hi', images: [], audio: null });
+    await api.getPost(4);
+    await api.mutes();
+    await api.status();
+    await api.importDemo();
+
+    expect(fetch).not.toHaveBeenCalled();
+    const seen = invoke.mock.calls.map((c) => [c[0], (c as unknown[])[1]]);
+    expect(seen).toEqual([
+      ['feed', { query: { mode: 'ranked', cursor: 'c1', limit: 10 } }],
+      ['search', { query: 'tea', limit: 5 }],
+      ['record_interaction', { input: { post_id: 2, kind: 'dwell', dwell_ms: 2500 } }],
+      ['create_post', { post: { text: 'hi', images: [], audio: null } }],
+      ['get_post', { id: 4 }],
+      ['mutes', {}],
+      ['status', {}],
+      ['import_demo', {}],
+    ]);
+  });
+  it('turns rejected {code,message} objects into ApiError', async () => {
+    w.__TAURI_INTERNALS__ = { invoke: vi.fn(async () => Promise.reject({ code: 'database_too_new', message: 'Upgrade Hearth.' })) };
+    const err = await api.status().catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('database_too_new');
+    expect(err.message).toBe('Upgrade Hearth.');
+  });
+  it('wraps plain string rejections', async () => {
+    w.__TAURI_INTERNALS__ = { invoke: vi.fn(async () => Promise.reject('command feed not found')) };
+    const err = await api.feed({ mode: 'ranked' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('internal');
+  });
+});
+
+describe('mediaUrl', () => {
+  it('uses the token query in the browser', () => {
+    window.history.replaceState(null, '', '/?token=a b');
+    expect(mediaUrl(12)).toBe('/api/media/12?token=a%20b');
+  });
+  it('uses the custom protocol in Tauri', () => {
+    w.__TAURI_INTERNALS__ = {};
+    vi.spyOn(window.navigator, 'userAgent', 'get').mockReturnValue('Mozilla/5.0 (X11; Linux x86_64)');
+    expect(mediaUrl(12)).toBe('hearth://localhost/media/12');
+  });
+  it('uses http://hearth.localhost on Windows', () => {
+    w.__TAURI_INTERNALS__ = {};
+    vi.spyOn(window.navigator, 'userAgent', 'get').mockReturnValue('Mozilla/5.0 (Windows NT 10.0; Win64; x64)');
+    expect(mediaUrl(12)).toBe('http://hearth.localhost/media/12');
+  });
+});
+
+describe('toApiError', () => {
+  it('rejects unknown codes', () => {
+    expect(toApiError({ code: 'weird', message: 'x' }, 500).code).toBe('internal');
+    expect(toApiError({ code: 'conflict', message: '' }).message).toMatch(/conflicts/);
+  });
+});

@@ -1,0 +1,279 @@
+// The ONE module that talks to the backend (contract: docs/api.md).
+// Inside the desktop app it calls Tauri commands; in browser mode (`hearth serve`) it calls the
+// HTTP API with the per-run token. Every failure is thrown as an `ApiError`.
+import { invoke } from '@tauri-apps/api/core';
+import type {
+  ErrorCode,
+  FeedPage,
+  FeedQuery,
+  InteractionInput,
+  Mutes,
+  NewPost,
+  Post,
+  SearchResult,
+  Status,
+} from './types';
+
+const ERROR_CODES: readonly ErrorCode[] = [
+  'invalid_input',
+  'not_found',
+  'unauthorized',
+  'payload_too_large',
+  'conflict',
+  'unavailable',
+  'database_too_new',
+  'internal',
+];
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+  }
+}
+
+export const TOKEN_KEY = 'hearth.token';
+
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'invalid_input',
+  401: 'unauthorized',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  503: 'unavailable',
+};
+
+const FALLBACK_MESSAGES: Record<ErrorCode, string> = {
+  invalid_input: 'That request was not valid.',
+  not_found: 'That item no longer exists.',
+  unauthorized: 'This page is not authorised. Open the link Hearth printed when it started.',
+  payload_too_large: 'That is too large to send.',
+  conflict: 'That conflicts with something that already exists.',
+  unavailable: 'Hearth is not reachable right now.',
+  database_too_new: 'The database was written by a newer version of Hearth.',
+  internal: 'Something went wrong inside Hearth.',
+};
+
+/** Turns anything thrown by a transport into an ApiError with a plain message. */
+export function toApiError(err: unknown, httpStatus?: number): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err && typeof err === 'object') {
+    const o = err as { code?: unknown; message?: unknown };
+    if (typeof o.code === 'string' && (ERROR_CODES as readonly string[]).includes(o.code)) {
+      const code = o.code as ErrorCode;
+      const message = typeof o.message === 'string' && o.message.trim() ? o.message : FALLBACK_MESSAGES[code];
+      return new ApiError(code, message);
+    }
+  }
+  if (httpStatus !== undefined) {
+    const code = STATUS_CODES[httpStatus] ?? 'internal';
+    return new ApiError(code, FALLBACK_MESSAGES[code]);
+  }
+  if (typeof err === 'string' && err.trim()) return new ApiError('internal', err);
+  return new ApiError('internal', FALLBACK_MESSAGES.internal);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+type Win = Window & typeof globalThis;
+
+export function isTauri(w: object = window): boolean {
+  return '__TAURI_INTERNALS__' in w;
+}
+
+let cachedToken: string | null | undefined;
+
+/**
+ * Reads `?token=` from the page URL once, keeps it in sessionStorage and removes it from the
+ * address bar. Later calls return the stored token.
+ */
+export function token(w: Win = window): string | null {
+  if (cachedToken !== undefined) return cachedToken;
+  const url = new URL(w.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    try {
+      w.sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    } catch {
+      /* storage may be disabled; the in-memory copy still works */
+    }
+    url.searchParams.delete('token');
+    w.history.replaceState(w.history.state, '', url.pathname + url.search + url.hash);
+    cachedToken = fromUrl;
+  } else {
+    let stored: string | null = null;
+    try {
+      stored = w.sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      stored = null;
+    }
+    cachedToken = stored;
+  }
+  return cachedToken;
+}
+
+/** For tests only. */
+export function _resetForTests(): void {
+  cachedToken = undefined;
+}
+
+/** URL of a media item's bytes, usable in <img>/<audio> src. */
+export function mediaUrl(id: number, w: Win = window): string {
+  if (isTauri(w)) {
+    return /Windows/.test(w.navigator.userAgent)
+      ? `http://hearth.localhost/media/${id}`
+      : `hearth://localhost/media/${id}`;
+  }
+  const t = token(w);
+  return `/api/media/${id}` + (t ? `?token=${encodeURIComponent(t)}` : '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request building (exported for tests)
+
+export type Call = {
+  command: string;
+  args?: Record<string, unknown>;
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+  keepalive?: boolean;
+};
+
+function query(params: Record<string, string | number | boolean | null | undefined>): string {
+  const sp = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    sp.set(k, String(v));
+  }
+  const s = sp.toString();
+  return s ? `?${s}` : '';
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+export const calls = {
+  feed: (q: FeedQuery): Call => ({
+    command: 'feed',
+    args: { query: dropUndefined(q) },
+    method: 'GET',
+    path:
+      '/api/feed' +
+      query({
+        mode: q.mode,
+        cursor: q.cursor,
+        limit: q.limit,
+        author_id: q.author_id,
+        source_id: q.source_id,
+        has_media: q.has_media,
+        include_hidden: q.include_hidden,
+      }),
+  }),
+  getPost: (id: number): Call => ({ command: 'get_post', args: { id }, method: 'GET', path: `/api/posts/${id}` }),
+  recordInteraction: (input: InteractionInput, keepalive = false): Call => ({
+    command: 'record_interaction',
+    args: { input: dropUndefined(input) },
+    method: 'POST',
+    path: '/api/interactions',
+    body: dropUndefined(input),
+    keepalive,
+  }),
+  createPost: (post: NewPost): Call => ({
+    command: 'create_post',
+    args: { post },
+    method: 'POST',
+    path: '/api/posts',
+    body: post,
+  }),
+  search: (q: string, limit?: number): Call => ({
+    command: 'search',
+    args: dropUndefined({ query: q, limit }),
+    method: 'GET',
+    path: '/api/search' + query({ q, limit }),
+  }),
+  mutes: (): Call => ({ command: 'mutes', method: 'GET', path: '/api/mutes' }),
+  status: (): Call => ({ command: 'status', method: 'GET', path: '/api/status' }),
+  importDemo: (): Call => ({ command: 'import_demo', method: 'POST', path: '/api/demo' }),
+};
+
+export function buildRequest(c: Call, tok: string | null): { url: string; init: RequestInit } {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  const init: RequestInit = { method: c.method, headers, credentials: 'same-origin' };
+  if (c.method === 'POST') {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(c.body ?? {});
+  }
+  if (c.keepalive) init.keepalive = true;
+  return { url: c.path, init };
+}
+
+async function viaTauri<T>(c: Call): Promise<T> {
+  try {
+    return await invoke<T>(c.command, c.args ?? {});
+  } catch (err) {
+    throw toApiError(err);
+  }
+}
+
+async function viaHttp<T>(c: Call, w: Win): Promise<T> {
+  const { url, init } = buildRequest(c, token(w));
+  let res: Response;
+  try {
+    res = await w.fetch(url, init);
+  } catch {
+    throw new ApiError('unavailable', 'Could not reach Hearth. Is it still running?');
+  }
+  const text = await res.text().catch(() => '');
+  let body: unknown = undefined;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+  }
+  if (!res.ok) throw toApiError(body, res.status);
+  if (body === undefined && text) throw new ApiError('internal', 'Hearth sent a reply that could not be read.');
+  return (body ?? null) as T;
+}
+
+export function send<T>(c: Call, w: Win = window): Promise<T> {
+  return isTauri(w) ? viaTauri<T>(c) : viaHttp<T>(c, w);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+export const api = {
+  feed: (q: FeedQuery) => send<FeedPage>(calls.feed(q)),
+  getPost: (id: number) => send<Post>(calls.getPost(id)),
+  recordInteraction: (input: InteractionInput, opts?: { keepalive?: boolean }) =>
+    send<Post | null>(calls.recordInteraction(input, opts?.keepalive)),
+  createPost: (post: NewPost) => send<Post>(calls.createPost(post)),
+  search: (q: string, limit?: number) => send<SearchResult>(calls.search(q, limit)),
+  mutes: () => send<Mutes>(calls.mutes()),
+  status: () => send<Status>(calls.status()),
+  importDemo: () => send<{ imported: number }>(calls.importDemo()),
+};
+
+/** Reads a File as base64 (without the data: prefix). */
+export function readAsBase64(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onerror = () => reject(new ApiError('invalid_input', 'Could not read that file.'));
+    reader.onload = () => {
+      const result = String(reader.result ?? '');
+      const comma = result.indexOf(',');
+      resolve(comma >= 0 ? result.slice(comma + 1) : result);
+    };
+    reader.readAsDataURL(file);
+  });
+}

@@ -1,0 +1,143 @@
+// Pure formatting helpers (no DOM).
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Compact relative time: "now", "5m", "3h", "2d", then "Mar 5" / "Mar 5, 2023". */
+export function relativeTime(iso: string | Date, now: Date = new Date()): string {
+  const d = iso instanceof Date ? iso : new Date(iso);
+  const t = d.getTime();
+  if (Number.isNaN(t)) return '';
+  const secs = Math.floor((now.getTime() - t) / 1000);
+  if (secs < 45) return 'now'; // includes small clock skew into the future
+  const mins = Math.floor(secs / 60);
+  if (secs < 3600) return `${Math.max(1, mins)}m`;
+  const hours = Math.floor(secs / 3600);
+  if (hours < 24) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  if (days < 7) return `${days}d`;
+  const base = `${MONTHS[d.getMonth()]} ${d.getDate()}`;
+  return d.getFullYear() === now.getFullYear() ? base : `${base}, ${d.getFullYear()}`;
+}
+
+/** Full local date and time, for the title of a <time> element. */
+export function absoluteTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+}
+
+export type Segment = { type: 'text'; value: string } | { type: 'link'; value: string; href: string };
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+/** Splits text into plain-text and http(s) link segments. Never produces HTML. */
+export function linkify(text: string): Segment[] {
+  const out: Segment[] = [];
+  let last = 0;
+  for (const m of text.matchAll(URL_RE)) {
+    let url = m[0];
+    const start = m.index ?? 0;
+    // Trim trailing punctuation that is almost never part of the link.
+    while (url.length > 0) {
+      const ch = url[url.length - 1];
+      if ('.,;:!?\'"'.includes(ch)) {
+        url = url.slice(0, -1);
+      } else if (ch === ')' && count(url, '(') < count(url, ')')) {
+        url = url.slice(0, -1);
+      } else if (ch === ']' && count(url, '[') < count(url, ']')) {
+        url = url.slice(0, -1);
+      } else break;
+    }
+    if (!isHttpUrl(url)) continue;
+    if (start > last) out.push({ type: 'text', value: text.slice(last, start) });
+    out.push({ type: 'link', value: url, href: url });
+    last = start + url.length;
+  }
+  if (last < text.length) out.push({ type: 'text', value: text.slice(last) });
+  return out;
+}
+
+function count(s: string, ch: string): number {
+  let n = 0;
+  for (const c of s) if (c === ch) n++;
+  return n;
+}
+
+export function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Shortens a URL for display: drops the scheme and "www.", ellipsises long paths. */
+export function displayUrl(url: string, max = 40): string {
+  const s = url.replace(/^https?:\/\//i, '').replace(/^www\./i, '');
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+
+/** Up to two initials from a display name (falls back to the handle). */
+export function initials(displayName: string, handle = ''): string {
+  const words = (displayName || handle).replace(/^@/, '').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const first = [...words[0]][0] ?? '';
+  const second = words.length > 1 ? ([...words[words.length - 1]][0] ?? '') : '';
+  return (first + second).toUpperCase();
+}
+
+/** Black or white text, whichever contrasts more with a "#rrggbb" background. */
+export function textColorOn(hex: string): '#ffffff' | '#111111' {
+  const m = /^#?([0-9a-f]{6})$/i.exec(hex.trim());
+  if (!m) return '#ffffff';
+  const n = parseInt(m[1], 16);
+  const lin = (c: number) => {
+    const s = c / 255;
+    return s <= 0.03928 ? s / 12.92 : Math.pow((s + 0.055) / 1.055, 2.4);
+  };
+  const L = 0.2126 * lin((n >> 16) & 255) + 0.7152 * lin((n >> 8) & 255) + 0.0722 * lin(n & 255);
+  const contrastWhite = 1.05 / (L + 0.05);
+  const contrastBlack = (L + 0.05) / (0.0611 + 0.05); // #111111
+  return contrastWhite >= contrastBlack ? '#ffffff' : '#111111';
+}
+
+export function safeColor(hex: string): string {
+  return /^#[0-9a-f]{6}$/i.test(hex) ? hex : '#6b7280';
+}
+
+/** "12", "1.2K", "3.4M" */
+export function compactCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${trim1(n / 1000)}K`;
+  return `${trim1(n / 1_000_000)}M`;
+}
+function trim1(x: number): string {
+  return (Math.floor(x * 10) / 10).toFixed(1).replace(/\.0$/, '');
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms) || ms < 0) return '';
+  const total = Math.round(ms / 1000);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${trim1(n / 1024)} KB`;
+  return `${trim1(n / (1024 * 1024))} MB`;
+}
+
+const SOURCE_LABELS: Record<string, string> = {
+  local: 'You',
+  demo: 'Demo',
+  rss: 'RSS',
+  mastodon: 'Mastodon',
+  bluesky: 'Bluesky',
+};
+
+export function sourceLabel(kind: string): string {
+  return SOURCE_LABELS[kind] ?? kind;
+}

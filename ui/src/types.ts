@@ -1,0 +1,98 @@
+// Types of the backend contract (docs/api.md). Keep in sync with the backend.
+
+export type ErrorCode =
+  | 'invalid_input'
+  | 'not_found'
+  | 'unauthorized'
+  | 'payload_too_large'
+  | 'conflict'
+  | 'unavailable'
+  | 'database_too_new'
+  | 'internal';
+
+export type SourceKind = 'local' | 'demo' | 'rss' | 'mastodon' | 'bluesky';
+
+export type Media = {
+  id: number;
+  kind: 'image' | 'audio' | 'video';
+  mime: string;
+  size_bytes: number;
+  alt_text: string | null;
+  width: number | null;
+  height: number | null;
+  duration_ms: number | null;
+};
+
+export type Author = { id: number; handle: string; display_name: string; avatar_color: string };
+
+export type Post = {
+  id: number;
+  source: { id: number; kind: SourceKind; name: string };
+  author: Author;
+  text: string;
+  created_at: string;
+  url: string | null;
+  media: Media[];
+  counts: { likes: number; boosts: number; replies: number };
+  state: { liked: boolean; hidden: boolean; show_less: boolean };
+  reason: string | null;
+};
+
+export type FeedMode = 'ranked' | 'chronological';
+
+export type FeedPage = { posts: Post[]; next_cursor: string | null };
+
+export type FeedQuery = {
+  mode: FeedMode;
+  cursor?: string | null;
+  limit?: number;
+  author_id?: number;
+  source_id?: number;
+  has_media?: 'image' | 'audio' | null;
+  include_hidden?: boolean;
+};
+
+export type InteractionKind =
+  | 'like'
+  | 'unlike'
+  | 'boost'
+  | 'reply'
+  | 'open'
+  | 'dwell'
+  | 'hide'
+  | 'unhide'
+  | 'show_less'
+  | 'mute_author'
+  | 'unmute_author'
+  | 'mute_word'
+  | 'unmute_word';
+
+export type InteractionInput = {
+  post_id?: number | null;
+  kind: InteractionKind;
+  dwell_ms?: number;
+  value?: string;
+};
+
+export type Attachment = { file_name: string; mime: string; data_base64: string; alt_text?: string | null };
+
+export type NewPost = { text: string; images: Attachment[]; audio: Attachment | null };
+
+export type SearchResult = { posts: Post[]; total: number };
+
+export type Mutes = {
+  authors: { id: number; handle: string; display_name: string }[];
+  words: string[];
+};
+
+export type Status = {
+  version: string;
+  data_dir: string;
+  database_path: string;
+  posts: number;
+  authors: number;
+  sources: number;
+  interactions: number;
+  media: number;
+  demo_imported: boolean;
+};

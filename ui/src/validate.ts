@@ -1,0 +1,100 @@
+// Client-side validation of a draft, mirroring the limits in docs/api.md.
+
+export const MiB = 1024 * 1024;
+
+export const LIMITS = {
+  textMax: 5000,
+  altTextMax: 1500,
+  searchMax: 500,
+  imagesMax: 4,
+  imageBytes: 10 * MiB,
+  audioBytes: 25 * MiB,
+  bodyBytes: 40 * MiB,
+  imageMimes: ['image/png', 'image/jpeg', 'image/gif', 'image/webp'],
+  audioMimes: ['audio/wav', 'audio/x-wav', 'audio/mpeg', 'audio/ogg', 'audio/flac', 'audio/mp4', 'audio/webm'],
+} as const;
+
+export type DraftFile = { name: string; mime: string; size: number; alt_text?: string };
+export type Draft = { text: string; images: DraftFile[]; audio: DraftFile | null };
+export type DraftErrors = { text?: string; images?: string; audio?: string; form?: string };
+
+/** Characters as the backend counts them (Unicode scalar values). */
+export function charCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+function base64Len(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/** Rough size of the JSON body for a draft. */
+export function estimateBodyBytes(d: Draft): number {
+  let total = new TextEncoder().encode(d.text).length + 256;
+  for (const f of [...d.images, ...(d.audio ? [d.audio] : [])]) {
+    total += base64Len(f.size) + f.name.length + (f.alt_text?.length ?? 0) * 3 + 128;
+  }
+  return total;
+}
+
+/** Returns an object of plain-language error messages; empty when the draft can be sent. */
+export function validateDraft(d: Draft): DraftErrors {
+  const errors: DraftErrors = {};
+  // The backend trims trailing whitespace before counting.
+  const chars = charCount(d.text.trimEnd());
+  const hasMedia = d.images.length > 0 || d.audio !== null;
+  if (chars > LIMITS.textMax) {
+    errors.text = `Posts can be at most ${LIMITS.textMax.toLocaleString('en')} characters (${(chars - LIMITS.textMax).toLocaleString('en')} over).`;
+  } else if (!hasMedia && d.text.trim() === '') {
+    errors.text = 'Write something or attach an image or audio.';
+  }
+
+  if (d.images.length > LIMITS.imagesMax) {
+    errors.images = `You can attach at most ${LIMITS.imagesMax} images.`;
+  } else {
+    const badType = d.images.find((f) => !(LIMITS.imageMimes as readonly string[]).includes(f.mime));
+    const tooBig = d.images.find((f) => f.size > LIMITS.imageBytes);
+    if (badType) errors.images = `“${badType.name}” is not a PNG, JPEG, GIF or WebP image.`;
+    else if (tooBig) errors.images = `“${tooBig.name}” is larger than 10 MB.`;
+  }
+
+  if (d.audio) {
+    if (!(LIMITS.audioMimes as readonly string[]).includes(d.audio.mime)) {
+      errors.audio = `“${d.audio.name}” is not a supported audio file (WAV, MP3, OGG, FLAC, M4A or WebM).`;
+    } else if (d.audio.size > LIMITS.audioBytes) {
+      errors.audio = `“${d.audio.name}” is larger than 25 MB.`;
+    }
+  }
+
+  if (!errors.images && !errors.audio && estimateBodyBytes(d) > LIMITS.bodyBytes) {
+    errors.form = 'The attachments are too large to send together (about 30 MB in total at most).';
+  }
+  return errors;
+}
+
+export function hasErrors(e: DraftErrors): boolean {
+  return Boolean(e.text || e.images || e.audio || e.form);
+}
+
+/** Best-effort MIME for a file whose browser-reported type is empty. */
+export function guessMime(name: string, reported: string): string {
+  if (reported) return reported === 'audio/mp3' ? 'audio/mpeg' : reported === 'audio/x-flac' ? 'audio/flac' : reported;
+  const ext = name.toLowerCase().split('.').pop() ?? '';
+  const map: Record<string, string> = {
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    gif: 'image/gif',
+    webp: 'image/webp',
+    wav: 'audio/wav',
+    mp3: 'audio/mpeg',
+    ogg: 'audio/ogg',
+    oga: 'audio/ogg',
+    opus: 'audio/ogg',
+    flac: 'audio/flac',
+    m4a: 'audio/mp4',
+    weba: 'audio/webm',
+  };
+  return map[ext] ?? 'application/octet-stream';
+}
