@@ -1,1 +1,61 @@
+//! The desktop shell: a Tauri 2 window over the web UI. It opens one `hearth_core::App`,
+//! manages it as Tauri state, and exposes each core operation as a command of a few lines.
+//! Media bytes are served through the `hearth://` protocol, never by path.
 
+mod commands;
+mod media_protocol;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hearth_core::{App, Config};
+
+/// `--data-dir DIR` (or `--data-dir=DIR`) from the command line, if given.
+fn data_dir_argument() -> Option<PathBuf> {
+    let mut arguments = std::env::args_os().skip(1);
+    while let Some(argument) = arguments.next() {
+        let text = argument.to_string_lossy();
+        if text == "--data-dir" {
+            return arguments.next().map(PathBuf::from);
+        }
+        if let Some(value) = text.strip_prefix("--data-dir=") {
+            return Some(PathBuf::from(value));
+        }
+    }
+    None
+}
+
+/// Opens the app state and runs the window until it is closed.
+pub fn run() -> ExitCode {
+    let app = match Config::resolve(data_dir_argument().as_deref()).and_then(App::open_with_demo) {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("Hearth cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let protocol_app = app.clone();
+    let result = tauri::Builder::default()
+        .manage(app)
+        .register_asynchronous_uri_scheme_protocol("hearth", move |_context, request, responder| {
+            media_protocol::respond(protocol_app.clone(), request, responder);
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::feed,
+            commands::get_post,
+            commands::record_interaction,
+            commands::create_post,
+            commands::search,
+            commands::mutes,
+            commands::status,
+            commands::import_demo,
+        ])
+        .run(tauri::generate_context!("tauri.conf.json"));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Hearth stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,5 @@
-fn main(){}
+//! `hearth`: every Hearth capability from the command line, and `hearth serve` (browser mode).
+
+fn main() -> std::process::ExitCode {
+    hearth_cli::cli::main()
+}

@@ -1,0 +1,280 @@
+//! The CLI: argument parsing and one small function per command, each calling `App`.
+//! `--json` prints machine-readable output (one JSON object per line for lists); errors are one
+//! line on stderr (`{code, message}` with `--json`) and a non-zero exit.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use base64::Engine as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use hearth_core::post::Attachment;
+use hearth_core::{App, Config, ErrorBody, ErrorCode, FeedMode, FeedQuery, InteractionInput, InteractionKind, NewPost, Post};
+use serde::Serialize;
+
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about = "Hearth: a calm social feed whose intelligence runs on your own machine")]
+pub struct Cli {
+    /// Where Hearth keeps its database and media [default: $HEARTH_DATA_DIR, else ~/.local/share/hearth]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print machine-readable JSON (one object per line for lists)
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import the demo feed (safe to run again: nothing is imported twice)
+    Demo,
+    /// Show the feed, best first (ranked) or newest first (chronological)
+    Feed {
+        #[arg(long, value_enum, default_value_t = ModeArg::Ranked)]
+        mode: ModeArg,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100))]
+        limit: i64,
+        /// Continue after this cursor (printed by the previous page)
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one post
+    Show { id: i64 },
+    /// Like a post
+    Like { id: i64 },
+    /// Remove your like from a post
+    Unlike { id: i64 },
+    /// Hide a post from your feed
+    Hide { id: i64 },
+    /// See less like this post
+    ShowLess { id: i64 },
+    /// Mute the author of a post
+    MuteAuthor { id: i64 },
+    /// Mute a word or phrase everywhere
+    MuteWord { word: String },
+    /// Write a local post, with optional images and audio
+    Post {
+        text: String,
+        /// An image to attach (up to 4)
+        #[arg(long = "image", value_name = "FILE")]
+        images: Vec<PathBuf>,
+        /// Alt text for the images, in the same order
+        #[arg(long = "alt", value_name = "TEXT")]
+        alt_texts: Vec<String>,
+        /// An audio file to attach
+        #[arg(long, value_name = "FILE")]
+        audio: Option<PathBuf>,
+    },
+    /// Full-text search over everything in your feed
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100))]
+        limit: i64,
+    },
+    /// Where your data is and how much there is
+    Status,
+    /// Serve the app to your browser on 127.0.0.1 (browser mode)
+    Serve {
+        /// Port to listen on (0 picks a free one)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The built web UI [default: ui/dist]
+        #[arg(long, value_name = "DIR")]
+        ui_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Ranked,
+    Chronological,
+}
+
+/// Parses arguments, runs the command, prints any error, and picks the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let body = match error.downcast_ref::<hearth_core::Error>() {
+                Some(core_error) => core_error.body(),
+                None => ErrorBody::new(ErrorCode::Internal, format!("{error:#}")),
+            };
+            if json {
+                eprintln!("{}", serde_json::to_string(&body).unwrap_or_default());
+            } else {
+                eprintln!("error: {}", body.message.replace('\n', " "));
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::resolve(cli.data_dir.as_deref())?;
+    let out = Output { json: cli.json };
+    match cli.command {
+        Command::Serve { port, ui_dir } => {
+            let ui_dir = crate::serve::find_ui_dir(ui_dir.as_deref())?;
+            let app = App::open_with_demo(config)?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(crate::serve::serve(app, port, ui_dir, |url| {
+                println!("Hearth is running at {url}");
+                println!("Press Ctrl-C to stop.");
+                let _ = std::io::stdout().flush();
+            }))
+        }
+        command => run_with_app(&App::open(config)?, command, &out),
+    }
+}
+
+fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()> {
+    match command {
+        Command::Demo => {
+            let result = app.import_demo()?;
+            out.value(&result, || format!("Imported {} demo posts.", result.imported))
+        }
+        Command::Feed { mode, limit, cursor } => {
+            let mode = match mode {
+                ModeArg::Ranked => FeedMode::Ranked,
+                ModeArg::Chronological => FeedMode::Chronological,
+            };
+            let page = app.feed(&FeedQuery { mode, cursor, limit: Some(limit), ..FeedQuery::default() })?;
+            out.posts(&page.posts)?;
+            if let (false, Some(cursor)) = (out.json, &page.next_cursor) {
+                println!("(more: --cursor {cursor})");
+            }
+            Ok(())
+        }
+        Command::Show { id } => out.post(&app.get_post(id)?),
+        Command::Like { id } => interact(app, out, id, InteractionKind::Like, "Liked"),
+        Command::Unlike { id } => interact(app, out, id, InteractionKind::Unlike, "Unliked"),
+        Command::Hide { id } => interact(app, out, id, InteractionKind::Hide, "Hidden"),
+        Command::ShowLess { id } => interact(app, out, id, InteractionKind::ShowLess, "You'll see less like"),
+        Command::MuteAuthor { id } => interact(app, out, id, InteractionKind::MuteAuthor, "Muted the author of"),
+        Command::MuteWord { word } => {
+            let input = InteractionInput { post_id: None, kind: InteractionKind::MuteWord, dwell_ms: None, value: Some(word.clone()) };
+            app.record_interaction(&input)?;
+            out.value(&serde_json::json!({ "muted_word": word }), || format!("Muted {word:?}."))
+        }
+        Command::Post { text, images, alt_texts, audio } => {
+            if alt_texts.len() > images.len() {
+                anyhow::bail!("there are more --alt texts ({}) than --image files ({})", alt_texts.len(), images.len());
+            }
+            let images = images
+                .iter()
+                .enumerate()
+                .map(|(index, path)| attachment(path, alt_texts.get(index).cloned()))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let audio = audio.as_deref().map(|path| attachment(path, None)).transpose()?;
+            let post = app.create_post(&NewPost { text, images, audio })?;
+            out.post(&post)
+        }
+        Command::Search { query, limit } => {
+            let result = app.search(&query, Some(limit))?;
+            if !out.json {
+                println!("{} match{}", result.total, if result.total == 1 { "" } else { "es" });
+            }
+            out.posts(&result.posts)
+        }
+        Command::Status => {
+            let status = app.status()?;
+            out.value(&status, || {
+                format!(
+                    "Hearth {}\ndata: {}\n{} posts from {} authors, {} media, {} interactions",
+                    status.version, status.data_dir, status.posts, status.authors, status.media, status.interactions
+                )
+            })
+        }
+        Command::Serve { .. } => unreachable_serve(),
+    }
+}
+
+fn unreachable_serve() -> anyhow::Result<()> {
+    anyhow::bail!("serve is handled before the app is opened")
+}
+
+fn interact(app: &App, out: &Output, post_id: i64, kind: InteractionKind, verb: &str) -> anyhow::Result<()> {
+    let post = app.record_interaction(&InteractionInput::on_post(post_id, kind))?;
+    match post {
+        Some(post) if out.json => out.post(&post),
+        _ => {
+            println!("{verb} post {post_id}.");
+            Ok(())
+        }
+    }
+}
+
+/// Reads a file for a new post; the core checks what it really is.
+fn attachment(path: &std::path::Path, alt_text: Option<String>) -> anyhow::Result<Attachment> {
+    const LARGEST_ATTACHMENT: u64 = 25 * 1024 * 1024;
+    let metadata = std::fs::metadata(path).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
+    if metadata.len() > LARGEST_ATTACHMENT {
+        anyhow::bail!("{} is larger than {} MiB", path.display(), LARGEST_ATTACHMENT >> 20);
+    }
+    let bytes = std::fs::read(path).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
+    Ok(Attachment {
+        file_name: path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default(),
+        mime: String::new(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        alt_text,
+    })
+}
+
+/// Prints results as JSON lines or as text for people.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn value<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string(value)?);
+        } else {
+            println!("{}", human());
+        }
+        Ok(())
+    }
+
+    fn post(&self, post: &Post) -> anyhow::Result<()> {
+        self.value(post, || describe(post))
+    }
+
+    fn posts(&self, posts: &[Post]) -> anyhow::Result<()> {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        for post in posts {
+            if self.json {
+                writeln!(lock, "{}", serde_json::to_string(post)?)?;
+            } else {
+                writeln!(lock, "{}\n", describe(post))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(post: &Post) -> String {
+    let mut lines = vec![format!(
+        "#{}  {} (@{})  {}{}",
+        post.id,
+        post.author.display_name,
+        post.author.handle,
+        post.created_at,
+        if post.state.liked { "  ♥" } else { "" }
+    )];
+    if !post.text.is_empty() {
+        lines.push(post.text.clone());
+    }
+    for media in &post.media {
+        let alt = media.alt_text.as_deref().map(|alt| format!(": {alt}")).unwrap_or_default();
+        lines.push(format!("[{} {}{alt}]", media.kind.as_str(), media.mime));
+    }
+    if let Some(reason) = &post.reason {
+        lines.push(format!("why: {reason}"));
+    }
+    lines.join("\n")
+}

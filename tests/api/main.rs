@@ -1,0 +1,233 @@
+//! The HTTP API of browser mode, driven in-process through the real router: tokens, Host
+//! checks, body limits and `{code, message}` errors, and that a rejected request changes
+//! nothing in the database.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use hearth_cli::serve::{router, ServeOptions, MAX_BODY_BYTES};
+use hearth_core::{App, Config};
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+const PORT: u16 = 4321;
+
+struct Server {
+    app: App,
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let ui_dir = dir.path().join("ui");
+    std::fs::create_dir_all(&ui_dir).unwrap();
+    std::fs::write(ui_dir.join("index.html"), "<!doctype html><title>Hearth</title>").unwrap();
+    let app = App::open_with_demo(Config { data_dir: dir.path().join("data") }).unwrap();
+    let router = router(app.clone(), ServeOptions { token: TOKEN.into(), port: PORT, ui_dir });
+    Server { app, router, _dir: dir }
+}
+
+/// A request addressed to the server, carrying the token.
+fn request(method: &str, uri: &str) -> axum::http::request::Builder {
+    bare(method, uri).header(header::HOST, format!("127.0.0.1:{PORT}")).header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+}
+
+/// A request with neither Host nor token: each test adds what it is about.
+fn bare(method: &str, uri: &str) -> axum::http::request::Builder {
+    Request::builder().method(method).uri(uri)
+}
+
+async fn send(server: &Server, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let response = server.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value, headers)
+}
+
+async fn get(server: &Server, uri: &str) -> (StatusCode, Value) {
+    let (status, value, _) = send(server, request("GET", uri).body(Body::empty()).unwrap()).await;
+    (status, value)
+}
+
+async fn post_json(server: &Server, uri: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+    let request = request("POST", uri).header(header::CONTENT_TYPE, "application/json").body(body.into()).unwrap();
+    let (status, value, _) = send(server, request).await;
+    (status, value)
+}
+
+/// Everything a rejected request must leave as it was.
+fn snapshot(app: &App) -> (i64, i64, i64, i64, Value) {
+    let status = app.status().unwrap();
+    let mutes = serde_json::to_value(app.mutes().unwrap()).unwrap();
+    (status.posts, status.media, status.interactions, status.authors, mutes)
+}
+
+fn assert_error(status: StatusCode, body: &Value, expected_status: StatusCode, expected_code: &str) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], expected_code, "{body}");
+    assert!(body["message"].as_str().is_some_and(|message| !message.is_empty()), "{body}");
+}
+
+#[tokio::test]
+async fn the_feed_and_a_post_are_served_with_the_token() {
+    let server = server();
+    let (status, page) = get(&server, "/api/feed?mode=chronological&limit=5").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let posts = page["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 5);
+    for field in ["id", "author", "text", "created_at", "media", "source", "state", "counts"] {
+        assert!(posts[0].get(field).is_some(), "missing {field}");
+    }
+    assert!(page["next_cursor"].is_string());
+    let id = posts[0]["id"].as_i64().unwrap();
+    let (status, post) = get(&server, &format!("/api/posts/{id}")).await;
+    assert_eq!((status, post["id"].as_i64()), (StatusCode::OK, Some(id)));
+}
+
+#[tokio::test]
+async fn requests_without_the_right_token_get_401_and_change_nothing() {
+    let server = server();
+    let before = snapshot(&server.app);
+    let no_token = Request::builder()
+        .method("POST")
+        .uri("/api/interactions")
+        .header(header::HOST, format!("127.0.0.1:{PORT}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"post_id": 1, "kind": "like"}).to_string()))
+        .unwrap();
+    let (status, body, _) = send(&server, no_token).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let wrong_token = bare("GET", "/api/feed")
+        .header(header::HOST, format!("127.0.0.1:{PORT}"))
+        .header(header::AUTHORIZATION, "Bearer wrong")
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = send(&server, wrong_token).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    // A query-string token is accepted for media only, never for data.
+    let query_token = Request::builder()
+        .uri(format!("/api/feed?token={TOKEN}"))
+        .header(header::HOST, format!("127.0.0.1:{PORT}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, body, _) = send(&server, query_token).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(snapshot(&server.app), before);
+}
+
+#[tokio::test]
+async fn a_foreign_host_header_is_refused() {
+    let server = server();
+    for host in ["evil.example:4321", "127.0.0.1:9999", "localhost.evil.example:4321", ""] {
+        let request = bare("GET", "/api/status")
+            .header(header::HOST, host)
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = send(&server, request).await;
+        assert_error(status, &body, StatusCode::FORBIDDEN, "unauthorized");
+    }
+    let (status, _) = get(&server, "/api/status").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_clear_400_and_changes_nothing() {
+    let server = server();
+    let before = snapshot(&server.app);
+    for body in ["{not json", "[]", r#"{"post_id": 1}"#, r#"{"post_id": 1, "kind": "explode"}"#, r#"{"post_id": "one", "kind": "like"}"#] {
+        let (status, error) = post_json(&server, "/api/interactions", body).await;
+        assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
+    }
+    let (status, error) = post_json(&server, "/api/posts", r#"{"text": 5}"#).await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, error) = post_json(&server, "/api/posts", r#"{"text": "hi", "sneaky": true}"#).await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, error) = post_json(&server, "/api/posts", r#"{"text": "   "}"#).await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
+    assert_eq!(snapshot(&server.app), before);
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_a_413_and_changes_nothing() {
+    let server = server();
+    let before = snapshot(&server.app);
+    let huge = format!(r#"{{"text": "{}"}}"#, "a".repeat(MAX_BODY_BYTES + 1));
+    let (status, error) = post_json(&server, "/api/posts", huge).await;
+    assert_error(status, &error, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert_eq!(snapshot(&server.app), before);
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404s_and_change_nothing() {
+    let server = server();
+    let before = snapshot(&server.app);
+    let (status, error) = get(&server, "/api/posts/987654").await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
+    let (status, error) = post_json(&server, "/api/interactions", json!({"post_id": 987654, "kind": "like"}).to_string()).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
+    let (status, error) = get(&server, "/api/posts/not-a-number").await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, error) = get(&server, "/api/media/987654").await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
+    let (status, error) = get(&server, "/api/nope").await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(snapshot(&server.app), before);
+}
+
+#[tokio::test]
+async fn bad_query_strings_are_clear_errors() {
+    let server = server();
+    for uri in ["/api/feed?mode=sideways", "/api/feed?limit=abc", "/api/feed?limit=1000", "/api/feed?cursor=zzz", "/api/search", "/api/search?q=%20"] {
+        let (status, error) = get(&server, uri).await;
+        assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
+    }
+}
+
+#[tokio::test]
+async fn like_search_and_compose_work_over_http() {
+    let server = server();
+    let (_, page) = get(&server, "/api/feed?mode=chronological&limit=1").await;
+    let id = page["posts"][0]["id"].as_i64().unwrap();
+    let (status, liked) = post_json(&server, "/api/interactions", json!({"post_id": id, "kind": "like"}).to_string()).await;
+    assert_eq!((status, &liked["state"]["liked"]), (StatusCode::OK, &json!(true)));
+    let (status, created) = post_json(&server, "/api/posts", json!({"text": "Marmalade experiment, day three", "images": []}).to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, found) = get(&server, "/api/search?q=marmalade").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["posts"][0]["id"], created["id"]);
+    let (_, page) = get(&server, "/api/feed?mode=chronological&limit=1").await;
+    assert_eq!(page["posts"][0]["id"], created["id"]);
+}
+
+#[tokio::test]
+async fn media_is_served_with_its_type_and_a_query_token() {
+    let server = server();
+    let (_, page) = get(&server, "/api/feed?mode=chronological&has_media=image&limit=1").await;
+    let media = &page["posts"][0]["media"][0];
+    let request = Request::builder()
+        .uri(format!("/api/media/{}?token={TOKEN}", media["id"]))
+        .header(header::HOST, format!("localhost:{PORT}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = server.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], media["mime"].as_str().unwrap());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(i64::try_from(bytes.len()).unwrap(), media["size_bytes"].as_i64().unwrap());
+}
+
+#[tokio::test]
+async fn the_ui_is_served_with_a_strict_content_security_policy() {
+    let server = server();
+    let request = Request::builder().uri("/").header(header::HOST, format!("127.0.0.1:{PORT}")).body(Body::empty()).unwrap();
+    let response = server.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(response.headers()[header::REFERRER_POLICY], "no-referrer");
+}

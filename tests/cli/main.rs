@@ -1,0 +1,89 @@
+//! The `hearth` binary as a script sees it: `--json` output, exit codes and one-line errors.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn hearth(data_dir: &std::path::Path, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(arguments)
+        .env_remove("HEARTH_DATA_DIR")
+        .output()
+        .expect("run hearth")
+}
+
+fn json_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).expect(line)).collect()
+}
+
+#[test]
+fn demo_feed_like_hide_post_and_search_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = hearth(dir.path(), &["demo", "--json"]);
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    assert!(json_lines(&demo)[0]["imported"].as_u64().unwrap() >= 150);
+    assert_eq!(json_lines(&hearth(dir.path(), &["demo", "--json"]))[0]["imported"], 0, "demo is idempotent");
+
+    let feed = hearth(dir.path(), &["feed", "--mode", "chronological", "--limit", "7", "--json"]);
+    let posts = json_lines(&feed);
+    assert_eq!(posts.len(), 7);
+    for field in ["id", "author", "text", "created_at", "media"] {
+        assert!(posts[0].get(field).is_some(), "missing {field}");
+    }
+    let first = posts[0]["id"].as_i64().unwrap().to_string();
+    let second = posts[1]["id"].as_i64().unwrap().to_string();
+
+    let liked = json_lines(&hearth(dir.path(), &["like", &first, "--json"]));
+    assert_eq!(liked[0]["state"]["liked"], true);
+    let hidden = hearth(dir.path(), &["hide", &second]);
+    assert!(hidden.status.success());
+    let after = json_lines(&hearth(dir.path(), &["feed", "--mode", "chronological", "--limit", "7", "--json"]));
+    assert!(after.iter().all(|post| post["id"].as_i64().unwrap().to_string() != second));
+    assert_eq!(after[0]["state"]["liked"], true);
+
+    let image = dir.path().join("dot.png");
+    std::fs::write(&image, hearth_core::demo::bundled_file("images/cat-chelsea.jpg").unwrap_or(&[])).unwrap();
+    let created = hearth(dir.path(), &["post", "Brambleberry jam day", "--image", image.to_str().unwrap(), "--alt", "a cat", "--json"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let created = &json_lines(&created)[0];
+    assert_eq!(created["media"][0]["alt_text"], "a cat");
+
+    let found = json_lines(&hearth(dir.path(), &["search", "brambleberry", "--json"]));
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], created["id"]);
+}
+
+#[test]
+fn unknown_ids_and_bad_arguments_fail_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for arguments in [&["like", "424242"][..], &["hide", "nope"], &["feed", "--limit", "0"], &["feed", "--mode", "sideways"], &["frobnicate"], &["post", "x", "--image", "/does/not/exist.png"], &["search", "   "]] {
+        let output = hearth(dir.path(), arguments);
+        assert!(!output.status.success(), "{arguments:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{arguments:?}: {stderr}");
+        assert!(!stderr.trim().is_empty(), "{arguments:?} printed no error");
+    }
+    let like = hearth(dir.path(), &["like", "424242"]);
+    let stderr = String::from_utf8_lossy(&like.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.trim(), "error: post 424242 was not found");
+    let json_error = hearth(dir.path(), &["like", "424242", "--json"]);
+    let body: Value = serde_json::from_slice(&json_error.stderr).unwrap();
+    assert_eq!(body["code"], "not_found");
+}
+
+#[test]
+fn the_data_dir_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["status", "--json"])
+        .env("HEARTH_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let status: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["data_dir"], dir.path().display().to_string());
+    assert!(dir.path().join("hearth.db").exists());
+}
