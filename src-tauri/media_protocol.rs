@@ -46,7 +46,11 @@ fn response_for(app: &App, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
 fn parse_range(value: &str, total: usize) -> Option<(usize, usize)> {
     let (start, end) = value.strip_prefix("bytes=")?.split_once('-')?;
     let start: usize = start.trim().parse().ok()?;
-    let end = if end.trim().is_empty() { total.checked_sub(1)? } else { end.trim().parse::<usize>().ok()?.min(total.checked_sub(1)?) };
+    let end = if end.trim().is_empty() {
+        total.checked_sub(1)?
+    } else {
+        end.trim().parse::<usize>().ok()?.min(total.checked_sub(1)?)
+    };
     (start <= end).then_some((start, end))
 }
 

@@ -2,11 +2,13 @@
 //! checks, body limits and `{code, message}` errors, and that a rejected request changes
 //! nothing in the database.
 
+#![allow(clippy::unwrap_used)] // Test set-up fails loudly, and that is the point.
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt as _;
 use hearth_cli::serve::{router, ServeOptions, MAX_BODY_BYTES};
 use hearth_core::{App, Config};
+use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
@@ -31,7 +33,9 @@ fn server() -> Server {
 
 /// A request addressed to the server, carrying the token.
 fn request(method: &str, uri: &str) -> axum::http::request::Builder {
-    bare(method, uri).header(header::HOST, format!("127.0.0.1:{PORT}")).header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+    bare(method, uri)
+        .header(header::HOST, format!("127.0.0.1:{PORT}"))
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
 }
 
 /// A request with neither Host nor token: each test adds what it is about.
@@ -139,7 +143,13 @@ async fn a_foreign_host_header_is_refused() {
 async fn malformed_json_is_a_clear_400_and_changes_nothing() {
     let server = server();
     let before = snapshot(&server.app);
-    for body in ["{not json", "[]", r#"{"post_id": 1}"#, r#"{"post_id": 1, "kind": "explode"}"#, r#"{"post_id": "one", "kind": "like"}"#] {
+    for body in [
+        "{not json",
+        "[]",
+        r#"{"post_id": 1}"#,
+        r#"{"post_id": 1, "kind": "explode"}"#,
+        r#"{"post_id": "one", "kind": "like"}"#,
+    ] {
         let (status, error) = post_json(&server, "/api/interactions", body).await;
         assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
     }
@@ -168,7 +178,8 @@ async fn unknown_ids_are_404s_and_change_nothing() {
     let before = snapshot(&server.app);
     let (status, error) = get(&server, "/api/posts/987654").await;
     assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
-    let (status, error) = post_json(&server, "/api/interactions", json!({"post_id": 987654, "kind": "like"}).to_string()).await;
+    let (status, error) =
+        post_json(&server, "/api/interactions", json!({"post_id": 987654, "kind": "like"}).to_string()).await;
     assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
     let (status, error) = get(&server, "/api/posts/not-a-number").await;
     assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
@@ -182,7 +193,14 @@ async fn unknown_ids_are_404s_and_change_nothing() {
 #[tokio::test]
 async fn bad_query_strings_are_clear_errors() {
     let server = server();
-    for uri in ["/api/feed?mode=sideways", "/api/feed?limit=abc", "/api/feed?limit=1000", "/api/feed?cursor=zzz", "/api/search", "/api/search?q=%20"] {
+    for uri in [
+        "/api/feed?mode=sideways",
+        "/api/feed?limit=abc",
+        "/api/feed?limit=1000",
+        "/api/feed?cursor=zzz",
+        "/api/search",
+        "/api/search?q=%20",
+    ] {
         let (status, error) = get(&server, uri).await;
         assert_error(status, &error, StatusCode::BAD_REQUEST, "invalid_input");
     }
@@ -193,9 +211,12 @@ async fn like_search_and_compose_work_over_http() {
     let server = server();
     let (_, page) = get(&server, "/api/feed?mode=chronological&limit=1").await;
     let id = page["posts"][0]["id"].as_i64().unwrap();
-    let (status, liked) = post_json(&server, "/api/interactions", json!({"post_id": id, "kind": "like"}).to_string()).await;
+    let (status, liked) =
+        post_json(&server, "/api/interactions", json!({"post_id": id, "kind": "like"}).to_string()).await;
     assert_eq!((status, &liked["state"]["liked"]), (StatusCode::OK, &json!(true)));
-    let (status, created) = post_json(&server, "/api/posts", json!({"text": "Marmalade experiment, day three", "images": []}).to_string()).await;
+    let (status, created) =
+        post_json(&server, "/api/posts", json!({"text": "Marmalade experiment, day three", "images": []}).to_string())
+            .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let (status, found) = get(&server, "/api/search?q=marmalade").await;
     assert_eq!(status, StatusCode::OK);
@@ -224,7 +245,8 @@ async fn media_is_served_with_its_type_and_a_query_token() {
 #[tokio::test]
 async fn the_ui_is_served_with_a_strict_content_security_policy() {
     let server = server();
-    let request = Request::builder().uri("/").header(header::HOST, format!("127.0.0.1:{PORT}")).body(Body::empty()).unwrap();
+    let request =
+        Request::builder().uri("/").header(header::HOST, format!("127.0.0.1:{PORT}")).body(Body::empty()).unwrap();
     let response = server.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();

@@ -1,5 +1,7 @@
 //! The `hearth` binary as a script sees it: `--json` output, exit codes and one-line errors.
 
+#![allow(clippy::unwrap_used)] // Test set-up fails loudly, and that is the point.
+
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -45,7 +47,10 @@ fn demo_feed_like_hide_post_and_search_work_end_to_end() {
 
     let image = dir.path().join("dot.png");
     std::fs::write(&image, hearth_core::demo::bundled_file("images/cat-chelsea.jpg").unwrap_or(&[])).unwrap();
-    let created = hearth(dir.path(), &["post", "Brambleberry jam day", "--image", image.to_str().unwrap(), "--alt", "a cat", "--json"]);
+    let created = hearth(
+        dir.path(),
+        &["post", "Brambleberry jam day", "--image", image.to_str().unwrap(), "--alt", "a cat", "--json"],
+    );
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let created = &json_lines(&created)[0];
     assert_eq!(created["media"][0]["alt_text"], "a cat");
@@ -58,7 +63,15 @@ fn demo_feed_like_hide_post_and_search_work_end_to_end() {
 #[test]
 fn unknown_ids_and_bad_arguments_fail_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    for arguments in [&["like", "424242"][..], &["hide", "nope"], &["feed", "--limit", "0"], &["feed", "--mode", "sideways"], &["frobnicate"], &["post", "x", "--image", "/does/not/exist.png"], &["search", "   "]] {
+    for arguments in [
+        &["like", "424242"][..],
+        &["hide", "nope"],
+        &["feed", "--limit", "0"],
+        &["feed", "--mode", "sideways"],
+        &["frobnicate"],
+        &["post", "x", "--image", "/does/not/exist.png"],
+        &["search", "   "],
+    ] {
         let output = hearth(dir.path(), arguments);
         assert!(!output.status.success(), "{arguments:?} should fail");
         let stderr = String::from_utf8_lossy(&output.stderr);

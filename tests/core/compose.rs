@@ -7,7 +7,12 @@ use hearth_core::{ErrorCode, FeedMode, FeedQuery, NewPost};
 use crate::support::{base64, demo_app, empty_app, PNG_1X1};
 
 fn image(bytes: &[u8], alt: Option<&str>) -> Attachment {
-    Attachment { file_name: "photo.png".into(), mime: "image/png".into(), data_base64: base64(bytes), alt_text: alt.map(Into::into) }
+    Attachment {
+        file_name: "photo.png".into(),
+        mime: "image/png".into(),
+        data_base64: base64(bytes),
+        alt_text: alt.map(Into::into),
+    }
 }
 
 #[test]
@@ -15,13 +20,21 @@ fn a_new_post_appears_first_in_the_chronological_feed() {
     let test = demo_app();
     let post = test
         .app
-        .create_post(&NewPost { text: "Hello from the tests 🌱".into(), images: vec![image(PNG_1X1, Some("a red dot"))], audio: None })
+        .create_post(&NewPost {
+            text: "Hello from the tests 🌱".into(),
+            images: vec![image(PNG_1X1, Some("a red dot"))],
+            audio: None,
+        })
         .unwrap();
     assert_eq!(post.source.kind, SourceKind::Local);
     assert_eq!(post.author.display_name, "You");
     assert_eq!(post.media.len(), 1);
-    assert_eq!((post.media[0].kind, post.media[0].width, post.media[0].alt_text.as_deref()), (MediaKind::Image, Some(1), Some("a red dot")));
-    let first = test.app.feed(&FeedQuery { mode: FeedMode::Chronological, limit: Some(1), ..FeedQuery::default() }).unwrap();
+    assert_eq!(
+        (post.media[0].kind, post.media[0].width, post.media[0].alt_text.as_deref()),
+        (MediaKind::Image, Some(1), Some("a red dot"))
+    );
+    let first =
+        test.app.feed(&FeedQuery { mode: FeedMode::Chronological, limit: Some(1), ..FeedQuery::default() }).unwrap();
     assert_eq!(first.posts[0].id, post.id);
     let stored = std::fs::read(test.app.media_file(post.media[0].id).unwrap().path).unwrap();
     assert_eq!(stored, PNG_1X1);
@@ -31,7 +44,8 @@ fn a_new_post_appears_first_in_the_chronological_feed() {
 fn audio_posts_need_no_text() {
     let test = empty_app();
     let wav = hearth_core::demo::bundled_file("audio/memo01.wav").unwrap();
-    let audio = Attachment { file_name: "memo.wav".into(), mime: "audio/wav".into(), data_base64: base64(wav), alt_text: None };
+    let audio =
+        Attachment { file_name: "memo.wav".into(), mime: "audio/wav".into(), data_base64: base64(wav), alt_text: None };
     let post = test.app.create_post(&NewPost { text: String::new(), images: vec![], audio: Some(audio) }).unwrap();
     assert_eq!(post.media[0].kind, MediaKind::Audio);
     assert!(post.media[0].duration_ms.unwrap() > 1_000);
@@ -44,10 +58,26 @@ fn bad_posts_are_refused_and_store_nothing() {
         (NewPost { text: "   ".into(), ..NewPost::default() }, ErrorCode::InvalidInput),
         (NewPost { text: "x".repeat(5_001), ..NewPost::default() }, ErrorCode::InvalidInput),
         (NewPost { text: "five".into(), images: vec![image(PNG_1X1, None); 5], audio: None }, ErrorCode::InvalidInput),
-        (NewPost { text: "not base64".into(), images: vec![Attachment { data_base64: "%%%".into(), ..image(PNG_1X1, None) }], audio: None }, ErrorCode::InvalidInput),
-        (NewPost { text: "svg".into(), images: vec![image(b"<svg onload=alert(1)></svg>", None)], audio: None }, ErrorCode::InvalidInput),
-        (NewPost { text: "audio as image".into(), images: vec![image(b"OggS\0\0\0\0", None)], audio: None }, ErrorCode::InvalidInput),
-        (NewPost { text: "big".into(), images: vec![image(&vec![0xff; 11 * 1024 * 1024], None)], audio: None }, ErrorCode::PayloadTooLarge),
+        (
+            NewPost {
+                text: "not base64".into(),
+                images: vec![Attachment { data_base64: "%%%".into(), ..image(PNG_1X1, None) }],
+                audio: None,
+            },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            NewPost { text: "svg".into(), images: vec![image(b"<svg onload=alert(1)></svg>", None)], audio: None },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            NewPost { text: "audio as image".into(), images: vec![image(b"OggS\0\0\0\0", None)], audio: None },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            NewPost { text: "big".into(), images: vec![image(&vec![0xff; 11 * 1024 * 1024], None)], audio: None },
+            ErrorCode::PayloadTooLarge,
+        ),
         (NewPost { text: "empty".into(), images: vec![image(b"", None)], audio: None }, ErrorCode::InvalidInput),
     ];
     for (new_post, expected) in cases {

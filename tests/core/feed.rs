@@ -61,7 +61,12 @@ fn filters_narrow_the_feed() {
     let author_id = with_audio.posts[0].author.id;
     let by_author = test
         .app
-        .feed(&FeedQuery { mode: FeedMode::Chronological, author_id: Some(author_id), limit: Some(100), ..FeedQuery::default() })
+        .feed(&FeedQuery {
+            mode: FeedMode::Chronological,
+            author_id: Some(author_id),
+            limit: Some(100),
+            ..FeedQuery::default()
+        })
         .unwrap();
     assert!(!by_author.posts.is_empty());
     assert!(by_author.posts.iter().all(|post| post.author.id == author_id));

@@ -37,7 +37,12 @@ fn hide_removes_a_post_from_both_feeds_and_unhide_brings_it_back() {
     }
     let with_hidden = test
         .app
-        .feed(&FeedQuery { mode: FeedMode::Chronological, include_hidden: true, limit: Some(5), ..FeedQuery::default() })
+        .feed(&FeedQuery {
+            mode: FeedMode::Chronological,
+            include_hidden: true,
+            limit: Some(5),
+            ..FeedQuery::default()
+        })
         .unwrap();
     assert!(with_hidden.posts.iter().any(|post| post.id == target && post.state.hidden));
     test.app.record_interaction(&on_post(target, InteractionKind::Unhide)).unwrap();
@@ -88,7 +93,12 @@ fn muting_a_word_removes_posts_that_contain_it_as_a_word() {
             .count()
     };
     assert!(mentions("coffee") > 0, "the demo should mention coffee");
-    let mute = InteractionInput { post_id: None, kind: InteractionKind::MuteWord, dwell_ms: None, value: Some(" Coffee ".into()) };
+    let mute = InteractionInput {
+        post_id: None,
+        kind: InteractionKind::MuteWord,
+        dwell_ms: None,
+        value: Some(" Coffee ".into()),
+    };
     test.app.record_interaction(&mute).unwrap();
     assert_eq!(mentions("coffee"), 0);
     assert_eq!(test.app.mutes().unwrap().words, ["coffee"]);
@@ -100,12 +110,14 @@ fn muting_a_word_removes_posts_that_contain_it_as_a_word() {
 fn dwell_is_recorded_with_bounds() {
     let test = demo_app();
     let post_id = whole_feed(&test.app, FeedMode::Chronological)[0].id;
-    let dwell = |ms| InteractionInput { post_id: Some(post_id), kind: InteractionKind::Dwell, dwell_ms: Some(ms), value: None };
+    let dwell =
+        |ms| InteractionInput { post_id: Some(post_id), kind: InteractionKind::Dwell, dwell_ms: Some(ms), value: None };
     test.app.record_interaction(&dwell(4_200)).unwrap();
     for bad in [-1, 31 * 60 * 1000] {
         assert_eq!(test.app.record_interaction(&dwell(bad)).unwrap_err().code(), ErrorCode::InvalidInput);
     }
-    let missing = InteractionInput { post_id: Some(post_id), kind: InteractionKind::Dwell, dwell_ms: None, value: None };
+    let missing =
+        InteractionInput { post_id: Some(post_id), kind: InteractionKind::Dwell, dwell_ms: None, value: None };
     assert_eq!(test.app.record_interaction(&missing).unwrap_err().code(), ErrorCode::InvalidInput);
     assert_eq!(interaction_count(&test), 1);
 }
@@ -117,10 +129,15 @@ fn rejected_interactions_leave_the_log_untouched() {
     assert_eq!(unknown_post.code(), ErrorCode::NotFound);
     let no_post = InteractionInput { post_id: None, kind: InteractionKind::Like, dwell_ms: None, value: None };
     assert_eq!(test.app.record_interaction(&no_post).unwrap_err().code(), ErrorCode::InvalidInput);
-    let empty_word = InteractionInput { post_id: None, kind: InteractionKind::MuteWord, dwell_ms: None, value: Some("  ".into()) };
+    let empty_word =
+        InteractionInput { post_id: None, kind: InteractionKind::MuteWord, dwell_ms: None, value: Some("  ".into()) };
     assert_eq!(test.app.record_interaction(&empty_word).unwrap_err().code(), ErrorCode::InvalidInput);
-    let unknown_author =
-        InteractionInput { post_id: None, kind: InteractionKind::MuteAuthor, dwell_ms: None, value: Some("424242".into()) };
+    let unknown_author = InteractionInput {
+        post_id: None,
+        kind: InteractionKind::MuteAuthor,
+        dwell_ms: None,
+        value: Some("424242".into()),
+    };
     assert_eq!(test.app.record_interaction(&unknown_author).unwrap_err().code(), ErrorCode::NotFound);
     assert_eq!(interaction_count(&test), 0);
 }

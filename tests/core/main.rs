@@ -1,6 +1,8 @@
 //! Integration tests of hearth-core through its public `App`, on real SQLite files in
 //! temporary data directories. One module per feature.
 
+#![allow(clippy::unwrap_used)] // Test set-up fails loudly, and that is the point.
+
 mod compose;
 mod demo;
 mod feed;

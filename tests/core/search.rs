@@ -7,7 +7,10 @@ use crate::support::{demo_app, whole_feed};
 #[test]
 fn search_finds_a_post_by_a_distinctive_word_and_by_prefix() {
     let test = demo_app();
-    let post = test.app.create_post(&NewPost { text: "Pickled zucchiniflowers tonight".into(), ..NewPost::default() }).unwrap();
+    let post = test
+        .app
+        .create_post(&NewPost { text: "Pickled zucchiniflowers tonight".into(), ..NewPost::default() })
+        .unwrap();
     let exact = test.app.search("zucchiniflowers", None).unwrap();
     assert_eq!(exact.posts.iter().map(|post| post.id).collect::<Vec<_>>(), [post.id]);
     assert_eq!(exact.total, 1);
@@ -38,7 +41,8 @@ fn hidden_posts_are_not_search_results() {
 #[test]
 fn hostile_or_empty_queries_are_safe() {
     let test = demo_app();
-    for query in ["\"", "*", "AND", "text:coffee", "NEAR(a b)", "a\" OR \"b", "'; DROP TABLE posts; --", "(((", "🌱"] {
+    for query in ["\"", "*", "AND", "text:coffee", "NEAR(a b)", "a\" OR \"b", "'; DROP TABLE posts; --", "(((", "🌱"]
+    {
         match test.app.search(query, None) {
             Ok(_) => {}
             Err(error) => assert_eq!(error.code(), ErrorCode::InvalidInput, "{query}: {error}"),

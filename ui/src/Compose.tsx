@@ -5,7 +5,7 @@ import { charCount, guessMime, hasErrors, LIMITS, validateDraft, type DraftError
 import { formatBytes, formatDuration } from './format';
 import * as I from './icons';
 
-type Picked = { id: number; file: File; name: string; mime: string; size: number; url: string; alt: string };
+type Picked = { id: number; file: File; name: string; mime: string; size: number; url: string; alt: string; broken?: boolean };
 
 let nextId = 1;
 function pick(file: File): Picked {
@@ -190,7 +190,18 @@ export function Compose({ open, onClose, onPosted }: Props) {
           <ul class="attach-grid" aria-label="Attached images">
             {images.map((img, i) => (
               <li key={img.id} class="attach-item">
-                <img src={img.url} alt="" />
+                {img.broken ? (
+                  <span class="attach-broken" title={img.name}>
+                    <I.ImageIcon size={20} />
+                    <span>{img.name}</span>
+                  </span>
+                ) : (
+                  <img
+                    src={img.url}
+                    alt=""
+                    onError={() => setImages((cur) => cur.map((c) => (c.id === img.id ? { ...c, broken: true } : c)))}
+                  />
+                )}
                 <button
                   type="button"
                   class="remove"

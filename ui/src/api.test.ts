@@ -174,4 +174,7 @@ describe('toApiError', () => {
     expect(toApiError({ code: 'weird', message: 'x' }, 500).code).toBe('internal');
     expect(toApiError({ code: 'conflict', message: '' }).message).toMatch(/conflicts/);
   });
+  it('turns backend phrases into sentences', () => {
+    expect(toApiError({ code: 'invalid_input', message: 'type a word to search for' }).message).toBe('Type a word to search for.');
+  });
 });

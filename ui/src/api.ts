@@ -63,7 +63,7 @@ export function toApiError(err: unknown, httpStatus?: number): ApiError {
     const o = err as { code?: unknown; message?: unknown };
     if (typeof o.code === 'string' && (ERROR_CODES as readonly string[]).includes(o.code)) {
       const code = o.code as ErrorCode;
-      const message = typeof o.message === 'string' && o.message.trim() ? o.message : FALLBACK_MESSAGES[code];
+      const message = typeof o.message === 'string' && o.message.trim() ? sentence(o.message.trim()) : FALLBACK_MESSAGES[code];
       return new ApiError(code, message);
     }
   }
@@ -73,6 +73,12 @@ export function toApiError(err: unknown, httpStatus?: number): ApiError {
   }
   if (typeof err === 'string' && err.trim()) return new ApiError('internal', err);
   return new ApiError('internal', FALLBACK_MESSAGES.internal);
+}
+
+/** "type a word" -> "Type a word." (backend messages are plain lower-case phrases). */
+function sentence(s: string): string {
+  const first = s.charAt(0).toUpperCase() + s.slice(1);
+  return /[.!?…]$/.test(first) ? first : first + '.';
 }
 
 // ---------------------------------------------------------------------------------------------

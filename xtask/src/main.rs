@@ -1,1 +1,222 @@
-fn main(){}
+//! `cargo xtask`: the project's own automation. `run` sets up a fresh machine and opens the
+//! app; `test` sets up the same way and runs every check and test there is. Both install what
+//! is missing (Debian packages, npm packages, tauri-driver) by themselves.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+/// Debian packages the app needs to build and run (Tauri 2 on WebKitGTK 4.1).
+const APP_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "libsoup-3.0-dev",
+    "libjavascriptcoregtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libdbus-1-dev",
+    "libssl-dev",
+];
+
+/// Debian packages the end-to-end tests add: a virtual display, WebKit's WebDriver, and
+/// Chromium for browser mode.
+const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "chromium", "fonts-dejavu-core"];
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [-- ARGS]   set up what is missing, build, and open Hearth (browser mode when there is no display)
+  test            set up what is missing, then fmt, clippy, every Rust test, UI unit tests and end-to-end tests
+  setup           only install what is missing (Debian packages, npm packages) and build the UI";
+
+fn main() {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let result = match arguments.first().map(String::as_str) {
+        Some("run") => run(&arguments[1..]),
+        Some("test") => test(),
+        Some("setup") => setup(&Needs { tests: false }),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    if let Err(error) = result {
+        eprintln!("xtask: error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the root").to_path_buf()
+}
+
+/// What a command needs installed.
+struct Needs {
+    tests: bool,
+}
+
+fn setup(needs: &Needs) -> Result<()> {
+    let root = repo_root();
+    let mut packages: Vec<&str> = APP_PACKAGES.to_vec();
+    if needs.tests {
+        packages.extend_from_slice(TEST_PACKAGES);
+    }
+    step("system packages", || install_debian_packages(&packages))?;
+    step("UI packages (npm ci)", || npm_ci(&root.join("ui")))?;
+    if needs.tests {
+        step("end-to-end test packages (npm ci)", || npm_ci(&root.join("tests")))?;
+    }
+    step("build the UI", || run_in(&root.join("ui"), "npm", &["run", "build"]))?;
+    Ok(())
+}
+
+fn run(extra: &[String]) -> Result<()> {
+    setup(&Needs { tests: false })?;
+    let root = repo_root();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).skip_while(|argument| *argument == "--").collect();
+    if has_display() {
+        step("build the desktop app", || run_in(&root, "cargo", &["build", "--package", "hearth-desktop"]))?;
+        println!("Opening the Hearth window…");
+        run_in(&root, &root.join("target/debug/hearth-desktop").display().to_string(), &extra)
+    } else {
+        step("build the hearth command", || run_in(&root, "cargo", &["build", "--package", "hearth-cli"]))?;
+        println!("No display found (DISPLAY and WAYLAND_DISPLAY are unset): starting browser mode.");
+        println!("Open the URL below in a browser on this machine.");
+        let mut arguments = extra.clone();
+        arguments.push("serve");
+        run_in(&root, &root.join("target/debug/hearth").display().to_string(), &arguments)
+    }
+}
+
+fn test() -> Result<()> {
+    let started = Instant::now();
+    setup(&Needs { tests: true })?;
+    let root = repo_root();
+    step("cargo fmt --check", || run_in(&root, "cargo", &["fmt", "--all", "--check"]))?;
+    step("build everything once", || run_in(&root, "cargo", &["build", "--workspace", "--all-targets", "--locked"]))?;
+    step("cargo clippy", || {
+        run_in(&root, "cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
+    })?;
+    step("Rust tests", || run_in(&root, "cargo", &["test", "--workspace", "--locked"]))?;
+    step("UI type check and unit tests", || {
+        run_in(&root.join("ui"), "npm", &["run", "check"])?;
+        run_in(&root.join("ui"), "npm", &["test"])
+    })?;
+    let tauri_driver = step("tauri-driver", install_tauri_driver)?;
+    step("end-to-end tests (browser mode in Chromium, API, desktop window under Xvfb)", || {
+        let mut command = Command::new("xvfb-run");
+        command
+            .args(["--auto-servernum", "--server-args=-screen 0 1280x900x24", "node", "--test", "--test-concurrency=1"])
+            .arg("tests/e2e/")
+            .current_dir(&root)
+            .env("HEARTH_BIN", root.join("target/debug/hearth"))
+            .env("HEARTH_DESKTOP_BIN", root.join("target/debug/hearth-desktop"))
+            .env("TAURI_DRIVER", &tauri_driver)
+            .env_remove("HEARTH_DATA_DIR");
+        check_status(&mut command, "the end-to-end tests")
+    })?;
+    println!("xtask: every check passed in {:.1} minutes", started.elapsed().as_secs_f64() / 60.0);
+    Ok(())
+}
+
+// ----- steps -----
+
+fn step<T>(name: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    let started = Instant::now();
+    println!("\n==> {name}");
+    let value = work().with_context(|| format!("step failed: {name}"))?;
+    println!("<== {name} ({:.1} s)", started.elapsed().as_secs_f64());
+    Ok(value)
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
+fn run_in(directory: &Path, program: &str, arguments: &[&str]) -> Result<()> {
+    let mut command = Command::new(program);
+    command.args(arguments).current_dir(directory);
+    check_status(&mut command, &format!("`{program} {}`", arguments.join(" ")))
+}
+
+fn check_status(command: &mut Command, what: &str) -> Result<()> {
+    let status = command.status().with_context(|| format!("cannot start {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+}
+
+fn install_debian_packages(packages: &[&str]) -> Result<()> {
+    if Command::new("dpkg-query").arg("--version").output().is_err() {
+        println!(
+            "Not a Debian-family system: make sure the equivalents of these are installed: {}",
+            packages.join(" ")
+        );
+        return Ok(());
+    }
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", package])
+                .output()
+                .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        println!("all {} packages are installed", packages.len());
+        return Ok(());
+    }
+    let install = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
+    if !is_root() {
+        bail!("missing system packages; run this once, then try again:\n    sudo apt-get update && sudo {install}");
+    }
+    println!("installing {}", missing.join(" "));
+    let environment = [("DEBIAN_FRONTEND", "noninteractive")];
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-q"]).envs(environment);
+    check_status(&mut update, "apt-get update")?;
+    let mut install_command = Command::new("apt-get");
+    install_command.args(["install", "-y", "-q", "--no-install-recommends"]).args(&missing).envs(environment);
+    check_status(&mut install_command, "apt-get install")
+}
+
+/// `npm ci` when `node_modules` is missing or older than the lock file.
+fn npm_ci(directory: &Path) -> Result<()> {
+    let lock = directory.join("package-lock.json");
+    let stamp = directory.join("node_modules/.package-lock.json");
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok();
+    if let (Some(lock_time), Some(stamp_time)) = (modified(&lock), modified(&stamp)) {
+        if stamp_time >= lock_time {
+            println!("{} is up to date", directory.join("node_modules").display());
+            return Ok(());
+        }
+    }
+    run_in(directory, "npm", &["ci", "--no-audit", "--no-fund"])
+}
+
+/// Finds tauri-driver, installing it with cargo if it is missing.
+fn install_tauri_driver() -> Result<PathBuf> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let installed = cargo_home.join("bin/tauri-driver");
+    if installed.is_file() {
+        println!("found {}", installed.display());
+        return Ok(installed);
+    }
+    run_in(&repo_root(), "cargo", &["install", "tauri-driver", "--locked", "--version", "^2"])?;
+    Ok(installed)
+}

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use hearth_core::post::Attachment;
-use hearth_core::{App, Config, ErrorBody, ErrorCode, FeedMode, FeedQuery, InteractionInput, InteractionKind, NewPost, Post};
+use hearth_core::{
+    App, Config, ErrorBody, ErrorCode, FeedMode, FeedQuery, InteractionInput, InteractionKind, NewPost, Post,
+};
 use serde::Serialize;
 
 #[derive(Debug, Parser)]
@@ -156,7 +158,12 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::ShowLess { id } => interact(app, out, id, InteractionKind::ShowLess, "You'll see less like"),
         Command::MuteAuthor { id } => interact(app, out, id, InteractionKind::MuteAuthor, "Muted the author of"),
         Command::MuteWord { word } => {
-            let input = InteractionInput { post_id: None, kind: InteractionKind::MuteWord, dwell_ms: None, value: Some(word.clone()) };
+            let input = InteractionInput {
+                post_id: None,
+                kind: InteractionKind::MuteWord,
+                dwell_ms: None,
+                value: Some(word.clone()),
+            };
             app.record_interaction(&input)?;
             out.value(&serde_json::json!({ "muted_word": word }), || format!("Muted {word:?}."))
         }
@@ -211,7 +218,8 @@ fn interact(app: &App, out: &Output, post_id: i64, kind: InteractionKind, verb: 
 /// Reads a file for a new post; the core checks what it really is.
 fn attachment(path: &std::path::Path, alt_text: Option<String>) -> anyhow::Result<Attachment> {
     const LARGEST_ATTACHMENT: u64 = 25 * 1024 * 1024;
-    let metadata = std::fs::metadata(path).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
+    let metadata =
+        std::fs::metadata(path).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
     if metadata.len() > LARGEST_ATTACHMENT {
         anyhow::bail!("{} is larger than {} MiB", path.display(), LARGEST_ATTACHMENT >> 20);
     }

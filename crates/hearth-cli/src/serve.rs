@@ -103,10 +103,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .with_state(state)
 }
 
@@ -229,7 +226,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 
 fn json_rejection(rejection: &JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(ErrorCode::PayloadTooLarge, format!("the request body is over {} MiB", MAX_BODY_BYTES >> 20));
+        return ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is over {} MiB", MAX_BODY_BYTES >> 20),
+        );
     }
     let message = match rejection {
         JsonRejection::MissingJsonContentType(_) => "send the body as JSON (Content-Type: application/json)".to_owned(),
@@ -264,9 +264,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         let UrlPath(raw) = UrlPath::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::new(ErrorCode::InvalidInput, "missing id in the path"))?;
-        raw.parse()
-            .map(Self)
-            .map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("{raw:?} is not a valid id")))
+        raw.parse().map(Self).map_err(|_| ApiError::new(ErrorCode::InvalidInput, format!("{raw:?} is not a valid id")))
     }
 }
 
@@ -369,7 +367,10 @@ async fn media(State(state): State<ServerState>, Id(id): Id, request: Request) -
         .map_err(|error| ApiError::new(ErrorCode::Internal, format!("cannot read media {id}: {error}")))?
         .into_response();
     if response.status() == StatusCode::NOT_FOUND {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("the file of media {id} is missing from the data directory")));
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("the file of media {id} is missing from the data directory"),
+        ));
     }
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, mime);

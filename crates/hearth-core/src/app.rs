@@ -97,7 +97,9 @@ impl App {
     }
 
     pub fn get_post(&self, post_id: i64) -> Result<Post> {
-        self.store.read(|connection| posts::load_post(connection, post_id))?.ok_or_else(|| Error::not_found("post", post_id))
+        self.store
+            .read(|connection| posts::load_post(connection, post_id))?
+            .ok_or_else(|| Error::not_found("post", post_id))
     }
 
     /// Records what the user did; returns the post as it is now, if the event was about one.
@@ -115,7 +117,9 @@ impl App {
     }
 
     pub fn mutes(&self) -> Result<Mutes> {
-        self.store.read(|connection| Ok(Mutes { authors: log::muted_authors(connection)?, words: log::muted_words(connection)? }))
+        self.store.read(|connection| {
+            Ok(Mutes { authors: log::muted_authors(connection)?, words: log::muted_words(connection)? })
+        })
     }
 
     pub fn import_demo(&self) -> Result<DemoImport> {
@@ -142,9 +146,8 @@ impl App {
     /// hot-linked; until a source has cached it, it is unavailable.
     pub fn media_file(&self, media_id: i64) -> Result<MediaFile> {
         let location = self.store.read(|connection| posts::media_location(connection, media_id))?;
-        let relative = location
-            .path
-            .ok_or_else(|| Error::Unavailable(format!("media {media_id} has not been downloaded yet")))?;
+        let relative =
+            location.path.ok_or_else(|| Error::Unavailable(format!("media {media_id} has not been downloaded yet")))?;
         // Paths are written by this app as `media/<sha256>.<ext>`; refuse anything else.
         if relative.contains("..") || relative.starts_with('/') || !relative.starts_with("media/") {
             return Err(Error::Internal(format!("media {media_id} has an unexpected path")));

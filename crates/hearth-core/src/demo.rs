@@ -97,7 +97,8 @@ pub fn import(store: &Store, data_dir: &Path) -> Result<usize> {
     // Save files before the transaction; they are content-addressed, so this is idempotent.
     let mut stored_files = HashMap::new();
     for post in &demo.posts {
-        let files = post.images.iter().map(|image| image.file.as_str()).chain(post.audio.as_ref().map(|a| a.file.as_str()));
+        let files =
+            post.images.iter().map(|image| image.file.as_str()).chain(post.audio.as_ref().map(|a| a.file.as_str()));
         for file in files {
             if !stored_files.contains_key(file) {
                 let bytes = bundled_file(file)?;
@@ -144,7 +145,11 @@ pub fn import(store: &Store, data_dir: &Path) -> Result<usize> {
                     url: post.url.as_deref(),
                     created_at_ms: anchor_ms - post.age_minutes.max(0) * 60_000,
                     fetched_at_ms: now,
-                    counts: Counts { likes: post.likes.max(0), boosts: post.boosts.max(0), replies: post.replies.max(0) },
+                    counts: Counts {
+                        likes: post.likes.max(0),
+                        boosts: post.boosts.max(0),
+                        replies: post.replies.max(0),
+                    },
                 },
             )?
             else {

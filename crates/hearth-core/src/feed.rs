@@ -99,7 +99,8 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
     };
     store.read(|connection| {
         let muted_words = log::muted_words(connection)?;
-        let visible = |candidate: &Candidate| !muted_words.iter().any(|word| contains_muted_word(&candidate.text, word));
+        let visible =
+            |candidate: &Candidate| !muted_words.iter().any(|word| contains_muted_word(&candidate.text, word));
         match (query.mode, cursor) {
             (FeedMode::Chronological, cursor @ (None | Some(Cursor::Chronological { .. }))) => {
                 let mut before = match cursor {
@@ -110,7 +111,8 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
                 let wanted = usize::try_from(limit).unwrap_or(0) + 1;
                 let mut chosen: Vec<Candidate> = Vec::with_capacity(wanted);
                 loop {
-                    let batch = posts::candidates(connection, &CandidateQuery { before, limit: limit * 2, ..base.clone() })?;
+                    let batch =
+                        posts::candidates(connection, &CandidateQuery { before, limit: limit * 2, ..base.clone() })?;
                     let batch_was_full = i64::try_from(batch.len()).unwrap_or(0) == limit * 2;
                     before = batch.last().map(|last| (last.created_at_ms, last.id));
                     chosen.extend(batch.into_iter().filter(|candidate| visible(candidate)).take(wanted - chosen.len()));
@@ -120,9 +122,10 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
                 }
                 let has_more = chosen.len() == wanted;
                 chosen.truncate(wanted - 1);
-                let next_cursor = chosen.last().filter(|_| has_more).map(|last| {
-                    Cursor::Chronological { created_at_ms: last.created_at_ms, post_id: last.id }.encode()
-                });
+                let next_cursor = chosen
+                    .last()
+                    .filter(|_| has_more)
+                    .map(|last| Cursor::Chronological { created_at_ms: last.created_at_ms, post_id: last.id }.encode());
                 let ids: Vec<i64> = chosen.iter().map(|candidate| candidate.id).collect();
                 Ok(FeedPage { posts: posts::load_posts(connection, &ids)?, next_cursor })
             }
@@ -131,9 +134,11 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
                     Some(Cursor::Ranked { as_of_ms, offset }) => (as_of_ms, offset),
                     _ => (now_ms, 0),
                 };
-                let pool = posts::candidates(connection, &CandidateQuery { limit: RANKED_CANDIDATE_POOL, ..base.clone() })?;
+                let pool =
+                    posts::candidates(connection, &CandidateQuery { limit: RANKED_CANDIDATE_POOL, ..base.clone() })?;
                 let pool: Vec<Candidate> = pool.into_iter().filter(|candidate| visible(candidate)).collect();
-                let signals = UserSignals { demoted_authors: log::show_less_by_author(connection)?.into_iter().collect() };
+                let signals =
+                    UserSignals { demoted_authors: log::show_less_by_author(connection)?.into_iter().collect() };
                 let ranked = ranking.rank(&pool, &signals, as_of_ms);
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ranked.len());
                 let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(ranked.len());

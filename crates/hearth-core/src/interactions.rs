@@ -86,7 +86,9 @@ pub fn record(store: &Store, input: &InteractionInput) -> Result<Option<i64>> {
             return Err(Error::invalid(format!("dwell_ms must be between 0 and {MAX_DWELL_MS}, not {ms}")))
         }
         (InteractionKind::Dwell, None) => return Err(Error::invalid("a dwell needs dwell_ms")),
-        (_, Some(_)) => return Err(Error::invalid(format!("dwell_ms only belongs to a dwell, not a {}", kind.as_str()))),
+        (_, Some(_)) => {
+            return Err(Error::invalid(format!("dwell_ms only belongs to a dwell, not a {}", kind.as_str())))
+        }
         (_, None) => None,
     };
     let word = match kind {

@@ -148,13 +148,13 @@ pub struct Attachment {
 /// A stable, pleasant avatar colour for a handle.
 pub fn avatar_color(handle: &str) -> String {
     const PALETTE: [&str; 12] = [
-        "#c2410c", "#b45309", "#4d7c0f", "#047857", "#0f766e", "#0369a1", "#1d4ed8", "#6d28d9",
-        "#a21caf", "#be123c", "#7c2d12", "#374151",
+        "#c2410c", "#b45309", "#4d7c0f", "#047857", "#0f766e", "#0369a1", "#1d4ed8", "#6d28d9", "#a21caf", "#be123c",
+        "#7c2d12", "#374151",
     ];
     // FNV-1a: tiny, stable across releases (unlike std's hasher).
-    let hash = handle.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = handle
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
     let index = usize::try_from(hash % PALETTE.len() as u64).unwrap_or(0);
     PALETTE[index].to_owned()
 }
@@ -165,11 +165,7 @@ pub fn format_timestamp(unix_ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .ok()
         .and_then(|moment| {
-            moment
-                .replace_nanosecond(0)
-                .ok()?
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
+            moment.replace_nanosecond(0).ok()?.format(&time::format_description::well_known::Rfc3339).ok()
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
 }

@@ -88,9 +88,7 @@ pub fn get(connection: &Connection, subject: Subject, kind: &str, model_id: &str
              WHERE post_id IS ?1 AND media_id IS ?2 AND kind = ?3 AND model_id = ?4
              ORDER BY created_at DESC LIMIT 1",
             params![post_id, media_id, kind, model_id],
-            |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<Vec<u8>>>(2)?))
-            },
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<Vec<u8>>>(2)?)),
         )
         .optional()?;
     row.map(|(model_version, value_json, blob)| {
@@ -115,10 +113,7 @@ pub fn vector_from_bytes(bytes: &[u8]) -> Result<Vec<f32>> {
     if bytes.len() % 4 != 0 {
         return Err(Error::Internal(format!("a stored vector has {} bytes, not a multiple of 4", bytes.len())));
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
-        .collect())
+    Ok(bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])).collect())
 }
 
 #[cfg(test)]

@@ -128,9 +128,8 @@ pub fn muted_authors(connection: &Connection) -> Result<Vec<MutedAuthor>> {
         "SELECT a.id, a.handle, a.display_name FROM muted_authors m JOIN authors a ON a.id = m.author_id
          ORDER BY m.since DESC",
     )?;
-    let rows = statement.query_map([], |row| {
-        Ok(MutedAuthor { id: row.get(0)?, handle: row.get(1)?, display_name: row.get(2)? })
-    })?;
+    let rows = statement
+        .query_map([], |row| Ok(MutedAuthor { id: row.get(0)?, handle: row.get(1)?, display_name: row.get(2)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

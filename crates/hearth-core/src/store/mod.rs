@@ -27,13 +27,8 @@ pub struct Migration {
 
 /// Every migration of every table, in application order.
 pub fn all_migrations() -> Vec<Migration> {
-    let mut migrations: Vec<Migration> = [
-        posts::MIGRATIONS,
-        interactions::MIGRATIONS,
-        enrichments::MIGRATIONS,
-        settings::MIGRATIONS,
-    ]
-    .concat();
+    let mut migrations: Vec<Migration> =
+        [posts::MIGRATIONS, interactions::MIGRATIONS, enrichments::MIGRATIONS, settings::MIGRATIONS].concat();
     migrations.sort_by_key(|migration| migration.timestamp);
     migrations
 }
@@ -55,9 +50,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         let connection = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
@@ -107,9 +100,9 @@ pub fn migrate(connection: &mut Connection, migrations: &[Migration]) -> Result<
     }
     let pending = usize::try_from(applied).map_err(|_| Error::Internal("negative schema version".into()))?;
     for migration in &migrations[pending..] {
-        transaction
-            .execute_batch(migration.sql)
-            .map_err(|error| Error::Internal(format!("migration {} {} failed: {error}", migration.timestamp, migration.name)))?;
+        transaction.execute_batch(migration.sql).map_err(|error| {
+            Error::Internal(format!("migration {} {} failed: {error}", migration.timestamp, migration.name))
+        })?;
     }
     // PRAGMA does not take bound parameters; `known` is our own integer.
     transaction.execute_batch(&format!("PRAGMA user_version = {known}"))?;
@@ -119,9 +112,7 @@ pub fn migrate(connection: &mut Connection, migrations: &[Migration]) -> Result<
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -4,7 +4,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::Migration;
 use crate::error::{Error, Result};
-use crate::post::{avatar_color, format_timestamp, Author, Counts, Media, MediaKind, Post, PostState, SourceKind, SourceRef};
+use crate::post::{
+    avatar_color, format_timestamp, Author, Counts, Media, MediaKind, Post, PostState, SourceKind, SourceRef,
+};
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     timestamp: 202_611_221_400,
@@ -347,7 +349,9 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
             })
         })
         .optional()?;
-    let Some(mut post) = post else { return Ok(None) };
+    let Some(mut post) = post else {
+        return Ok(None);
+    };
     post.media = media_of_post(connection, id)?;
     Ok(Some(post))
 }
@@ -393,9 +397,7 @@ pub fn full_text_search(connection: &Connection, fts_query: &str, limit: i64) ->
          ORDER BY bm25(posts_fts), p.created_at DESC
          LIMIT ?2",
     )?;
-    let ids = statement
-        .query_map(params![fts_query, limit], |row| row.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
+    let ids = statement.query_map(params![fts_query, limit], |row| row.get(0))?.collect::<Result<Vec<i64>, _>>()?;
     let total = connection.query_row(
         "SELECT count(*) FROM posts_fts f
          JOIN posts p ON p.id = f.rowid

@@ -12,9 +12,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 pub fn get(connection: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(connection
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0))
-        .optional()?)
+    Ok(connection.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0)).optional()?)
 }
 
 pub fn set(connection: &Connection, key: &str, value: &str, now_ms: i64) -> Result<()> {

@@ -1,0 +1,133 @@
+// The real desktop app, end to end: the Tauri window under a virtual X display, driven by
+// tauri-driver + WebKitWebDriver over plain WebDriver HTTP. The window opens, the feed renders
+// from a fresh data directory, and a like made in the window reaches the SQLite database.
+//
+// Needs: target/debug/hearth-desktop and target/debug/hearth (HEARTH_DESKTOP_BIN, HEARTH_BIN),
+// tauri-driver (TAURI_DRIVER or on PATH), /usr/bin/WebKitWebDriver, and a DISPLAY (xvfb-run).
+// `cargo xtask test` provides all of them.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const desktopBin = process.env.HEARTH_DESKTOP_BIN ?? join(root, 'target/debug/hearth-desktop');
+const hearthBin = process.env.HEARTH_BIN ?? join(root, 'target/debug/hearth');
+const tauriDriver = process.env.TAURI_DRIVER ?? 'tauri-driver';
+const artifacts = join(root, 'tests/artifacts');
+
+let dataDir;
+let driver;
+let driverUrl;
+let sessionId;
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function webdriver(method, path, body) {
+  const response = await fetch(`${driverUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(`${method} ${path} → ${response.status}: ${JSON.stringify(json.value ?? json)}`);
+  }
+  return json.value;
+}
+
+const session = (path) => `/session/${sessionId}${path}`;
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+
+async function waitFor(what, probe, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError.message}` : ''}`);
+}
+
+async function findAll(css) {
+  return webdriver('POST', session('/elements'), { using: 'css selector', value: css });
+}
+
+function hearthJson(...args) {
+  const output = execFileSync(hearthBin, ['--data-dir', dataDir, ...args, '--json'], { encoding: 'utf8' });
+  return output.trim().split('\n').map((line) => JSON.parse(line));
+}
+
+before(async () => {
+  assert.ok(process.env.DISPLAY, 'the desktop test needs a display: run it under xvfb-run (cargo xtask test does)');
+  dataDir = mkdtempSync(join(tmpdir(), 'hearth-desktop-'));
+  const port = await freePort();
+  const nativePort = await freePort();
+  driverUrl = `http://127.0.0.1:${port}`;
+  driver = spawn(
+    tauriDriver,
+    ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'],
+    { env: { ...process.env, HEARTH_DATA_DIR: dataDir }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  await waitFor('tauri-driver to listen', async () => (await fetch(`${driverUrl}/status`)).ok, 20_000);
+  const created = await webdriver('POST', '/session', {
+    capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: desktopBin } } },
+  });
+  sessionId = created.sessionId;
+});
+
+after(async () => {
+  if (sessionId) await webdriver('DELETE', `/session/${sessionId}`).catch(() => {});
+  driver?.kill('SIGTERM');
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('the window opens on the demo feed', async () => {
+  const title = await webdriver('GET', session('/title'));
+  assert.match(title, /Hearth/);
+  const cards = await waitFor('post cards to render', async () => {
+    const found = await findAll('[data-testid="post-card"]');
+    return found.length >= 5 ? found : null;
+  });
+  assert.ok(cards.length >= 5, `only ${cards.length} cards`);
+  const screenshot = await webdriver('GET', session('/screenshot'));
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(join(artifacts, 'desktop-feed.png'), Buffer.from(screenshot, 'base64'));
+});
+
+test('a like in the window reaches the database', async () => {
+  const [card] = await findAll('[data-testid="post-card"]');
+  const postId = Number(
+    await webdriver('GET', session(`/element/${card[ELEMENT]}/attribute/data-post-id`)),
+  );
+  assert.ok(Number.isInteger(postId) && postId > 0, `card has no post id (${postId})`);
+  assert.equal(hearthJson('show', String(postId))[0].state.liked, false);
+  const likeButton = await webdriver('POST', session(`/element/${card[ELEMENT]}/element`), {
+    using: 'css selector',
+    value: '[data-testid="like-button"]',
+  });
+  await webdriver('POST', session(`/element/${likeButton[ELEMENT]}/click`), {});
+  await waitFor('the like to reach SQLite', async () => hearthJson('show', String(postId))[0].state.liked === true, 10_000);
+  const pressed = await webdriver('GET', session(`/element/${likeButton[ELEMENT]}/attribute/aria-pressed`));
+  assert.equal(pressed, 'true');
+});
