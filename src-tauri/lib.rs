@@ -36,6 +36,7 @@ pub fn run() -> ExitCode {
     };
     let protocol_app = app.clone();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_opener::init())
         .manage(app)
         .register_asynchronous_uri_scheme_protocol("hearth", move |_context, request, responder| {
             media_protocol::respond(protocol_app.clone(), request, responder);

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ let dataDir;
 let driver;
 let driverUrl;
 let sessionId;
+let sessionRequestedAt;
 
 function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -78,6 +79,28 @@ function hearthJson(...args) {
   return output.trim().split('\n').map((line) => JSON.parse(line));
 }
 
+function rssKiB(pid) {
+  const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/** Resident memory of the app process and of the WebKit processes it started. */
+function desktopMemory() {
+  const pids = (command, args) => {
+    try {
+      return execFileSync(command, args, { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const [appPid] = pids('pgrep', ['-f', '-n', desktopBin]);
+  if (!appPid) return {};
+  const children = pids('pgrep', ['-P', String(appPid)]);
+  const app = rssKiB(appPid);
+  const webkit = children.reduce((sum, pid) => sum + rssKiB(pid), 0);
+  return { app_rss_kib: app, webkit_processes_rss_kib: webkit, total_rss_kib: app + webkit };
+}
+
 before(async () => {
   assert.ok(process.env.DISPLAY, 'the desktop test needs a display: run it under xvfb-run (cargo xtask test does)');
   dataDir = mkdtempSync(join(tmpdir(), 'hearth-desktop-'));
@@ -90,6 +113,7 @@ before(async () => {
     { env: { ...process.env, HEARTH_DATA_DIR: dataDir }, stdio: ['ignore', 'inherit', 'inherit'] },
   );
   await waitFor('tauri-driver to listen', async () => (await fetch(`${driverUrl}/status`)).ok, 20_000);
+  sessionRequestedAt = performance.now();
   const created = await webdriver('POST', '/session', {
     capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: desktopBin } } },
   });
@@ -110,9 +134,14 @@ test('the window opens on the demo feed', async () => {
     return found.length >= 5 ? found : null;
   });
   assert.ok(cards.length >= 5, `only ${cards.length} cards`);
+  const coldStartMs = Math.round(performance.now() - sessionRequestedAt);
+  await new Promise((r) => setTimeout(r, 3000));
+  const metrics = { cold_start_to_feed_rendered_ms: coldStartMs, ...desktopMemory() };
+  console.log(`# desktop app: ${JSON.stringify(metrics)}`);
   const screenshot = await webdriver('GET', session('/screenshot'));
   mkdirSync(artifacts, { recursive: true });
   writeFileSync(join(artifacts, 'desktop-feed.png'), Buffer.from(screenshot, 'base64'));
+  writeFileSync(join(artifacts, 'desktop-metrics.json'), JSON.stringify(metrics, null, 2));
 });
 
 test('a like in the window reaches the database', async () => {

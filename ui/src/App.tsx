@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from './api';
+import { api, ApiError, openExternal } from './api';
 import type { FeedMode, Post } from './types';
 import { PostCard, SkeletonCard, type Collapsed } from './PostCard';
 import { Compose } from './Compose';
@@ -291,6 +291,11 @@ export function App() {
     setExpanded((cur) => (cur[post.id] ? cur : { ...cur, [post.id]: true }));
   };
 
+  const onOpenLink = (post: Post, url: string) => {
+    if (url === post.url) recordOpen(post);
+    openExternal(url).catch((e) => toast(`Could not open the link: ${errMessage(e)}`, 'error'));
+  };
+
   const onPosted = (post: Post) => {
     setComposeOpen(false);
     setPosts((cur) => [post, ...cur.filter((p) => p.id !== post.id)]);
@@ -396,7 +401,7 @@ export function App() {
       case 'open':
         if (post) {
           recordOpen(post);
-          if (post.url) window.open(post.url, '_blank', 'noopener,noreferrer');
+          if (post.url) onOpenLink(post, post.url);
           else onOpen(post);
         }
         break;
@@ -434,6 +439,7 @@ export function App() {
     onRestore,
     onMute,
     onOpen,
+    onOpenLink,
     onFocusCard: setFocusIndex,
     observeDwell: (el: Element, id: number) => tracker.observe(el, id),
     unobserveDwell: (el: Element) => tracker.unobserve(el),

@@ -31,6 +31,8 @@ export function Compose({ open, onClose, onPosted }: Props) {
   const [images, setImages] = useState<Picked[]>([]);
   const [audio, setAudio] = useState<Picked | null>(null);
   const [audioMs, setAudioMs] = useState<number | null>(null);
+  // blob: URL whose preview the webview could not play (the file is still attached and sent).
+  const [previewFailed, setPreviewFailed] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
   const [submitted, setSubmitted] = useState(false);
   const [sendError, setSendError] = useState<string | null>(null);
@@ -259,15 +261,20 @@ export function Compose({ open, onClose, onPosted }: Props) {
                 <I.Close size={14} />
               </button>
             </div>
-            <audio
-              controls
-              preload="metadata"
-              src={audio.url}
-              onLoadedMetadata={(e) => {
-                const d = (e.target as HTMLAudioElement).duration;
-                if (Number.isFinite(d)) setAudioMs(d * 1000);
-              }}
-            />
+            {previewFailed === audio.url ? (
+              <p class="audio-error">This audio can’t play here, but it will still be attached.</p>
+            ) : (
+              <audio
+                controls
+                preload="metadata"
+                src={audio.url}
+                onError={() => setPreviewFailed(audio.url)}
+                onLoadedMetadata={(e) => {
+                  const d = (e.target as HTMLAudioElement).duration;
+                  if (Number.isFinite(d)) setAudioMs(d * 1000);
+                }}
+              />
+            )}
           </div>
         )}
         {errors.audio && (

@@ -25,6 +25,8 @@ export type CardHandlers = {
   onRestore: (p: Post) => void;
   onMute: (p: Post) => void;
   onOpen: (p: Post) => void;
+  /** Opens an http(s) link outside Hearth (system browser / new tab). */
+  onOpenLink: (p: Post, url: string) => void;
   onFocusCard: (index: number) => void;
   observeDwell: (el: Element, postId: number) => void;
   unobserveDwell: (el: Element) => void;
@@ -42,13 +44,32 @@ type Props = CardHandlers & {
 
 const LONG_TEXT = 700;
 
+/**
+ * Click handler for a link that leaves Hearth: the <a> keeps its href (copy link, hover
+ * preview, screen readers) but the click goes through `onOpenLink`, because the desktop webview
+ * cannot follow target=_blank links itself.
+ */
+function externalClick(url: string, onOpenLink: (url: string) => void) {
+  return (e: MouseEvent) => {
+    e.preventDefault();
+    onOpenLink(url);
+  };
+}
+
 /** Post text as text nodes with http(s) links; never HTML. */
-export function PostText({ text, id }: { text: string; id?: string }) {
+export function PostText({ text, id, onOpenLink }: { text: string; id?: string; onOpenLink: (url: string) => void }) {
   return (
     <div class="post-text" id={id}>
       {linkify(text).map((seg, i) =>
         seg.type === 'link' ? (
-          <a key={i} href={seg.href} target="_blank" rel="noopener noreferrer" title={seg.href}>
+          <a
+            key={i}
+            href={seg.href}
+            target="_blank"
+            rel="noopener noreferrer"
+            title={seg.href}
+            onClick={externalClick(seg.href, onOpenLink)}
+          >
             {displayUrl(seg.value)}
           </a>
         ) : (
@@ -116,10 +137,33 @@ function ImageGrid({ images }: { images: Media[] }) {
   );
 }
 
-function AudioPlayer({ media }: { media: Media }) {
+const AUDIO_EXT: Record<string, string> = {
+  'audio/wav': 'wav',
+  'audio/x-wav': 'wav',
+  'audio/mpeg': 'mp3',
+  'audio/ogg': 'ogg',
+  'audio/flac': 'flac',
+  'audio/mp4': 'm4a',
+  'audio/webm': 'webm',
+};
+
+/** A file name for downloading an attachment, e.g. "hearth-audio-12.mp3". */
+export function audioFileName(media: Media): string {
+  const ext = AUDIO_EXT[media.mime.toLowerCase()];
+  return `hearth-audio-${media.id}` + (ext ? `.${ext}` : '');
+}
+
+/**
+ * Native <audio controls>; when the webview cannot play the file (unsupported codec, missing
+ * GStreamer plugin on Linux, unreadable bytes) the element fires `error` and is replaced by a
+ * plain message with a download link instead of a dead control.
+ */
+export function AudioPlayer({ media }: { media: Media }) {
   const dur = formatDuration(media.duration_ms);
+  const [failed, setFailed] = useState(false);
+  const src = mediaUrl(media.id);
   return (
-    <div class="audio-card">
+    <div class={'audio-card' + (failed ? ' failed' : '')} data-testid="audio-card">
       <span class="audio-icon" aria-hidden="true">
         <I.Music size={18} />
       </span>
@@ -127,13 +171,36 @@ function AudioPlayer({ media }: { media: Media }) {
         <span class="audio-label">
           Audio{dur && <span class="muted"> · {dur}</span>}
         </span>
-        <audio controls preload="none" src={mediaUrl(media.id)} aria-label={media.alt_text ?? 'Audio attachment'} />
+        {failed ? (
+          <p class="audio-error" role="status" data-testid="audio-error">
+            This audio can’t play here.{' '}
+            <a href={src} download={audioFileName(media)} class="audio-download">
+              Download
+            </a>
+          </p>
+        ) : (
+          <audio
+            controls
+            preload="none"
+            src={src}
+            aria-label={media.alt_text ?? 'Audio attachment'}
+            onError={() => setFailed(true)}
+          />
+        )}
       </div>
     </div>
   );
 }
 
-function Overflow({ post, onMute }: { post: Post; onMute: (p: Post) => void }) {
+function Overflow({
+  post,
+  onMute,
+  onOpenLink,
+}: {
+  post: Post;
+  onMute: (p: Post) => void;
+  onOpenLink: (p: Post, url: string) => void;
+}) {
   const [open, setOpen] = useState(false);
   const btn = useRef<HTMLButtonElement>(null);
   const menu = useRef<HTMLDivElement>(null);
@@ -202,7 +269,18 @@ function Overflow({ post, onMute }: { post: Post; onMute: (p: Post) => void }) {
             <I.Mute size={16} /> Mute @{post.author.handle}
           </button>
           {post.url && (
-            <a role="menuitem" href={post.url} target="_blank" rel="noopener noreferrer" onClick={() => close(false)}>
+            <a
+              role="menuitem"
+              href={post.url}
+              target="_blank"
+              rel="noopener noreferrer"
+              data-testid="open-original"
+              onClick={(e) => {
+                e.preventDefault();
+                close(false);
+                onOpenLink(post, post.url!);
+              }}
+            >
               <I.External size={16} /> Open original
             </a>
           )}
@@ -320,7 +398,7 @@ export function PostCard(props: Props) {
 
         {post.text && (
           <div class={'text-wrap' + (long && !expanded ? ' clamped' : '')}>
-            <PostText text={post.text} id={textId} />
+            <PostText text={post.text} id={textId} onOpenLink={(url) => props.onOpenLink(post, url)} />
           </div>
         )}
         {!post.text && <span id={textId} class="sr-only">Post without text</span>}
@@ -384,7 +462,7 @@ export function PostCard(props: Props) {
             <span class="action-label">Hide</span>
           </button>
           <span class="spacer" />
-          <Overflow post={post} onMute={props.onMute} />
+          <Overflow post={post} onMute={props.onMute} onOpenLink={props.onOpenLink} />
         </div>
       </div>
     </article>

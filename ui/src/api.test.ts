@@ -1,5 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { _resetForTests, api, ApiError, buildRequest, calls, mediaUrl, token, TOKEN_KEY, toApiError } from './api';
+import {
+  _resetForTests,
+  api,
+  ApiError,
+  buildRequest,
+  calls,
+  externalHref,
+  mediaUrl,
+  openExternal,
+  token,
+  TOKEN_KEY,
+  toApiError,
+} from './api';
 
 type W = Window & { __TAURI_INTERNALS__?: unknown };
 const w = window as W;
@@ -176,5 +188,77 @@ describe('toApiError', () => {
   });
   it('turns backend phrases into sentences', () => {
     expect(toApiError({ code: 'invalid_input', message: 'type a word to search for' }).message).toBe('Type a word to search for.');
+  });
+});
+
+describe('openExternal', () => {
+  const refused = [
+    'javascript:alert(1)',
+    'JAVASCRIPT:alert(1)',
+    'file:///etc/passwd',
+    'data:text/html,<b>x</b>',
+    'mailto:someone@example.com',
+    'hearth://localhost/media/1',
+    'ftp://example.com/x',
+    '/relative/path',
+    'example.com',
+    '',
+    'https://',
+  ];
+
+  it('accepts only absolute http(s) URLs', () => {
+    expect(externalHref('https://example.com/a?b=1#c')).toBe('https://example.com/a?b=1#c');
+    expect(externalHref('  HTTP://Example.com ')).toBe('http://example.com/');
+    for (const url of refused) {
+      let err: unknown;
+      try {
+        externalHref(url);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, url).toBeInstanceOf(ApiError);
+      expect((err as ApiError).code, url).toBe('invalid_input');
+    }
+  });
+
+  it('refuses other schemes without opening anything', async () => {
+    const open = vi.fn();
+    vi.stubGlobal('open', open);
+    const invoke = vi.fn();
+    for (const url of refused) {
+      delete w.__TAURI_INTERNALS__;
+      await expect(openExternal(url)).rejects.toMatchObject({ code: 'invalid_input' });
+      w.__TAURI_INTERNALS__ = { invoke };
+      await expect(openExternal(url)).rejects.toMatchObject({ code: 'invalid_input' });
+    }
+    expect(open).not.toHaveBeenCalled();
+    expect(invoke).not.toHaveBeenCalled();
+  });
+
+  it('opens a new tab without an opener in the browser', async () => {
+    const open = vi.fn(() => null);
+    vi.stubGlobal('open', open);
+    await openExternal('https://example.com/post/1');
+    expect(open).toHaveBeenCalledWith('https://example.com/post/1', '_blank', 'noopener,noreferrer');
+  });
+
+  it('asks the Tauri opener plugin in the desktop app', async () => {
+    const invoke = vi.fn(async () => undefined);
+    w.__TAURI_INTERNALS__ = { invoke };
+    const open = vi.fn();
+    vi.stubGlobal('open', open);
+    await openExternal('http://example.com/x');
+    expect(open).not.toHaveBeenCalled();
+    expect(invoke).toHaveBeenCalledTimes(1);
+    const [cmd, args] = invoke.mock.calls[0] as unknown as [string, Record<string, unknown>];
+    expect(cmd).toBe('plugin:opener|open_url');
+    expect(args.url).toBe('http://example.com/x');
+  });
+
+  it('turns opener failures into ApiError', async () => {
+    w.__TAURI_INTERNALS__ = { invoke: vi.fn(async () => Promise.reject('opener.open_url not allowed')) };
+    const err = await openExternal('https://example.com').catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('internal');
   });
 });

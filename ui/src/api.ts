@@ -2,6 +2,7 @@
 // Inside the desktop app it calls Tauri commands; in browser mode (`hearth serve`) it calls the
 // HTTP API with the per-run token. Every failure is thrown as an `ApiError`.
 import { invoke } from '@tauri-apps/api/core';
+import { openUrl } from '@tauri-apps/plugin-opener';
 import type {
   ErrorCode,
   FeedPage,
@@ -269,6 +270,45 @@ export const api = {
   status: () => send<Status>(calls.status()),
   importDemo: () => send<{ imported: number }>(calls.importDemo()),
 };
+
+// ---------------------------------------------------------------------------------------------
+// External links
+
+/**
+ * Checks that `url` is an absolute http(s) URL and returns it normalised; anything else (other
+ * schemes, relative or malformed URLs) is refused with `invalid_input`.
+ */
+export function externalHref(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url).trim());
+  } catch {
+    throw new ApiError('invalid_input', 'That link is not a web address.');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ApiError('invalid_input', 'Only http and https links can be opened.');
+  }
+  return parsed.href;
+}
+
+/**
+ * Opens a web link outside Hearth: in the desktop app with the system browser (Tauri opener
+ * plugin), in browser mode in a new tab without giving it a reference back to this page.
+ * Only http(s) URLs are allowed.
+ */
+export async function openExternal(url: string, w: Win = window): Promise<void> {
+  const href = externalHref(url);
+  if (isTauri(w)) {
+    try {
+      await openUrl(href);
+    } catch (err) {
+      throw toApiError(err);
+    }
+    return;
+  }
+  // With "noopener" window.open returns null even when it worked, so the result is not checked.
+  w.open(href, '_blank', 'noopener,noreferrer');
+}
 
 /** Reads a File as base64 (without the data: prefix). */
 export function readAsBase64(file: Blob): Promise<string> {

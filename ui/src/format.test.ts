@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { h, render } from 'preact';
 import { compactCount, formatDuration, initials, linkify, relativeTime, textColorOn } from './format';
 import { PostText } from './PostCard';
@@ -57,7 +57,7 @@ describe('PostText rendering', () => {
   it('renders text as text nodes, never as HTML', () => {
     const host = document.createElement('div');
     const evil = '<img src=x onerror="alert(1)"><script>alert(2)</script> <b>bold</b> https://ok.example/x';
-    render(h(PostText, { text: evil }), host);
+    render(h(PostText, { text: evil, onOpenLink: () => {} }), host);
     expect(host.querySelector('img')).toBeNull();
     expect(host.querySelector('script')).toBeNull();
     expect(host.querySelector('b')).toBeNull();
@@ -70,10 +70,23 @@ describe('PostText rendering', () => {
   });
   it('does not turn a quote in a URL into an attribute', () => {
     const host = document.createElement('div');
-    render(h(PostText, { text: 'https://a.example/"onmouseover="x' }), host);
+    render(h(PostText, { text: 'https://a.example/"onmouseover="x', onOpenLink: () => {} }), host);
     const a = host.querySelector('a')!;
     expect(a.getAttribute('onmouseover')).toBeNull();
     expect(a.getAttribute('href')).toBe('https://a.example/');
+  });
+  it('routes link clicks through onOpenLink and keeps the href', () => {
+    const host = document.createElement('div');
+    document.body.appendChild(host);
+    const onOpenLink = vi.fn();
+    render(h(PostText, { text: 'see https://b.example/page.', onOpenLink }), host);
+    const a = host.querySelector('a')!;
+    expect(a.getAttribute('href')).toBe('https://b.example/page');
+    const click = new MouseEvent('click', { bubbles: true, cancelable: true });
+    a.dispatchEvent(click);
+    expect(click.defaultPrevented).toBe(true);
+    expect(onOpenLink).toHaveBeenCalledWith('https://b.example/page');
+    host.remove();
   });
 });
 
