@@ -31,6 +31,8 @@ fn response_for(app: &App, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
     let builder = Response::builder()
         .header(header::CONTENT_TYPE, file.mime)
         .header(header::ACCEPT_RANGES, "bytes")
+        // The page's origin is tauri://localhost; media and fetches come from hearth://.
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")
         .header(header::CACHE_CONTROL, "private, max-age=31536000, immutable");
     let response = match range {
         Some((start, end)) => builder

@@ -252,6 +252,73 @@ describe('Hearth in a real browser', { timeout: 120_000 }, () => {
     assert.equal(await focusedId(), id0, 'k goes back to the first card');
   });
 
+  test('links leave through openExternal: new tab, no opener, page stays put', async (t) => {
+    const page = await openPage(t);
+    // Record window.open instead of opening tabs (a real tab would count as leaving the machine).
+    await page.addInitScript(() => {
+      window.__opened = [];
+      window.open = (...args) => {
+        window.__opened.push(args);
+        return null;
+      };
+    });
+    await gotoFeed(page);
+    await chooseChronological(page);
+    const before = page.url();
+
+    // A link in post text.
+    const link = `https://example.org/hearth-e2e/${Date.now()}`;
+    await page.getByTestId('compose-button').click();
+    await page.getByTestId('compose-text').fill(`Reading ${link} today.`);
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/posts') && r.request().method() === 'POST');
+    await page.getByTestId('compose-submit').click();
+    assert.ok((await created).ok());
+    const anchor = page.locator(CARD).first().locator(`.post-text a`);
+    assert.equal(await anchor.getAttribute('href'), link, 'the link keeps its href');
+    await anchor.click();
+    assert.deepEqual(await page.evaluate(() => window.__opened), [[link, '_blank', 'noopener,noreferrer']]);
+    assert.equal(page.url(), before, 'the page did not navigate');
+
+    // "Open original" in the overflow menu of a post that has a URL.
+    const tok = new URL(appUrl).searchParams.get('token');
+    const res = await fetch(`${origin}/api/feed?mode=chronological&limit=20`, { headers: { Authorization: `Bearer ${tok}` } });
+    const withUrl = (await res.json()).posts.find((p) => p.url);
+    assert.ok(withUrl, 'a demo post on the first page links to an original');
+    const card = page.locator(`${CARD}[data-post-id="${withUrl.id}"]`);
+    await card.locator('.overflow > button').click();
+    const original = card.getByTestId('open-original');
+    assert.equal(await original.getAttribute('href'), withUrl.url);
+    await original.click();
+    const opened = await page.evaluate(() => window.__opened);
+    assert.equal(opened.length, 2);
+    assert.equal(new URL(opened[1][0]).href, new URL(withUrl.url).href);
+    assert.deepEqual(opened[1].slice(1), ['_blank', 'noopener,noreferrer']);
+    assert.equal(page.url(), before, 'the page did not navigate');
+  });
+
+  test('audio that cannot play shows a message and a download link', async (t) => {
+    const page = await openPage(t);
+    // Serve garbage for media elements' requests, so the <audio> element fails to decode.
+    await page.route('**/api/media/**', (route) =>
+      route.request().resourceType() === 'media'
+        ? route.fulfill({ status: 200, contentType: 'audio/wav', body: 'this is not audio' })
+        : route.continue(),
+    );
+    await gotoFeed(page);
+    const card = page.locator('[data-testid="audio-card"]').first();
+    await card.waitFor({ timeout: 20_000 });
+    await card.scrollIntoViewIfNeeded();
+    await card.locator('audio').evaluate((a) => a.play().catch(() => {}));
+    const msg = card.getByTestId('audio-error');
+    await msg.waitFor({ timeout: 15_000 });
+    assert.match(await msg.innerText(), /This audio can.t play here/);
+    assert.equal(await card.locator('audio').count(), 0, 'the broken player is gone');
+    const dl = msg.getByRole('link', { name: 'Download' });
+    assert.match(await dl.getAttribute('href'), /^\/api\/media\/\d+\?token=/);
+    assert.match(await dl.getAttribute('download'), /^hearth-audio-\d+\.wav$/);
+    await card.screenshot({ path: path.join(ARTIFACTS, 'browser-audio-error.png') });
+  });
+
   test('screenshots in light and dark', async (t) => {
     for (const [scheme, file] of [
       ['light', 'browser-feed.png'],

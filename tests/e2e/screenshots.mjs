@@ -1,0 +1,230 @@
+// Takes the README screenshots of the Hearth web UI with the demo data.
+// A plain script, not a test (node --test does not pick it up):
+//
+//   cargo build -p <the hearth binary>        # produces target/debug/hearth
+//   (cd ui && npm ci && npm run build)        # produces ui/dist
+//   (cd tests && npm ci) && node tests/e2e/screenshots.mjs
+//
+// Environment: HEARTH_BIN overrides the backend binary; CHROMIUM overrides the browser
+// (default /usr/bin/chromium); SCREENSHOTS_DIR overrides the output folder
+// (default assets/screenshots/). Every shot is one 1280x860 viewport at device scale 1.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.HEARTH_BIN || path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'hearth.exe' : 'hearth');
+const UI_DIST = path.join(ROOT, 'ui', 'dist');
+const OUT = process.env.SCREENSHOTS_DIR ? path.resolve(process.env.SCREENSHOTS_DIR) : path.join(ROOT, 'assets', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CARD = '[data-testid="post-card"]';
+const VIEWPORT = { width: 1280, height: 860 };
+const MAX_BYTES = 400 * 1024;
+
+function startServer(dataDir) {
+  return new Promise((resolve, reject) => {
+    let log = '';
+    const proc = spawn(BIN, ['--data-dir', dataDir, 'serve', '--port', '0', '--ui-dir', UI_DIST], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const timer = setTimeout(() => reject(new Error(`hearth serve did not print its URL within 30 s:\n${log}`)), 30_000);
+    proc.stderr.on('data', (d) => (log += d.toString()));
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      log += line + '\n';
+      const m = /Hearth is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[^\s]+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+    proc.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    proc.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`hearth serve exited early (code ${code}, signal ${signal}):\n${log}`));
+    });
+  });
+}
+
+async function stopServer(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Waits until every image inside the viewport has loaded (and none is broken). */
+async function imagesSettled(page) {
+  await page.waitForFunction(
+    () =>
+      [...document.images]
+        .filter((img) => {
+          const r = img.getBoundingClientRect();
+          return r.bottom > 0 && r.top < innerHeight && r.width > 0;
+        })
+        .every((img) => img.complete && img.naturalWidth > 0),
+    null,
+    { timeout: 20_000 },
+  );
+}
+
+/** Waits for the toasts (e.g. "Theme follows your system") to go away. */
+async function noToasts(page) {
+  await page.waitForFunction(() => document.querySelectorAll('.toast').length === 0, null, { timeout: 15_000 });
+}
+
+async function settle(page) {
+  await page.evaluate(() => document.fonts.ready);
+  await imagesSettled(page);
+  await noToasts(page);
+  // Let transitions (dialog fade-in, disclosure) finish.
+  await page.waitForTimeout(400);
+}
+
+async function shoot(page, file) {
+  const target = path.join(OUT, file);
+  await page.screenshot({ path: target, fullPage: false, animations: 'disabled', caret: 'initial' });
+  return report(target);
+}
+
+function report(target) {
+  const size = statSync(target).size;
+  const note = size > MAX_BYTES ? `  (over ${MAX_BYTES / 1024} KB!)` : '';
+  console.log(`${path.relative(ROOT, target)}  ${(size / 1024).toFixed(0)} KB${note}`);
+  return size;
+}
+
+async function main() {
+  if (!existsSync(BIN)) throw new Error(`backend binary not found at ${BIN} (build it, or set HEARTH_BIN)`);
+  if (!existsSync(path.join(UI_DIST, 'index.html'))) throw new Error('ui/dist is missing: run "npm ci && npm run build" in ui/');
+  mkdirSync(OUT, { recursive: true });
+
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-shots-'));
+  let server;
+  let browser;
+  const problems = [];
+  try {
+    execFileSync(BIN, ['--data-dir', dataDir, 'demo'], { cwd: ROOT, stdio: 'pipe', timeout: 60_000 });
+    server = await startServer(dataDir);
+    const origin = new URL(server.url).origin;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+
+    const open = async (colorScheme) => {
+      const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme });
+      const page = await context.newPage();
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      context.on('request', (r) => {
+        const u = r.url();
+        if (!(u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:'))) problems.push(`external request: ${u}`);
+      });
+      await page.goto(server.url);
+      await page.locator(CARD).first().waitFor({ timeout: 20_000 });
+      return { context, page };
+    };
+
+    const sizes = [];
+
+    // 1. Ranked feed, light, top of the page, with one "Why this post?" opened.
+    {
+      const { context, page } = await open('light');
+      const why = page.locator(`${CARD} details.why`).first();
+      await why.locator('summary').click();
+      await page.evaluate(() => window.scrollTo(0, 0));
+      // Keep the click's focus ring out of the picture.
+      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+      await page.mouse.move(0, VIEWPORT.height - 1);
+      await settle(page);
+      sizes.push(await shoot(page, 'feed-light.png'));
+      await context.close();
+    }
+
+    // 2. Latest (chronological) feed, dark, scrolled to a card with an image.
+    {
+      const { context, page } = await open('dark');
+      const loaded = page.waitForResponse((r) => r.url().includes('/api/feed') && r.url().includes('mode=chronological'));
+      await page.getByTestId('mode-chronological').click();
+      await loaded;
+      await page.locator(CARD).first().waitFor();
+      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+      await page.mouse.move(0, VIEWPORT.height - 1);
+      const withImage = page.locator(CARD).filter({ has: page.locator('.media-grid img') });
+      await withImage.first().waitFor({ timeout: 20_000 });
+      // Photos make big PNGs: take the first image card whose shot stays under the size limit.
+      const candidates = Math.min(await withImage.count(), 8);
+      let best = null;
+      for (let i = 0; i < candidates; i++) {
+        // Put the card a little below the sticky top bar, so the post above it peeks in.
+        await withImage.nth(i).evaluate((el) => {
+          const top = el.getBoundingClientRect().top + window.scrollY;
+          window.scrollTo(0, Math.max(0, top - 200));
+        });
+        await settle(page);
+        const png = await page.screenshot({ animations: 'disabled' });
+        if (!best || png.length < best.length) best = png;
+        if (png.length <= MAX_BYTES) break;
+      }
+      writeFileSync(path.join(OUT, 'feed-dark.png'), best);
+      sizes.push(report(path.join(OUT, 'feed-dark.png')));
+      await context.close();
+    }
+
+    // 3. Compose dialog, dark, with some text typed.
+    {
+      const { context, page } = await open('dark');
+      await settle(page);
+      await page.getByTestId('compose-button').click();
+      const box = page.getByTestId('compose-text');
+      await box.waitFor();
+      await box.pressSequentially('Finally fixed the squeaky gate. Ten minutes with a spanner, three weeks of putting it off.\n\nWho else is on a tiny-jobs streak this weekend?', { delay: 0 });
+      await settle(page);
+      sizes.push(await shoot(page, 'compose-dark.png'));
+      await context.close();
+    }
+
+    // 4. Settings, light.
+    {
+      const { context, page } = await open('light');
+      await page.getByTestId('settings-button').click();
+      await page.locator('.settings, [data-testid="settings"]').first().waitFor({ timeout: 10_000 });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+      await page.mouse.move(0, VIEWPORT.height - 1);
+      await settle(page);
+      sizes.push(await shoot(page, 'settings-light.png'));
+      await context.close();
+    }
+
+    if (problems.length) throw new Error(`the page had problems:\n${problems.join('\n')}`);
+    if (sizes.some((s) => s > MAX_BYTES)) throw new Error(`a screenshot is larger than ${MAX_BYTES / 1024} KB`);
+  } finally {
+    await browser?.close();
+    await stopServer(server?.proc);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
