@@ -5,20 +5,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const hearthBin = process.env.HEARTH_BIN ?? join(root, 'target/debug/hearth');
-const artifacts = join(root, 'tests/artifacts');
+import { join } from 'node:path';
+import { ARTIFACTS, hearthJson, startServe } from './support/hearth.mjs';
 
 let dataDir;
-let server;
+let server; // startServe()
 let port;
 let token;
 let startupMs;
@@ -54,15 +48,10 @@ function send(method, path, { headers = {}, body, auth = true, host } = {}) {
   });
 }
 
-function hearthJson(...args) {
-  const output = execFileSync(hearthBin, ['--data-dir', dataDir, ...args, '--json'], { encoding: 'utf8' });
-  return output.trim().split('\n').map((line) => JSON.parse(line));
-}
-
 /** What a rejected request must not change. */
 function snapshot() {
-  const [status] = hearthJson('status');
-  const posts = hearthJson('feed', '--mode', 'chronological', '--limit', '100');
+  const [status] = hearthJson(dataDir, 'status');
+  const posts = hearthJson(dataDir, 'feed', '--mode', 'chronological', '--limit', '100');
   return JSON.stringify({ status, states: posts.map((post) => [post.id, post.state, post.counts]) });
 }
 
@@ -80,33 +69,21 @@ function rssKiB(pid) {
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'hearth-api-'));
   const started = performance.now();
-  server = spawn(hearthBin, ['--data-dir', dataDir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error('hearth serve printed no URL within 30 s')), 30_000);
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      const match = /Hearth is running at (\S+)/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(new URL(match[1]));
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`hearth serve exited with ${code}`)));
-  });
-  port = Number(url.port);
-  token = url.searchParams.get('token');
+  server = await startServe(dataDir);
+  ({ port, token } = server);
   const firstPage = await send('GET', '/api/feed?limit=20');
   assert.equal(firstPage.status, 200);
   startupMs = performance.now() - started;
 });
 
-after(() => {
-  server?.kill('SIGINT');
+after(async () => {
+  await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 test('no token or a wrong token is a 401, and nothing changes', async () => {
   const before = snapshot();
-  const post = hearthJson('feed', '--mode', 'chronological', '--limit', '1')[0];
+  const post = hearthJson(dataDir, 'feed', '--mode', 'chronological', '--limit', '1')[0];
   const body = JSON.stringify({ post_id: post.id, kind: 'like' });
   assertError(await send('POST', '/api/interactions', { body, auth: false }), 401, 'unauthorized');
   assertError(
@@ -138,17 +115,17 @@ test('malformed JSON, unknown ids and an oversize body are clear errors, and not
 });
 
 test('a like through the API is in the database', async () => {
-  const post = hearthJson('feed', '--mode', 'chronological', '--limit', '1')[0];
+  const post = hearthJson(dataDir, 'feed', '--mode', 'chronological', '--limit', '1')[0];
   const response = await send('POST', '/api/interactions', { body: JSON.stringify({ post_id: post.id, kind: 'like' }) });
   assert.equal(response.status, 200, response.text);
-  assert.equal(hearthJson('show', String(post.id))[0].state.liked, true);
+  assert.equal(hearthJson(dataDir, 'show', String(post.id))[0].state.liked, true);
 });
 
 test('idle memory and cold start are recorded', async () => {
   await new Promise((r) => setTimeout(r, 2000));
-  const metrics = { cold_start_to_first_feed_page_ms: Math.round(startupMs), idle_rss_kib: rssKiB(server.pid) };
-  mkdirSync(artifacts, { recursive: true });
-  writeFileSync(join(artifacts, 'serve-metrics.json'), JSON.stringify(metrics, null, 2));
+  const metrics = { cold_start_to_first_feed_page_ms: Math.round(startupMs), idle_rss_kib: rssKiB(server.process.pid) };
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, 'serve-metrics.json'), JSON.stringify(metrics, null, 2));
   console.log(`# hearth serve: ${JSON.stringify(metrics)}`);
   assert.ok(metrics.idle_rss_kib > 0);
 });

@@ -8,78 +8,24 @@
 // (default /usr/bin/chromium). Screenshots go to tests/artifacts/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.HEARTH_BIN || path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'hearth.exe' : 'hearth');
-const UI_DIST = path.join(ROOT, 'ui', 'dist');
-const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CARD = '[data-testid="post-card"]';
+import {
+  ARTIFACTS, CARD, UI_DIST, assertServeBuilt, chooseChronological, importDemo, launchChromium, recordPageProblems, startServe,
+} from './support/hearth.mjs';
 
 let dataDir;
-let server;
-let serverLog = '';
+let server; // startServe()
 let appUrl; // http://127.0.0.1:PORT/?token=T
 let origin;
 let browser;
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['--data-dir', dataDir, 'serve', '--port', '0', '--ui-dir', UI_DIST], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = proc;
-    const timer = setTimeout(() => {
-      reject(new Error(`hearth serve did not print its URL within 30 s. Output so far:\n${serverLog}`));
-    }, 30_000);
-    proc.stderr.on('data', (d) => (serverLog += d.toString()));
-    const rl = createInterface({ input: proc.stdout });
-    rl.on('line', (line) => {
-      serverLog += line + '\n';
-      const m = /Hearth is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[^\s]+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hearth serve exited early (code ${code}, signal ${signal}). Output:\n${serverLog}`));
-    });
-  });
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  const t = setTimeout(() => server.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
 
 /** A fresh page that fails the test on uncaught page errors or requests leaving the machine. */
 async function openPage(t, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 900 }, ...options });
   const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  context.on('request', (r) => {
-    const u = r.url();
-    if (!(u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:'))) problems.push(`external request: ${u}`);
-  });
+  const problems = recordPageProblems(page, origin);
   t.after(async () => {
     await context.close();
     assert.deepEqual(problems, [], 'the page must not throw or contact other hosts');
@@ -104,39 +50,20 @@ function waitForInteraction(page, kinds) {
   });
 }
 
-async function chooseChronological(page) {
-  const feedLoaded = page.waitForResponse((r) => r.url().includes('/api/feed') && r.url().includes('mode=chronological'));
-  await page.getByTestId('mode-chronological').click();
-  await feedLoaded;
-  await page.locator(CARD).first().waitFor();
-}
-
 before(async () => {
-  assert.ok(existsSync(BIN), `backend binary not found at ${BIN} (build it, or set HEARTH_BIN)`);
-  assert.ok(existsSync(path.join(UI_DIST, 'index.html')), `ui/dist is missing: run "npm ci && npm run build" in ui/`);
+  assertServeBuilt();
   dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-e2e-'));
-  execFileSync(BIN, ['--data-dir', dataDir, 'demo'], { cwd: ROOT, stdio: 'pipe', timeout: 60_000 });
-  appUrl = await startServer();
-  origin = new URL(appUrl).origin;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  importDemo(dataDir);
+  server = await startServe(dataDir, { uiDir: UI_DIST });
+  appUrl = server.url;
+  origin = server.origin;
+  browser = await launchChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
 after(async () => {
   await browser?.close();
-  await stopServer();
+  await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -11,15 +11,11 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { ARTIFACTS, CARD, DESKTOP_BIN, hearthJson } from './support/hearth.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const desktopBin = process.env.HEARTH_DESKTOP_BIN ?? join(root, 'target/debug/hearth-desktop');
-const hearthBin = process.env.HEARTH_BIN ?? join(root, 'target/debug/hearth');
 const tauriDriver = process.env.TAURI_DRIVER ?? 'tauri-driver';
-const artifacts = join(root, 'tests/artifacts');
 
 let dataDir;
 let driver;
@@ -74,11 +70,6 @@ async function findAll(css) {
   return webdriver('POST', session('/elements'), { using: 'css selector', value: css });
 }
 
-function hearthJson(...args) {
-  const output = execFileSync(hearthBin, ['--data-dir', dataDir, ...args, '--json'], { encoding: 'utf8' });
-  return output.trim().split('\n').map((line) => JSON.parse(line));
-}
-
 function rssKiB(pid) {
   const match = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : 0;
@@ -93,7 +84,7 @@ function desktopMemory() {
       return [];
     }
   };
-  const [appPid] = pids('pgrep', ['-f', '-n', desktopBin]);
+  const [appPid] = pids('pgrep', ['-f', '-n', DESKTOP_BIN]);
   if (!appPid) return {};
   const children = pids('pgrep', ['-P', String(appPid)]);
   const app = rssKiB(appPid);
@@ -115,7 +106,7 @@ before(async () => {
   await waitFor('tauri-driver to listen', async () => (await fetch(`${driverUrl}/status`)).ok, 20_000);
   sessionRequestedAt = performance.now();
   const created = await webdriver('POST', '/session', {
-    capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: desktopBin } } },
+    capabilities: { alwaysMatch: { browserName: 'wry', 'tauri:options': { application: DESKTOP_BIN } } },
   });
   sessionId = created.sessionId;
 });
@@ -130,7 +121,7 @@ test('the window opens on the demo feed', async () => {
   const title = await webdriver('GET', session('/title'));
   assert.match(title, /Hearth/);
   const cards = await waitFor('post cards to render', async () => {
-    const found = await findAll('[data-testid="post-card"]');
+    const found = await findAll(CARD);
     return found.length >= 5 ? found : null;
   });
   assert.ok(cards.length >= 5, `only ${cards.length} cards`);
@@ -139,24 +130,24 @@ test('the window opens on the demo feed', async () => {
   const metrics = { cold_start_to_feed_rendered_ms: coldStartMs, ...desktopMemory() };
   console.log(`# desktop app: ${JSON.stringify(metrics)}`);
   const screenshot = await webdriver('GET', session('/screenshot'));
-  mkdirSync(artifacts, { recursive: true });
-  writeFileSync(join(artifacts, 'desktop-feed.png'), Buffer.from(screenshot, 'base64'));
-  writeFileSync(join(artifacts, 'desktop-metrics.json'), JSON.stringify(metrics, null, 2));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, 'desktop-feed.png'), Buffer.from(screenshot, 'base64'));
+  writeFileSync(join(ARTIFACTS, 'desktop-metrics.json'), JSON.stringify(metrics, null, 2));
 });
 
 test('a like in the window reaches the database', async () => {
-  const [card] = await findAll('[data-testid="post-card"]');
+  const [card] = await findAll(CARD);
   const postId = Number(
     await webdriver('GET', session(`/element/${card[ELEMENT]}/attribute/data-post-id`)),
   );
   assert.ok(Number.isInteger(postId) && postId > 0, `card has no post id (${postId})`);
-  assert.equal(hearthJson('show', String(postId))[0].state.liked, false);
+  assert.equal(hearthJson(dataDir, 'show', String(postId))[0].state.liked, false);
   const likeButton = await webdriver('POST', session(`/element/${card[ELEMENT]}/element`), {
     using: 'css selector',
     value: '[data-testid="like-button"]',
   });
   await webdriver('POST', session(`/element/${likeButton[ELEMENT]}/click`), {});
-  await waitFor('the like to reach SQLite', async () => hearthJson('show', String(postId))[0].state.liked === true, 10_000);
+  await waitFor('the like to reach SQLite', async () => hearthJson(dataDir, 'show', String(postId))[0].state.liked === true, 10_000);
   const pressed = await webdriver('GET', session(`/element/${likeButton[ELEMENT]}/attribute/aria-pressed`));
   assert.equal(pressed, 'true');
 });

@@ -8,59 +8,16 @@
 // Environment: HEARTH_BIN overrides the backend binary; CHROMIUM overrides the browser
 // (default /usr/bin/chromium); SCREENSHOTS_DIR overrides the output folder
 // (default assets/screenshots/). Every shot is one 1280x860 viewport at device scale 1.
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import {
+  CARD, ROOT, UI_DIST, assertServeBuilt, chooseChronological, importDemo, launchChromium, recordPageProblems, startServe,
+} from './support/hearth.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.HEARTH_BIN || path.join(ROOT, 'target', 'debug', process.platform === 'win32' ? 'hearth.exe' : 'hearth');
-const UI_DIST = path.join(ROOT, 'ui', 'dist');
 const OUT = process.env.SCREENSHOTS_DIR ? path.resolve(process.env.SCREENSHOTS_DIR) : path.join(ROOT, 'assets', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CARD = '[data-testid="post-card"]';
 const VIEWPORT = { width: 1280, height: 860 };
 const MAX_BYTES = 400 * 1024;
-
-function startServer(dataDir) {
-  return new Promise((resolve, reject) => {
-    let log = '';
-    const proc = spawn(BIN, ['--data-dir', dataDir, 'serve', '--port', '0', '--ui-dir', UI_DIST], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const timer = setTimeout(() => reject(new Error(`hearth serve did not print its URL within 30 s:\n${log}`)), 30_000);
-    proc.stderr.on('data', (d) => (log += d.toString()));
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      log += line + '\n';
-      const m = /Hearth is running at (http:\/\/127\.0\.0\.1:\d+\/\?token=[^\s]+)/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] });
-      }
-    });
-    proc.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    proc.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`hearth serve exited early (code ${code}, signal ${signal}):\n${log}`));
-    });
-  });
-}
-
-async function stopServer(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
 
 /** Waits until every image inside the viewport has loaded (and none is broken). */
 async function imagesSettled(page) {
@@ -80,6 +37,12 @@ async function imagesSettled(page) {
 /** Waits for the toasts (e.g. "Theme follows your system") to go away. */
 async function noToasts(page) {
   await page.waitForFunction(() => document.querySelectorAll('.toast').length === 0, null, { timeout: 15_000 });
+}
+
+/** Keeps the focus ring and the mouse's hover out of the picture. */
+async function unfocus(page) {
+  await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
+  await page.mouse.move(0, VIEWPORT.height - 1);
 }
 
 async function settle(page) {
@@ -104,8 +67,7 @@ function report(target) {
 }
 
 async function main() {
-  if (!existsSync(BIN)) throw new Error(`backend binary not found at ${BIN} (build it, or set HEARTH_BIN)`);
-  if (!existsSync(path.join(UI_DIST, 'index.html'))) throw new Error('ui/dist is missing: run "npm ci && npm run build" in ui/');
+  assertServeBuilt();
   mkdirSync(OUT, { recursive: true });
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-shots-'));
@@ -113,31 +75,14 @@ async function main() {
   let browser;
   const problems = [];
   try {
-    execFileSync(BIN, ['--data-dir', dataDir, 'demo'], { cwd: ROOT, stdio: 'pipe', timeout: 60_000 });
-    server = await startServer(dataDir);
-    const origin = new URL(server.url).origin;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    importDemo(dataDir);
+    server = await startServe(dataDir, { uiDir: UI_DIST });
+    browser = await launchChromium();
 
     const open = async (colorScheme) => {
       const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme });
       const page = await context.newPage();
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      context.on('request', (r) => {
-        const u = r.url();
-        if (!(u.startsWith(origin) || u.startsWith('data:') || u.startsWith('blob:'))) problems.push(`external request: ${u}`);
-      });
+      recordPageProblems(page, server.origin, problems);
       await page.goto(server.url);
       await page.locator(CARD).first().waitFor({ timeout: 20_000 });
       return { context, page };
@@ -152,8 +97,7 @@ async function main() {
       await why.locator('summary').click();
       await page.evaluate(() => window.scrollTo(0, 0));
       // Keep the click's focus ring out of the picture.
-      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
-      await page.mouse.move(0, VIEWPORT.height - 1);
+      await unfocus(page);
       await settle(page);
       sizes.push(await shoot(page, 'feed-light.png'));
       await context.close();
@@ -162,12 +106,8 @@ async function main() {
     // 2. Latest (chronological) feed, dark, scrolled to a card with an image.
     {
       const { context, page } = await open('dark');
-      const loaded = page.waitForResponse((r) => r.url().includes('/api/feed') && r.url().includes('mode=chronological'));
-      await page.getByTestId('mode-chronological').click();
-      await loaded;
-      await page.locator(CARD).first().waitFor();
-      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
-      await page.mouse.move(0, VIEWPORT.height - 1);
+      await chooseChronological(page);
+      await unfocus(page);
       const withImage = page.locator(CARD).filter({ has: page.locator('.media-grid img') });
       await withImage.first().waitFor({ timeout: 20_000 });
       // Photos make big PNGs: take the first image card whose shot stays under the size limit.
@@ -208,8 +148,7 @@ async function main() {
       await page.getByTestId('settings-button').click();
       await page.locator('.settings, [data-testid="settings"]').first().waitFor({ timeout: 10_000 });
       await page.evaluate(() => window.scrollTo(0, 0));
-      await page.evaluate(() => (document.activeElement instanceof HTMLElement ? document.activeElement.blur() : undefined));
-      await page.mouse.move(0, VIEWPORT.height - 1);
+      await unfocus(page);
       await settle(page);
       sizes.push(await shoot(page, 'settings-light.png'));
       await context.close();
@@ -219,7 +158,7 @@ async function main() {
     if (sizes.some((s) => s > MAX_BYTES)) throw new Error(`a screenshot is larger than ${MAX_BYTES / 1024} KB`);
   } finally {
     await browser?.close();
-    await stopServer(server?.proc);
+    await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
