@@ -151,3 +151,21 @@ test('a like in the window reaches the database', async () => {
   const pressed = await webdriver('GET', session(`/element/${likeButton[ELEMENT]}/attribute/aria-pressed`));
   assert.equal(pressed, 'true');
 });
+
+test('audio attachments play in the window (through a blob: URL, which WebKitGTK can decode)', async () => {
+  const result = await webdriver('POST', session('/execute/async'), {
+    script: `const done = arguments[arguments.length - 1];
+      const deadline = Date.now() + 10000;
+      (function poll() {
+        const audio = document.querySelector('[data-testid="audio-card"] audio[src^="blob:"]');
+        if (!audio) return Date.now() < deadline ? setTimeout(poll, 200) : done({ error: 'no playable audio element' });
+        audio.addEventListener('loadedmetadata', () => done({ duration: audio.duration }), { once: true });
+        audio.addEventListener('error', () => done({ error: 'media error ' + (audio.error && audio.error.code) }), { once: true });
+        audio.preload = 'metadata';
+        audio.load();
+      })();`,
+    args: [],
+  });
+  assert.equal(result.error, undefined, result.error);
+  assert.ok(result.duration > 1, `duration ${result.duration}`);
+});

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Post, Media } from './types';
-import { mediaUrl } from './api';
+import { mediaUrl, playableMediaUrl, releasePlayableUrl } from './api';
 import {
   absoluteTime,
   compactCount,
@@ -158,9 +158,32 @@ export function audioFileName(media: Media): string {
  * GStreamer plugin on Linux, unreadable bytes) the element fires `error` and is replaced by a
  * plain message with a download link instead of a dead control.
  */
+/** The playable URL of a media item; `null` while it loads, and `failed` if it cannot. */
+function usePlayableUrl(id: number): [string | null, boolean, () => void] {
+  const [url, setUrl] = useState<string | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let current: string | null = null;
+    let cancelled = false;
+    playableMediaUrl(id).then(
+      (playable) => {
+        if (cancelled) return releasePlayableUrl(playable);
+        current = playable;
+        setUrl(playable);
+      },
+      () => !cancelled && setFailed(true),
+    );
+    return () => {
+      cancelled = true;
+      releasePlayableUrl(current);
+    };
+  }, [id]);
+  return [url, failed, () => setFailed(true)];
+}
+
 export function AudioPlayer({ media }: { media: Media }) {
   const dur = formatDuration(media.duration_ms);
-  const [failed, setFailed] = useState(false);
+  const [playable, failed, fail] = usePlayableUrl(media.id);
   const src = mediaUrl(media.id);
   return (
     <div class={'audio-card' + (failed ? ' failed' : '')} data-testid="audio-card">
@@ -174,7 +197,7 @@ export function AudioPlayer({ media }: { media: Media }) {
         {failed ? (
           <p class="audio-error" role="status" data-testid="audio-error">
             This audio can’t play here.{' '}
-            <a href={src} download={audioFileName(media)} class="audio-download">
+            <a href={playable ?? src} download={audioFileName(media)} class="audio-download">
               Download
             </a>
           </p>
@@ -182,13 +205,26 @@ export function AudioPlayer({ media }: { media: Media }) {
           <audio
             controls
             preload="none"
-            src={src}
+            src={playable ?? undefined}
             aria-label={media.alt_text ?? 'Audio attachment'}
-            onError={() => setFailed(true)}
+            onError={fail}
           />
         )}
       </div>
     </div>
+  );
+}
+
+function VideoPlayer({ media }: { media: Media }) {
+  const [playable] = usePlayableUrl(media.id);
+  return (
+    <video
+      class="video"
+      controls
+      preload="none"
+      src={playable ?? undefined}
+      aria-label={media.alt_text ?? 'Video attachment'}
+    />
   );
 }
 
@@ -413,7 +449,7 @@ export function PostCard(props: Props) {
           <AudioPlayer key={a.id} media={a} />
         ))}
         {videos.map((v) => (
-          <video key={v.id} class="video" controls preload="none" src={mediaUrl(v.id)} aria-label={v.alt_text ?? 'Video attachment'} />
+          <VideoPlayer key={v.id} media={v} />
         ))}
 
         {post.reason && (

@@ -8,6 +8,8 @@ import {
   externalHref,
   mediaUrl,
   openExternal,
+  playableMediaUrl,
+  releasePlayableUrl,
   token,
   TOKEN_KEY,
   toApiError,
@@ -178,6 +180,35 @@ describe('mediaUrl', () => {
     w.__TAURI_INTERNALS__ = {};
     vi.spyOn(window.navigator, 'userAgent', 'get').mockReturnValue('Mozilla/5.0 (Windows NT 10.0; Win64; x64)');
     expect(mediaUrl(12)).toBe('http://hearth.localhost/media/12');
+  });
+});
+
+describe('playableMediaUrl', () => {
+  it('is the streaming HTTP URL in the browser', async () => {
+    window.history.replaceState(null, '', '/?token=t');
+    const fetchSpy = vi.fn();
+    vi.stubGlobal('fetch', fetchSpy);
+    expect(await playableMediaUrl(3)).toBe('/api/media/3?token=t');
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+  it('fetches the bytes into a blob: URL inside the desktop app', async () => {
+    w.__TAURI_INTERNALS__ = {};
+    vi.spyOn(window.navigator, 'userAgent', 'get').mockReturnValue('Mozilla/5.0 (X11; Linux x86_64)');
+    const fetchSpy = vi.fn(async () => new Response(new Uint8Array([82, 73, 70, 70]), { status: 200 }));
+    vi.stubGlobal('fetch', fetchSpy);
+    const created = vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:hearth/1');
+    const revoked = vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => {});
+    expect(await playableMediaUrl(3)).toBe('blob:hearth/1');
+    expect(fetchSpy).toHaveBeenCalledWith('hearth://localhost/media/3');
+    expect(created).toHaveBeenCalledOnce();
+    releasePlayableUrl('blob:hearth/1');
+    releasePlayableUrl('/api/media/3?token=t');
+    expect(revoked).toHaveBeenCalledOnce();
+  });
+  it('turns a failed load into an ApiError', async () => {
+    w.__TAURI_INTERNALS__ = {};
+    vi.stubGlobal('fetch', vi.fn(async () => new Response('', { status: 404 })));
+    await expect(playableMediaUrl(3)).rejects.toMatchObject({ code: 'not_found' });
   });
 });
 

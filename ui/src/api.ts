@@ -138,6 +138,30 @@ export function mediaUrl(id: number, w: Win = window): string {
   return `/api/media/${id}` + (t ? `?token=${encodeURIComponent(t)}` : '');
 }
 
+/**
+ * A URL an <audio> or <video> element can play. WebKitGTK's media pipeline cannot read the
+ * app's custom `hearth://` scheme, so inside the desktop app the bytes are fetched once and
+ * played from a `blob:` URL (the caller revokes it with `releasePlayableUrl`). In the browser
+ * the HTTP URL streams with range requests as usual.
+ */
+export async function playableMediaUrl(id: number, w: Win = window): Promise<string> {
+  const url = mediaUrl(id, w);
+  if (!isTauri(w)) return url;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new ApiError('unavailable', `Could not load media ${id}: ${String(e)}`);
+  }
+  if (!response.ok) throw new ApiError('not_found', `Media ${id} could not be loaded (${response.status}).`);
+  return URL.createObjectURL(await response.blob());
+}
+
+/** Frees a URL made by `playableMediaUrl` (a no-op for plain HTTP URLs). */
+export function releasePlayableUrl(url: string | null | undefined): void {
+  if (url && url.startsWith('blob:')) URL.revokeObjectURL(url);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Request building (exported for tests)
 

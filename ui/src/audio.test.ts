@@ -25,16 +25,17 @@ afterEach(() => {
   window.history.replaceState(null, '', '/');
 });
 
-function mount() {
+async function mount() {
   window.history.replaceState(null, '', '/?token=tok');
   host = document.createElement('div');
   document.body.appendChild(host);
-  act(() => render(h(AudioPlayer, { media }), host));
+  // The playable URL resolves asynchronously; let it settle.
+  await act(async () => render(h(AudioPlayer, { media }), host));
 }
 
 describe('AudioPlayer', () => {
-  it('shows the native player while the audio can play', () => {
-    mount();
+  it('shows the native player while the audio can play', async () => {
+    await mount();
     const audio = host.querySelector('audio')!;
     expect(audio).not.toBeNull();
     expect(audio.hasAttribute('controls')).toBe(true);
@@ -43,8 +44,8 @@ describe('AudioPlayer', () => {
     expect(host.textContent).toContain('0:12');
   });
 
-  it('replaces a broken player with a message and a download link', () => {
-    mount();
+  it('replaces a broken player with a message and a download link', async () => {
+    await mount();
     act(() => {
       host.querySelector('audio')!.dispatchEvent(new Event('error'));
     });

@@ -20,6 +20,9 @@ const APP_PACKAGES: &[&str] = &[
     "librsvg2-dev",
     "libdbus-1-dev",
     "libssl-dev",
+    // WebKitGTK plays audio and video through GStreamer.
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
 ];
 
 /// Debian packages the end-to-end tests add: a virtual display, WebKit's WebDriver, and

@@ -117,9 +117,7 @@ pub async fn serve(app: App, port: u16, ui_dir: PathBuf, on_ready: impl FnOnce(&
     let url = format!("http://127.0.0.1:{port}/?token={token}");
     let service = router(app, ServeOptions { token, port, ui_dir });
     on_ready(&url);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_requested())
-        .await?;
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_requested()).await?;
     Ok(())
 }
 
