@@ -7,14 +7,16 @@ use hearth_core::{
 };
 use tauri::State;
 
+use crate::Startup;
+
 type CommandResult<T> = Result<T, ErrorBody>;
 
 /// Runs core work on the blocking pool so the window never waits on SQLite or a model.
 async fn blocking<T: Send + 'static>(
-    app: &App,
+    startup: &Startup,
     work: impl FnOnce(App) -> hearth_core::Result<T> + Send + 'static,
 ) -> CommandResult<T> {
-    let app = app.clone();
+    let app = startup.app()?;
     tauri::async_runtime::spawn_blocking(move || work(app))
         .await
         .map_err(|error| ErrorBody::new(ErrorCode::Internal, format!("the request failed: {error}")))?
@@ -22,41 +24,41 @@ async fn blocking<T: Send + 'static>(
 }
 
 #[tauri::command]
-pub async fn feed(app: State<'_, App>, query: FeedQuery) -> CommandResult<FeedPage> {
+pub async fn feed(app: State<'_, Startup>, query: FeedQuery) -> CommandResult<FeedPage> {
     blocking(&app, move |app| app.feed(&query)).await
 }
 
 #[tauri::command]
-pub async fn get_post(app: State<'_, App>, id: i64) -> CommandResult<Post> {
+pub async fn get_post(app: State<'_, Startup>, id: i64) -> CommandResult<Post> {
     blocking(&app, move |app| app.get_post(id)).await
 }
 
 #[tauri::command]
-pub async fn record_interaction(app: State<'_, App>, input: InteractionInput) -> CommandResult<Option<Post>> {
+pub async fn record_interaction(app: State<'_, Startup>, input: InteractionInput) -> CommandResult<Option<Post>> {
     blocking(&app, move |app| app.record_interaction(&input)).await
 }
 
 #[tauri::command]
-pub async fn create_post(app: State<'_, App>, post: NewPost) -> CommandResult<Post> {
+pub async fn create_post(app: State<'_, Startup>, post: NewPost) -> CommandResult<Post> {
     blocking(&app, move |app| app.create_post(&post)).await
 }
 
 #[tauri::command]
-pub async fn search(app: State<'_, App>, query: String, limit: Option<i64>) -> CommandResult<SearchResult> {
+pub async fn search(app: State<'_, Startup>, query: String, limit: Option<i64>) -> CommandResult<SearchResult> {
     blocking(&app, move |app| app.search(&query, limit)).await
 }
 
 #[tauri::command]
-pub async fn mutes(app: State<'_, App>) -> CommandResult<Mutes> {
+pub async fn mutes(app: State<'_, Startup>) -> CommandResult<Mutes> {
     blocking(&app, |app| app.mutes()).await
 }
 
 #[tauri::command]
-pub async fn status(app: State<'_, App>) -> CommandResult<Status> {
+pub async fn status(app: State<'_, Startup>) -> CommandResult<Status> {
     blocking(&app, |app| app.status()).await
 }
 
 #[tauri::command]
-pub async fn import_demo(app: State<'_, App>) -> CommandResult<DemoImport> {
+pub async fn import_demo(app: State<'_, Startup>) -> CommandResult<DemoImport> {
     blocking(&app, |app| app.import_demo()).await
 }

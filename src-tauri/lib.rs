@@ -8,7 +8,18 @@ mod media_protocol;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hearth_core::{App, Config};
+use hearth_core::{App, Config, ErrorBody};
+
+/// The app as start-up left it: running, or the reason it could not open (a database from a
+/// newer Hearth, an unwritable data directory). The window opens either way, so the UI can
+/// show the reason instead of the app vanishing on a double-click.
+pub struct Startup(Result<App, ErrorBody>);
+
+impl Startup {
+    fn app(&self) -> Result<App, ErrorBody> {
+        self.0.clone()
+    }
+}
 
 /// `--data-dir DIR` (or `--data-dir=DIR`) from the command line, if given.
 fn data_dir_argument() -> Option<PathBuf> {
@@ -27,17 +38,15 @@ fn data_dir_argument() -> Option<PathBuf> {
 
 /// Opens the app state and runs the window until it is closed.
 pub fn run() -> ExitCode {
-    let app = match Config::resolve(data_dir_argument().as_deref()).and_then(App::open_with_demo) {
-        Ok(app) => app,
-        Err(error) => {
-            eprintln!("Hearth cannot start: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let protocol_app = app.clone();
+    let startup =
+        Startup(Config::resolve(data_dir_argument().as_deref()).and_then(App::open_with_demo).map_err(|error| {
+            eprintln!("Hearth cannot open its data: {error}");
+            ErrorBody::from(error)
+        }));
+    let protocol_app = startup.app().ok();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
-        .manage(app)
+        .manage(startup)
         .register_asynchronous_uri_scheme_protocol("hearth", move |_context, request, responder| {
             media_protocol::respond(protocol_app.clone(), request, responder);
         })

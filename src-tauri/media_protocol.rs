@@ -6,8 +6,15 @@ use tauri::http::{header, Request, Response, StatusCode};
 use tauri::UriSchemeResponder;
 
 /// Answers one protocol request on a worker thread.
-pub fn respond(app: App, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
-    tauri::async_runtime::spawn_blocking(move || responder.respond(response_for(&app, &request)));
+/// Without an app (start-up failed), every request is answered 503.
+pub fn respond(app: Option<App>, request: Request<Vec<u8>>, responder: UriSchemeResponder) {
+    tauri::async_runtime::spawn_blocking(move || {
+        let response = match &app {
+            Some(app) => response_for(app, &request),
+            None => text(StatusCode::SERVICE_UNAVAILABLE, "Hearth could not open its data"),
+        };
+        responder.respond(response);
+    });
 }
 
 fn response_for(app: &App, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {

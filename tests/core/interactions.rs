@@ -141,3 +141,18 @@ fn rejected_interactions_leave_the_log_untouched() {
     assert_eq!(test.app.record_interaction(&unknown_author).unwrap_err().code(), ErrorCode::NotFound);
     assert_eq!(interaction_count(&test), 0);
 }
+
+#[test]
+fn the_database_check_notices_derived_state_that_disagrees_with_the_log() {
+    let test = demo_app();
+    let post_id = whole_feed(&test.app, FeedMode::Chronological)[0].id;
+    test.app.record_interaction(&on_post(post_id, InteractionKind::Like)).unwrap();
+    assert!(test.app.check().unwrap().ok);
+    test.app
+        .store()
+        .write(|connection| Ok(connection.execute("UPDATE post_state SET liked = 0 WHERE post_id = ?1", [post_id])?))
+        .unwrap();
+    let check = test.app.check().unwrap();
+    assert!(!check.ok);
+    assert_eq!(check.problems, [format!("post {post_id}: its liked state disagrees with the interaction log")]);
+}

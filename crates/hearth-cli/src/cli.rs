@@ -76,6 +76,8 @@ pub enum Command {
     },
     /// Where your data is and how much there is
     Status,
+    /// Check the database file for damage (exits non-zero if any is found)
+    Check,
     /// Serve the app to your browser on 127.0.0.1 (browser mode)
     Serve {
         /// Port to listen on (0 picks a free one)
@@ -195,6 +197,20 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
                     status.version, status.data_dir, status.posts, status.authors, status.media, status.interactions
                 )
             })
+        }
+        Command::Check => {
+            let check = app.check()?;
+            out.value(&check, || {
+                if check.ok {
+                    "The database is intact.".to_owned()
+                } else {
+                    format!("The database has problems:\n{}", check.problems.join("\n"))
+                }
+            })?;
+            if !check.ok {
+                anyhow::bail!("the database check found {} problem(s)", check.problems.len());
+            }
+            Ok(())
         }
         Command::Serve { .. } => unreachable_serve(),
     }

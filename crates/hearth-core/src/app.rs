@@ -64,6 +64,13 @@ pub struct MediaFile {
     pub path: PathBuf,
 }
 
+/// The result of checking the database file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub ok: bool,
+    pub problems: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct DemoImport {
     pub imported: usize,
@@ -140,6 +147,12 @@ impl App {
             demo_imported: demo::is_imported(&self.store)?,
             ranking: self.ranking.name(),
         })
+    }
+
+    /// Checks the database file and its references (SQLite's integrity and foreign-key checks).
+    pub fn check(&self) -> Result<Check> {
+        let problems = self.store.integrity_problems()?;
+        Ok(Check { ok: problems.is_empty(), problems })
     }
 
     /// Where a media item's bytes are on disk. Remote media is fetched by the sources, never

@@ -15,7 +15,7 @@ pub mod ranking;
 pub mod search;
 pub mod store;
 
-pub use app::{App, DemoImport, MediaFile, Mutes, Status};
+pub use app::{App, Check, DemoImport, MediaFile, Mutes, Status};
 pub use config::Config;
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use feed::{FeedMode, FeedPage, FeedQuery};

@@ -90,6 +90,45 @@ impl Store {
     }
 }
 
+impl Store {
+    /// What SQLite finds wrong with the file and its foreign keys; empty when all is well.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        self.read(|connection| {
+            let mut problems: Vec<String> = connection
+                .prepare("PRAGMA integrity_check")?
+                .query_map([], |row| row.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|line| line != "ok")
+                .collect();
+            let mut foreign_keys = connection.prepare("PRAGMA foreign_key_check")?;
+            let violations = foreign_keys.query_map([], |row| {
+                Ok(format!(
+                    "row {} of {} points at a missing {}",
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(2)?
+                ))
+            })?;
+            for violation in violations {
+                problems.push(violation?);
+            }
+            // Derived state must agree with the log it is derived from.
+            let mut disagreeing = connection.prepare(
+                "SELECT s.post_id FROM post_state s
+                 WHERE s.liked <> coalesce((SELECT i.kind = 'like' FROM interactions i
+                                            WHERE i.post_id = s.post_id AND i.kind IN ('like', 'unlike')
+                                            ORDER BY i.id DESC LIMIT 1), 0)",
+            )?;
+            let posts = disagreeing.query_map([], |row| row.get::<_, i64>(0))?;
+            for post in posts {
+                problems.push(format!("post {}: its liked state disagrees with the interaction log", post?));
+            }
+            Ok(problems)
+        })
+    }
+}
+
 /// Applies the migrations the database has not seen yet, all in one transaction.
 pub fn migrate(connection: &mut Connection, migrations: &[Migration]) -> Result<()> {
     let known = i64::try_from(migrations.len()).map_err(|_| Error::Internal("too many migrations".into()))?;
