@@ -148,6 +148,8 @@ fn run_in(directory: &Path, program: &str, arguments: &[&str]) -> Result<()> {
 }
 
 fn check_status(command: &mut Command, what: &str) -> Result<()> {
+    // Keep our own lines before the child's in a piped log.
+    std::io::Write::flush(&mut std::io::stdout())?;
     let status = command.status().with_context(|| format!("cannot start {what}"))?;
     if !status.success() {
         bail!("{what} failed ({status})");
