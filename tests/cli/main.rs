@@ -100,3 +100,66 @@ fn the_data_dir_can_come_from_the_environment() {
     assert_eq!(status["data_dir"], dir.path().display().to_string());
     assert!(dir.path().join("hearth.db").exists());
 }
+
+#[test]
+fn models_list_says_what_is_missing_and_embed_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_models = dir.path().join("no-models");
+    let list = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .args(["models", "list", "--json"])
+        .env("HEARTH_MODELS_DIR", &empty_models)
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let models = json_lines(&list);
+    assert_eq!(models[0]["id"], "all-minilm-l6-v2");
+    assert_eq!(models[0]["state"], "missing");
+    assert!(models[0]["size_bytes"].as_u64().unwrap() > 90_000_000);
+
+    let embed = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["embed", "--json"])
+        .env("HEARTH_MODELS_DIR", &empty_models)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!embed.status.success());
+    let error: Value = serde_json::from_slice(&embed.stderr).unwrap();
+    assert_eq!(error["code"], "unavailable");
+    assert!(error["message"].as_str().unwrap().contains("hearth models fetch all-minilm-l6-v2"));
+}
+
+#[test]
+fn embed_writes_one_vector_per_input_line_in_order() {
+    use std::io::Write as _;
+    let models_dir = std::env::var_os("HEARTH_MODELS_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/weights"), Into::into);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("texts.txt");
+    std::fs::File::create(&input).unwrap().write_all("first line\n\nthird: café ☕\n".as_bytes()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["embed", "--json", "--device", "cpu", "--input"])
+        .arg(&input)
+        .env("HEARTH_MODELS_DIR", &models_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{} (the weights come from `cargo xtask models`)",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines = json_lines(&output);
+    let texts: Vec<&str> = lines.iter().map(|line| line["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["first line", "", "third: café ☕"]);
+    for line in &lines {
+        let vector = line["vector"].as_array().unwrap();
+        assert_eq!(vector.len(), 384);
+        let norm: f64 = vector.iter().map(|x| x.as_f64().unwrap().powi(2)).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4);
+    }
+}

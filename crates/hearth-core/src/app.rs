@@ -10,12 +10,18 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::feed::{self, FeedPage, FeedQuery};
 use crate::interactions::{self, InteractionInput};
+use crate::models::fetch::FetchProgress;
+use crate::models::text::TextEmbedder;
+use crate::models::{self, Catalog, DeviceChoice, ModelStatus};
 use crate::post::{NewPost, Post};
 use crate::ranking::{RankingStrategy, RecencyEngagement};
 use crate::search::{self, SearchResult};
 use crate::store::interactions::{self as log, MutedAuthor};
 use crate::store::{now_ms, posts, Store};
 use crate::{compose, demo};
+
+/// The catalog id of the model that embeds text.
+pub const TEXT_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
 
 /// The running application. Cheap to clone; clones share everything.
 #[derive(Clone)]
@@ -166,6 +172,35 @@ impl App {
             return Err(Error::Internal(format!("media {media_id} has an unexpected path")));
         }
         Ok(MediaFile { mime: location.mime, path: self.config.data_dir.join(relative) })
+    }
+
+    /// Every model in the catalog and whether it is installed.
+    pub fn models(&self) -> Result<Vec<ModelStatus>> {
+        let models_dir = self.config.models_dir();
+        Ok(Catalog::bundled()?.models.iter().map(|spec| models::status(spec, &models_dir)).collect())
+    }
+
+    /// Fetches a model (or checks it is already installed and intact).
+    pub fn fetch_model(&self, model_id: &str, progress: &mut dyn FetchProgress) -> Result<ModelStatus> {
+        let catalog = Catalog::bundled()?;
+        let spec = catalog.model(model_id)?;
+        let models_dir = self.config.models_dir();
+        models::fetch::fetch(spec, &models_dir, progress)?;
+        Ok(models::status(spec, &models_dir))
+    }
+
+    /// Checks every file of a model against its pinned sha256.
+    pub fn verify_model(&self, model_id: &str) -> Result<crate::Check> {
+        let catalog = Catalog::bundled()?;
+        let problems = catalog.model(model_id)?.verify(&self.config.models_dir())?;
+        Ok(crate::Check { ok: problems.is_empty(), problems })
+    }
+
+    /// Loads the sentence-embedding model on the chosen device.
+    pub fn text_embedder(&self, device: DeviceChoice) -> Result<TextEmbedder> {
+        let catalog = Catalog::bundled()?;
+        let dir = catalog.model(TEXT_EMBEDDING_MODEL)?.installed_dir(&self.config.models_dir())?;
+        TextEmbedder::load(&dir, &device.device()?)
     }
 
     /// The database, for tests and tools in this crate's family.

@@ -6,6 +6,8 @@ use crate::error::{Error, Result};
 
 /// The environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
+/// The environment variable that overrides where model weights live (default: `<data>/models`).
+pub const MODELS_DIR_ENV: &str = "HEARTH_MODELS_DIR";
 
 /// Everything `App::open` needs to know, decided once at start-up.
 #[derive(Debug, Clone)]
@@ -40,5 +42,12 @@ impl Config {
 
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// Where model weights live: `$HEARTH_MODELS_DIR`, else `<data dir>/models`.
+    pub fn models_dir(&self) -> PathBuf {
+        std::env::var_os(MODELS_DIR_ENV)
+            .filter(|value| !value.is_empty())
+            .map_or_else(|| self.data_dir.join("models"), PathBuf::from)
     }
 }

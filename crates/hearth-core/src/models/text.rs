@@ -1,0 +1,144 @@
+//! Sentence embeddings with all-MiniLM-L6-v2 on candle: BERT from candle-transformers, the
+//! model's own tokenizer without its fixed padding, truncation at the model's 256 tokens, mean
+//! pooling over the attention mask, then L2 normalisation — what sentence-transformers does.
+//! Inputs are grouped by length so a batch pads only to its own longest input.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use crate::error::{Error, Result};
+
+/// sentence-transformers' `max_seq_length` for this model (`sentence_bert_config.json`).
+pub const MAX_TOKENS: usize = 256;
+pub const DIMENSION: usize = 384;
+/// Inputs per forward pass.
+pub const BATCH_SIZE: usize = 32;
+
+/// A loaded embedding model; share it (`Arc`) and call `embed` from any thread.
+pub struct TextEmbedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+}
+
+impl std::fmt::Debug for TextEmbedder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("TextEmbedder").field("device", &self.device).finish_non_exhaustive()
+    }
+}
+
+fn model_error(what: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
+    move |error| Error::Internal(format!("{what}: {error}"))
+}
+
+impl TextEmbedder {
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let damaged = |file: &str, error: &dyn std::fmt::Display| {
+            Error::Unavailable(format!(
+                "the embedding model's {file} in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
+                dir.display()
+            ))
+        };
+        let config_text =
+            std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged("config.json", &error))?;
+        let config: Config = serde_json::from_str(&config_text).map_err(|error| damaged("config.json", &error))?;
+        let mut tokenizer =
+            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|error| damaged("tokenizer.json", &error))?;
+        // The shipped tokenizer pads every input to 128 and truncates at 128; the model was
+        // trained and is used with 256 and no padding (we pad per batch, with a mask).
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                strategy: TruncationStrategy::LongestFirst,
+                direction: TruncationDirection::Right,
+                stride: 0,
+            }))
+            .map_err(|error| damaged("tokenizer.json", &error))?;
+        let weights = dir.join("model.safetensors");
+        // SAFETY: the file is memory-mapped read-only; Hearth owns the models folder and never
+        // writes a model file in place (fetches stage and rename), so it does not change
+        // under the mapping.
+        #[allow(unsafe_code)]
+        let variables = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, device) }
+            .map_err(|error| damaged("model.safetensors", &error))?;
+        let model = BertModel::load(variables, &config).map_err(|error| damaged("model.safetensors", &error))?;
+        Ok(Self { model, tokenizer, device: device.clone() })
+    }
+
+    /// Token ids of `text` as the model sees them (with [CLS] and [SEP], truncated).
+    pub fn token_count(&self, text: &str) -> Result<usize> {
+        Ok(self.tokenize(&[text])?[0].len())
+    }
+
+    fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        texts
+            .iter()
+            .map(|text| {
+                self.tokenizer
+                    .encode(*text, true)
+                    .map(|encoding| encoding.get_ids().to_vec())
+                    .map_err(|error| Error::Internal(format!("cannot tokenize: {error}")))
+            })
+            .collect()
+    }
+
+    /// One unit-length vector per text, in input order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let token_ids = self.tokenize(texts)?;
+        // Shortest first, so each batch pads only to its own longest input.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&index| token_ids[index].len());
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for batch in order.chunks(BATCH_SIZE) {
+            let batch_ids: Vec<&[u32]> = batch.iter().map(|&index| token_ids[index].as_slice()).collect();
+            for (&index, vector) in batch.iter().zip(self.embed_batch(&batch_ids)?) {
+                vectors[index] = vector;
+            }
+        }
+        Ok(vectors)
+    }
+
+    fn embed_batch(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let longest = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let mut ids = Vec::with_capacity(batch.len() * longest);
+        let mut mask = Vec::with_capacity(batch.len() * longest);
+        for sequence in batch {
+            ids.extend_from_slice(sequence);
+            ids.extend(std::iter::repeat_n(0, longest - sequence.len()));
+            mask.extend(std::iter::repeat_n(1_u32, sequence.len()));
+            mask.extend(std::iter::repeat_n(0_u32, longest - sequence.len()));
+        }
+        let shape = (batch.len(), longest);
+        let input_ids = Tensor::from_vec(ids, shape, &self.device).map_err(model_error("input ids"))?;
+        let attention_mask = Tensor::from_vec(mask, shape, &self.device).map_err(model_error("attention mask"))?;
+        let token_type_ids = input_ids.zeros_like().map_err(model_error("token types"))?;
+        let hidden = self
+            .model
+            .forward(&input_ids, &token_type_ids, Some(&attention_mask))
+            .map_err(model_error("the embedding model failed"))?;
+        // Mean over real tokens only, then unit length.
+        let pooled = (|| {
+            let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+            let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+            let mean = summed.broadcast_div(&counts)?;
+            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+            mean.broadcast_div(&norms)?.to_dtype(DType::F32)?.to_vec2::<f32>()
+        })()
+        .map_err(model_error("pooling failed"))?;
+        Ok(pooled)
+    }
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b)).max(f32::MIN_POSITIVE)
+}
