@@ -163,3 +163,34 @@ fn embed_writes_one_vector_per_input_line_in_order() {
         assert!((norm - 1.0).abs() < 1e-4);
     }
 }
+
+#[test]
+fn sentiment_labels_each_line_with_a_signed_score() {
+    use std::io::Write as _;
+    let models_dir = std::env::var_os("HEARTH_MODELS_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/weights"), Into::into);
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["sentiment", "--json", "--device", "cpu"])
+        .env("HEARTH_MODELS_DIR", &models_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"What a glorious, happy morning!\nThis is the worst service I have ever had.\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 2);
+    assert_eq!((lines[0]["label"].as_str(), lines[1]["label"].as_str()), (Some("positive"), Some("negative")));
+    let scores: Vec<f64> = lines.iter().map(|line| line["score"].as_f64().unwrap()).collect();
+    assert!(scores[0] > 0.0 && scores[1] < 0.0 && scores.iter().all(|score| (-1.0..=1.0).contains(score)));
+}

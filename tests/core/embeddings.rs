@@ -4,11 +4,11 @@
 //! `models/reference/make_embedding_reference.py`). Needs the model's weights:
 //! `cargo xtask test` fetches them (`hearth models fetch all-minilm-l6-v2`).
 
-use std::path::PathBuf;
-
 use hearth_core::models::text::{cosine, TextEmbedder, DIMENSION};
 use hearth_core::models::Catalog;
 use serde::Deserialize;
+
+use crate::embeddings_support::{models_dir, repo_root};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -23,10 +23,6 @@ struct ReferenceItem {
     vector: Vec<f32>,
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn reference() -> Reference {
     let text = std::fs::read_to_string(repo_root().join("tests/fixtures/embeddings/reference.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -34,10 +30,8 @@ fn reference() -> Reference {
 
 /// The embedder, from `$HEARTH_MODELS_DIR` or the repository's `models/weights/`.
 fn embedder() -> TextEmbedder {
-    let models_dir =
-        std::env::var_os("HEARTH_MODELS_DIR").map_or_else(|| repo_root().join("models/weights"), PathBuf::from);
     let catalog = Catalog::bundled().unwrap();
-    let dir = catalog.model("all-minilm-l6-v2").unwrap().installed_dir(&models_dir).unwrap_or_else(|error| {
+    let dir = catalog.model("all-minilm-l6-v2").unwrap().installed_dir(&models_dir()).unwrap_or_else(|error| {
         panic!("{error}\n(the model tests need the weights: run `cargo xtask models` or `cargo xtask test`)")
     });
     TextEmbedder::load(&dir, &candle_core::Device::Cpu).unwrap()

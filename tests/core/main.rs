@@ -6,7 +6,9 @@
 mod compose;
 mod demo;
 mod embeddings;
+mod embeddings_support;
 mod feed;
 mod interactions;
 mod search;
+mod sentiment;
 mod support;

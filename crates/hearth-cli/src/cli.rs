@@ -83,6 +83,28 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Tone of text: one text per line in, {"text", "label", "score"} per line out
+    Sentiment {
+        /// Read texts from this file instead of standard input
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Where the model runs
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
+        device: String,
+    },
+    /// Train the sentiment head (used by `cargo xtask train sentiment`)
+    #[command(hide = true)]
+    TrainSentiment {
+        /// Folder with train.tsv, validation.tsv, test.tsv (label<TAB>text)
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Where to write sentiment-head.safetensors and metrics.json
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A fixed set to score with the trained head (label<TAB>text)
+        #[arg(long, value_name = "FILE")]
+        fixed_set: Option<PathBuf>,
+    },
     /// Embed text with the on-device sentence model: one text per line in, one vector per line out
     Embed {
         /// Read texts from this file instead of standard input
@@ -238,6 +260,10 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         }
         Command::Models { action } => models_command(app, action, out),
         Command::Embed { input, device } => embed(app, input.as_deref(), &device, out),
+        Command::Sentiment { input, device } => sentiment(app, input.as_deref(), &device, out),
+        Command::TrainSentiment { data, out: out_dir, fixed_set } => {
+            crate::train::train_sentiment(app, &data, &out_dir, fixed_set.as_deref())
+        }
         Command::Serve { .. } => unreachable_serve(),
     }
 }
@@ -294,17 +320,45 @@ fn models_command(app: &App, action: ModelsAction, out: &Output) -> anyhow::Resu
     }
 }
 
-/// `hearth embed`: texts in (one per line), `{"text", "vector"}` lines out, in input order.
-fn embed(app: &App, input: Option<&std::path::Path>, device: &str, out: &Output) -> anyhow::Result<()> {
+/// One text per line, from a file or standard input.
+fn input_lines(input: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
     use std::io::BufRead as _;
-    let lines: Vec<String> = match input {
+    Ok(match input {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?
             .lines()
             .map(str::to_owned)
             .collect(),
         None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
-    };
+    })
+}
+
+/// `hearth sentiment`: texts in (one per line), `{"text", "label", "score"}` lines out.
+fn sentiment(app: &App, input: Option<&std::path::Path>, device: &str, out: &Output) -> anyhow::Result<()> {
+    let lines = input_lines(input)?;
+    let device = hearth_core::models::DeviceChoice::parse(device)?;
+    let embedder = app.text_embedder(device)?;
+    let candle_device = device.device()?;
+    let head = hearth_core::models::sentiment::SentimentHead::bundled(&candle_device)?;
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    for chunk in lines.chunks(256) {
+        let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let tones = head.classify(&embedder.embed(&texts)?, &candle_device)?;
+        for (text, tone) in texts.iter().zip(tones) {
+            if out.json {
+                writeln!(lock, "{}", serde_json::json!({ "text": text, "label": tone.label, "score": tone.score }))?;
+            } else {
+                writeln!(lock, "{:<8} {:+.2}  {text}", tone.label.as_str(), tone.score)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `hearth embed`: texts in (one per line), `{"text", "vector"}` lines out, in input order.
+fn embed(app: &App, input: Option<&std::path::Path>, device: &str, out: &Output) -> anyhow::Result<()> {
+    let lines = input_lines(input)?;
     let embedder = app.text_embedder(hearth_core::models::DeviceChoice::parse(device)?)?;
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();

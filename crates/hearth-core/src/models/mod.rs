@@ -3,6 +3,7 @@
 //! running them (`text`: sentence embeddings with candle).
 
 pub mod fetch;
+pub mod sentiment;
 pub mod text;
 
 use std::io::Read;
