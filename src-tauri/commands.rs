@@ -62,3 +62,8 @@ pub async fn status(app: State<'_, Startup>) -> CommandResult<Status> {
 pub async fn import_demo(app: State<'_, Startup>) -> CommandResult<DemoImport> {
     blocking(&app, |app| app.import_demo()).await
 }
+
+#[tauri::command]
+pub async fn enrichment_status(app: State<'_, Startup>) -> CommandResult<hearth_core::enrich::EnrichmentStatus> {
+    blocking(&app, |app| app.enrichment_status()).await
+}

@@ -8,6 +8,7 @@ mod media_protocol;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use hearth_core::models::DeviceChoice;
 use hearth_core::{App, Config, ErrorBody};
 
 /// The app as start-up left it: running, or the reason it could not open (a database from a
@@ -38,11 +39,14 @@ fn data_dir_argument() -> Option<PathBuf> {
 
 /// Opens the app state and runs the window until it is closed.
 pub fn run() -> ExitCode {
-    let startup =
-        Startup(Config::resolve(data_dir_argument().as_deref()).and_then(App::open_with_demo).map_err(|error| {
-            eprintln!("Hearth cannot open its data: {error}");
-            ErrorBody::from(error)
-        }));
+    let startup = Startup(
+        Config::resolve(data_dir_argument().as_deref())
+            .and_then(|config| App::open_interactive(config, DeviceChoice::Auto))
+            .map_err(|error| {
+                eprintln!("Hearth cannot open its data: {error}");
+                ErrorBody::from(error)
+            }),
+    );
     let protocol_app = startup.app().ok();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
@@ -59,6 +63,7 @@ pub fn run() -> ExitCode {
             commands::mutes,
             commands::status,
             commands::import_demo,
+            commands::enrichment_status,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     match result {

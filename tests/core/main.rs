@@ -7,6 +7,7 @@ mod compose;
 mod demo;
 mod embeddings;
 mod embeddings_support;
+mod enrich;
 mod feed;
 mod interactions;
 mod search;

@@ -40,6 +40,9 @@ pub enum Command {
         /// Continue after this cursor (printed by the previous page)
         #[arg(long)]
         cursor: Option<String>,
+        /// Calm mode: leave out posts tagged negative
+        #[arg(long)]
+        calm: bool,
     },
     /// Show one post
     Show { id: i64 },
@@ -122,6 +125,15 @@ pub enum Command {
         /// The built web UI [default: ui/dist]
         #[arg(long, value_name = "DIR")]
         ui_dir: Option<PathBuf>,
+        /// Where the models run
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
+        device: String,
+    },
+    /// Embed and tag every post that has not been yet (the background pipeline, in the foreground)
+    Enrich {
+        /// Where the models run
+        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
+        device: String,
     },
 }
 
@@ -167,9 +179,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::resolve(cli.data_dir.as_deref())?;
     let out = Output { json: cli.json };
     match cli.command {
-        Command::Serve { port, ui_dir } => {
+        Command::Serve { port, ui_dir, device } => {
             let ui_dir = crate::serve::find_ui_dir(ui_dir.as_deref())?;
-            let app = App::open_with_demo(config)?;
+            let app = App::open_interactive(config, hearth_core::models::DeviceChoice::parse(&device)?)?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(app, port, ui_dir, |url| {
                 println!("Hearth is running at {url}");
@@ -187,12 +199,12 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             let result = app.import_demo()?;
             out.value(&result, || format!("Imported {} demo posts.", result.imported))
         }
-        Command::Feed { mode, limit, cursor } => {
+        Command::Feed { mode, limit, cursor, calm } => {
             let mode = match mode {
                 ModeArg::Ranked => FeedMode::Ranked,
                 ModeArg::Chronological => FeedMode::Chronological,
             };
-            let page = app.feed(&FeedQuery { mode, cursor, limit: Some(limit), ..FeedQuery::default() })?;
+            let page = app.feed(&FeedQuery { mode, cursor, limit: Some(limit), calm, ..FeedQuery::default() })?;
             out.posts(&page.posts)?;
             if let (false, Some(cursor)) = (out.json, &page.next_cursor) {
                 println!("(more: --cursor {cursor})");
@@ -261,6 +273,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Models { action } => models_command(app, action, out),
         Command::Embed { input, device } => embed(app, input.as_deref(), &device, out),
         Command::Sentiment { input, device } => sentiment(app, input.as_deref(), &device, out),
+        Command::Enrich { device } => enrich(app, &device, out),
         Command::TrainSentiment { data, out: out_dir, fixed_set } => {
             crate::train::train_sentiment(app, &data, &out_dir, fixed_set.as_deref())
         }
@@ -331,6 +344,39 @@ fn input_lines(input: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
             .collect(),
         None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
     })
+}
+
+/// `hearth enrich`: the enrichment backlog, in the foreground, with progress on stderr.
+fn enrich(app: &App, device: &str, out: &Output) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let models = hearth_core::enrich::TextModels::load(
+        &app.config().models_dir(),
+        hearth_core::models::DeviceChoice::parse(device)?,
+    )?;
+    let mut enriched = 0;
+    loop {
+        let done = hearth_core::enrich::enrich_batch(app.store(), &models, hearth_core::enrich::BATCH_SIZE)?;
+        if done == 0 {
+            break;
+        }
+        enriched += done;
+        let status = app.enrichment_status()?;
+        eprint!("\renriched {} of {} posts", status.done, status.total);
+    }
+    if enriched > 0 {
+        eprintln!();
+    }
+    let status = app.enrichment_status()?;
+    let seconds = started.elapsed().as_secs_f64();
+    out.value(
+        &serde_json::json!({ "enriched": enriched, "done": status.done, "total": status.total, "seconds": seconds }),
+        || {
+            format!(
+                "Enriched {enriched} posts in {seconds:.1} s; {} of {} posts have a tone.",
+                status.done, status.total
+            )
+        },
+    )
 }
 
 /// `hearth sentiment`: texts in (one per line), `{"text", "label", "score"}` lines out.

@@ -89,6 +89,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/mutes", get(mutes))
         .route("/status", get(status))
         .route("/demo", post(import_demo))
+        .route("/enrichment", get(enrichment_status))
         .route("/media/{id}", get(media))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
@@ -320,6 +321,8 @@ struct FeedParams {
     has_media: Option<hearth_core::post::MediaKind>,
     #[serde(default)]
     include_hidden: Option<bool>,
+    #[serde(default)]
+    calm: Option<bool>,
 }
 
 async fn feed(State(state): State<ServerState>, Query(params): Query<FeedParams>) -> Result<Response, ApiError> {
@@ -331,6 +334,7 @@ async fn feed(State(state): State<ServerState>, Query(params): Query<FeedParams>
         source_id: params.source_id,
         has_media: params.has_media,
         include_hidden: params.include_hidden.unwrap_or(false),
+        calm: params.calm.unwrap_or(false),
     };
     Ok(json(&blocking(move || state.app.feed(&query)).await?))
 }
@@ -369,6 +373,10 @@ async fn mutes(State(state): State<ServerState>) -> Result<Response, ApiError> {
 
 async fn status(State(state): State<ServerState>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.status()).await?))
+}
+
+async fn enrichment_status(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.enrichment_status()).await?))
 }
 
 async fn import_demo(State(state): State<ServerState>) -> Result<Response, ApiError> {

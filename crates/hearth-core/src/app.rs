@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::enrich::{EnrichmentStatus, EnrichmentWorker};
 use crate::error::{Error, Result};
 use crate::feed::{self, FeedPage, FeedQuery};
 use crate::interactions::{self, InteractionInput};
@@ -29,6 +30,8 @@ pub struct App {
     config: Arc<Config>,
     store: Store,
     ranking: Arc<dyn RankingStrategy>,
+    /// The background enrichment worker, in the interactive faces (desktop, browser mode).
+    enrichment: Option<Arc<EnrichmentWorker>>,
 }
 
 impl std::fmt::Debug for App {
@@ -89,7 +92,33 @@ impl App {
             Error::io(format!("cannot create the data directory {}", config.data_dir.display()), error)
         })?;
         let store = Store::open(&config.database_path())?;
-        Ok(Self { config: Arc::new(config), store, ranking: Arc::new(RecencyEngagement) })
+        Ok(Self { config: Arc::new(config), store, ranking: Arc::new(RecencyEngagement), enrichment: None })
+    }
+
+    /// The app as the desktop window and browser mode run it: the demo on first run, and the
+    /// enrichment pipeline tagging posts in the background on `device`.
+    pub fn open_interactive(config: Config, device: DeviceChoice) -> Result<Self> {
+        let mut app = Self::open_with_demo(config)?;
+        let worker = EnrichmentWorker::start(app.store.clone(), app.config.models_dir(), device);
+        app.enrichment = Some(Arc::new(worker));
+        Ok(app)
+    }
+
+    /// What the enrichment pipeline is doing (`off` where it does not run, e.g. the CLI).
+    pub fn enrichment_status(&self) -> Result<EnrichmentStatus> {
+        match &self.enrichment {
+            Some(worker) => Ok(worker.status()),
+            None => {
+                let (done, total) = crate::enrich::coverage(&self.store)?;
+                Ok(EnrichmentStatus { state: "off", done, total, message: None })
+            }
+        }
+    }
+
+    fn wake_enrichment(&self) {
+        if let Some(worker) = &self.enrichment {
+            worker.wake();
+        }
     }
 
     /// Opens the app and imports the demo feed if this database has never had it.
@@ -122,6 +151,7 @@ impl App {
 
     pub fn create_post(&self, new_post: &NewPost) -> Result<Post> {
         let post_id = compose::create_post(&self.store, &self.config.data_dir, new_post)?;
+        self.wake_enrichment();
         self.get_post(post_id)
     }
 
@@ -136,7 +166,9 @@ impl App {
     }
 
     pub fn import_demo(&self) -> Result<DemoImport> {
-        Ok(DemoImport { imported: demo::import(&self.store, &self.config.data_dir)? })
+        let imported = demo::import(&self.store, &self.config.data_dir)?;
+        self.wake_enrichment();
+        Ok(DemoImport { imported })
     }
 
     pub fn status(&self) -> Result<Status> {

@@ -41,6 +41,9 @@ pub struct FeedQuery {
     pub has_media: Option<MediaKind>,
     #[serde(default)]
     pub include_hidden: bool,
+    /// Calm mode: leave out posts the tone model tagged negative.
+    #[serde(default)]
+    pub calm: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +98,7 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
         source_id: query.source_id,
         has_media: query.has_media,
         include_hidden: query.include_hidden,
+        calm: query.calm,
         ..CandidateQuery::default()
     };
     store.read(|connection| {

@@ -107,6 +107,15 @@ pub struct PostState {
     pub show_less: bool,
 }
 
+/// The tone the on-device model gave a post's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostTone {
+    /// `positive`, `neutral` or `negative`.
+    pub label: String,
+    /// Signed polarity in [-1, 1].
+    pub score: f32,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Post {
     pub id: i64,
@@ -121,6 +130,8 @@ pub struct Post {
     pub state: PostState,
     /// In ranked mode: why the post is where it is, in plain words.
     pub reason: Option<String>,
+    /// Its tone, once the enrichment pipeline has tagged it.
+    pub tone: Option<PostTone>,
 }
 
 /// A post the user writes in Hearth.

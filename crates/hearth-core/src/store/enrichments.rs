@@ -104,6 +104,39 @@ pub fn get(connection: &Connection, subject: Subject, kind: &str, model_id: &str
     .transpose()
 }
 
+/// Posts with text that have no `kind` enrichment from this model version yet, newest first.
+pub fn posts_missing(
+    connection: &Connection,
+    kind: &str,
+    model_id: &str,
+    model_version: &str,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT p.id, p.text FROM posts p
+         WHERE trim(p.text) <> ''
+           AND NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = ?1
+                           AND e.model_id = ?2 AND e.model_version = ?3)
+         ORDER BY p.created_at DESC, p.id DESC
+         LIMIT ?4",
+    )?;
+    let rows =
+        statement.query_map(params![kind, model_id, model_version, limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `(done, total)`: posts with text that have / need a `kind` enrichment from this model version.
+pub fn coverage(connection: &Connection, kind: &str, model_id: &str, model_version: &str) -> Result<(i64, i64)> {
+    Ok(connection.query_row(
+        "SELECT (SELECT count(*) FROM posts p WHERE trim(p.text) <> ''
+                 AND EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = ?1
+                             AND e.model_id = ?2 AND e.model_version = ?3)),
+                (SELECT count(*) FROM posts p WHERE trim(p.text) <> '')",
+        params![kind, model_id, model_version],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
+}
+
 /// Little-endian f32s, the blob format of `enrichments.vector`.
 pub fn vector_to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|value| value.to_le_bytes()).collect()

@@ -241,6 +241,8 @@ pub struct CandidateQuery {
     pub source_id: Option<i64>,
     pub has_media: Option<MediaKind>,
     pub include_hidden: bool,
+    /// Leave out posts tagged negative.
+    pub calm: bool,
     pub limit: i64,
 }
 
@@ -261,6 +263,8 @@ pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec
            AND (?6 IS NULL OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id AND m.kind = ?6))
            AND (?7 OR coalesce(s.hidden, 0) = 0)
            AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+           AND (NOT ?9 OR NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
+                                      AND json_extract(e.value_json, '$.label') = 'negative'))
          ORDER BY p.created_at DESC, p.id DESC
          LIMIT ?8",
     )?;
@@ -273,7 +277,8 @@ pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec
             query.source_id,
             query.has_media.map(MediaKind::as_str),
             query.include_hidden,
-            query.limit
+            query.limit,
+            query.calm
         ],
         candidate_from_row,
     )?;
@@ -310,7 +315,9 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
     let mut statement = connection.prepare_cached(
         "SELECT p.id, p.text, p.url, p.created_at, p.like_count, p.boost_count, p.reply_count,
                 s.id, s.kind, s.name, a.id, a.handle, a.display_name,
-                coalesce(st.liked, 0), coalesce(st.hidden, 0), coalesce(st.show_less, 0)
+                coalesce(st.liked, 0), coalesce(st.hidden, 0), coalesce(st.show_less, 0),
+                (SELECT e.value_json FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
+                 ORDER BY e.created_at DESC LIMIT 1)
          FROM posts p
          JOIN sources s ON s.id = p.source_id
          JOIN authors a ON a.id = p.author_id
@@ -346,6 +353,7 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
                 state: PostState { liked, hidden: row.get(14)?, show_less: row.get(15)? },
                 media: Vec::new(),
                 reason: None,
+                tone: row.get::<_, Option<String>>(16)?.and_then(|json| serde_json::from_str(&json).ok()),
             })
         })
         .optional()?;
