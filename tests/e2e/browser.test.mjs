@@ -246,6 +246,33 @@ describe('Hearth in a real browser', { timeout: 120_000 }, () => {
     await card.screenshot({ path: path.join(ARTIFACTS, 'browser-audio-error.png') });
   });
 
+  test('tone chips appear once the on-device pipeline has tagged the posts, and calm mode hides negative ones', async (t) => {
+    // The server's background worker tags the demo with the real models (HEARTH_MODELS_DIR).
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const status = await (await fetch(`${origin}/api/enrichment`, { headers: { authorization: `Bearer ${server.token}` } })).json();
+      assert.notEqual(status.state, 'unavailable', `the models are missing (run cargo xtask models): ${status.message}`);
+      if (status.state === 'idle' && status.total > 0 && status.done === status.total) break;
+      assert.ok(Date.now() < deadline, `tagging did not finish: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const page = await openPage(t);
+    await gotoFeed(page);
+    await chooseChronological(page);
+    const chips = page.getByTestId('tone-chip');
+    assert.ok((await chips.count()) >= 5, 'posts show their tone');
+    const labels = await chips.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('aria-label') ?? ''));
+    assert.ok(labels.some((label) => /negative/i.test(label)), `some demo post is negative: ${labels.join(' | ')}`);
+    const calmLoaded = page.waitForResponse((r) => r.url().includes('/api/feed') && r.url().includes('calm=true'));
+    await page.getByTestId('calm-toggle').click();
+    await calmLoaded;
+    await page.locator(CARD).first().waitFor();
+    const calmLabels = await page.getByTestId('tone-chip').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('aria-label') ?? ''));
+    assert.ok(calmLabels.length >= 5);
+    assert.ok(calmLabels.every((label) => !/negative/i.test(label)), `calm mode still shows: ${calmLabels.join(' | ')}`);
+    await page.getByTestId('calm-toggle').click();
+  });
+
   test('screenshots in light and dark', async (t) => {
     for (const [scheme, file] of [
       ['light', 'browser-feed.png'],

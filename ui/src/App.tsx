@@ -15,12 +15,21 @@ type Toast = { id: number; text: string; kind: 'info' | 'error' };
 
 const PAGE = 20;
 const MODE_KEY = 'hearth.mode';
+const CALM_KEY = 'hearth.calm';
 
 function loadMode(): FeedMode {
   try {
     return localStorage.getItem(MODE_KEY) === 'chronological' ? 'chronological' : 'ranked';
   } catch {
     return 'ranked';
+  }
+}
+
+function loadCalm(): boolean {
+  try {
+    return localStorage.getItem(CALM_KEY) === 'true';
+  } catch {
+    return false;
   }
 }
 
@@ -37,6 +46,7 @@ export function App() {
   const [theme, setTheme] = useState<ThemeChoice>(loadTheme);
   const [view, setView] = useState<View>('feed');
   const [mode, setMode] = useState<FeedMode>(loadMode);
+  const [calm, setCalm] = useState<boolean>(loadCalm);
 
   const [posts, setPosts] = useState<Post[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -97,14 +107,14 @@ export function App() {
   }, []);
 
   // ---- feed loading -------------------------------------------------------------------------
-  const loadFeed = useCallback(async (m: FeedMode) => {
+  const loadFeed = useCallback(async (m: FeedMode, c: boolean) => {
     const req = ++feedReq.current;
     setFeedState('loading');
     setFeedError('');
     setMoreError('');
     setFocusIndex(-1);
     try {
-      const page = await api.feed({ mode: m, limit: PAGE });
+      const page = await api.feed({ mode: m, limit: PAGE, calm: c });
       if (req !== feedReq.current) return;
       setPosts(page.posts);
       setCursor(page.next_cursor);
@@ -123,7 +133,7 @@ export function App() {
     setFeedState('more');
     setMoreError('');
     try {
-      const page = await api.feed({ mode, cursor, limit: PAGE });
+      const page = await api.feed({ mode, cursor, limit: PAGE, calm });
       if (req !== feedReq.current) return;
       setPosts((cur) => {
         const seen = new Set(cur.map((p) => p.id));
@@ -136,11 +146,11 @@ export function App() {
       setMoreError(errMessage(e));
       setFeedState('ready');
     }
-  }, [cursor, feedState, mode]);
+  }, [cursor, feedState, mode, calm]);
 
   useEffect(() => {
-    void loadFeed(mode);
-  }, [mode, loadFeed]);
+    void loadFeed(mode, calm);
+  }, [mode, calm, loadFeed]);
 
   // Infinite scroll: the sentinel below the list triggers the next page.
   useEffect(() => {
@@ -164,15 +174,27 @@ export function App() {
     }
     if (view !== 'feed') setView('feed');
     if (m === mode) {
-      if (view === 'feed') void loadFeed(m);
+      if (view === 'feed') void loadFeed(m, calm);
       return;
     }
     setMode(m);
   };
 
+  const toggleCalm = () => {
+    const next = !calm;
+    try {
+      localStorage.setItem(CALM_KEY, String(next));
+    } catch {
+      /* ignore */
+    }
+    if (view !== 'feed') setView('feed');
+    setCalm(next); // the effect above reloads the feed
+    toast(next ? 'Calm mode on: posts tagged negative are left out' : 'Calm mode off');
+  };
+
   const refresh = () => {
     setView('feed');
-    void loadFeed(mode);
+    void loadFeed(mode, calm);
     window.scrollTo({ top: 0 });
   };
 
@@ -311,7 +333,7 @@ export function App() {
     try {
       const r = await api.importDemo();
       toast(r.imported === 1 ? 'Imported 1 demo post' : `Imported ${r.imported} demo posts`);
-      await loadFeed(mode);
+      await loadFeed(mode, calm);
     } catch (e) {
       toast(`Could not import the demo posts: ${errMessage(e)}`, 'error');
     } finally {
@@ -341,7 +363,7 @@ export function App() {
     setView(searched ? 'search' : 'feed');
     if (staleAfterMutes.current) {
       staleAfterMutes.current = false;
-      void loadFeed(mode);
+      void loadFeed(mode, calm);
     }
   };
 
@@ -414,6 +436,9 @@ export function App() {
         break;
       case 'refresh':
         refresh();
+        break;
+      case 'calm':
+        toggleCalm();
         break;
       case 'settings':
         openSettings();
@@ -528,12 +553,23 @@ export function App() {
           <div class="state" data-testid="error-state" role="alert">
             <p class="state-title">Couldn’t load your feed</p>
             <p class="muted">{feedError}</p>
-            <button type="button" class="btn primary" onClick={() => loadFeed(mode)}>
+            <button type="button" class="btn primary" onClick={() => loadFeed(mode, calm)}>
               <I.Refresh size={16} /> Retry
             </button>
           </div>
         )}
-        {(feedState === 'ready' || feedState === 'more') && posts.length === 0 && (
+        {(feedState === 'ready' || feedState === 'more') && posts.length === 0 && calm && (
+          <div class="state" data-testid="empty-state">
+            <p class="state-title">Nothing to show in calm mode</p>
+            <p class="muted">Calm mode leaves out posts tagged negative. Turn it off to see everything.</p>
+            <div class="row center">
+              <button type="button" class="btn primary" onClick={toggleCalm}>
+                Turn calm mode off
+              </button>
+            </div>
+          </div>
+        )}
+        {(feedState === 'ready' || feedState === 'more') && posts.length === 0 && !calm && (
           <div class="state" data-testid="empty-state">
             <span class="state-icon" aria-hidden="true">
               <I.Flame size={28} />
@@ -697,6 +733,28 @@ export function App() {
               );
             })}
           </div>
+          <button
+            type="button"
+            role="switch"
+            aria-checked={calm}
+            class="calm-toggle"
+            data-testid="calm-toggle"
+            aria-label="Calm"
+            aria-describedby="calm-desc"
+            aria-keyshortcuts="c"
+            title="Leave out posts tagged negative"
+            onClick={toggleCalm}
+          >
+            <span class="calm-track" aria-hidden="true">
+              <span class="calm-thumb" />
+            </span>
+            <span class="calm-label" aria-hidden="true">
+              Calm
+            </span>
+          </button>
+          <span id="calm-desc" class="sr-only">
+            Leave out posts tagged negative
+          </span>
         </nav>
       </header>
 

@@ -12,6 +12,7 @@ import {
   safeColor,
   sourceLabel,
   textColorOn,
+  toneText,
 } from './format';
 import * as I from './icons';
 
@@ -326,6 +327,27 @@ function Overflow({
   );
 }
 
+/** A quiet dot + word for the tone the on-device model tagged; nothing until the post is tagged. */
+export function ToneChip({ tone }: { tone: Post['tone'] | undefined }) {
+  const t = toneText(tone);
+  if (!t || !tone) return null;
+  return (
+    <span
+      class={`tone-chip tone-${tone.label}`}
+      data-testid="tone-chip"
+      data-tone={tone.label}
+      role="img"
+      aria-label={t.description}
+      title={t.description}
+    >
+      <span class="tone-dot" aria-hidden="true" />
+      <span class="tone-label" aria-hidden="true">
+        {t.text}
+      </span>
+    </span>
+  );
+}
+
 function isInteractive(el: EventTarget | null, stop: Element): boolean {
   let n = el as Element | null;
   while (n && n !== stop) {
@@ -427,6 +449,7 @@ export function PostCard(props: Props) {
           <span class={`source-badge src-${post.source.kind}`} title={post.source.name}>
             {sourceLabel(post.source.kind)}
           </span>
+          <ToneChip tone={post.tone} />
           <time class="time" dateTime={post.created_at} title={absoluteTime(post.created_at)}>
             {relativeTime(post.created_at, now)}
           </time>

@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, ApiError } from './api';
-import type { Mutes, Status } from './types';
+import type { EnrichmentStatus, Mutes, Status } from './types';
+import { enrichmentText, taggedText } from './format';
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
 import * as I from './icons';
@@ -44,6 +45,93 @@ export function ShortcutList() {
         <dd>Send the post you are writing</dd>
       </div>
     </dl>
+  );
+}
+
+export const ENRICHMENT_POLL_MS = 2000;
+
+/** True while `el` is on screen and the page is visible (always true without IntersectionObserver). */
+function useVisible(ref: { current: Element | null }): boolean {
+  const [onScreen, setOnScreen] = useState(typeof IntersectionObserver === 'undefined');
+  const [pageVisible, setPageVisible] = useState(() => document.visibilityState !== 'hidden');
+  useEffect(() => {
+    const onVis = () => setPageVisible(document.visibilityState !== 'hidden');
+    document.addEventListener('visibilitychange', onVis);
+    const el = ref.current;
+    let io: IntersectionObserver | undefined;
+    if (el && typeof IntersectionObserver !== 'undefined') {
+      io = new IntersectionObserver((entries) => setOnScreen(entries.some((e) => e.isIntersecting)));
+      io.observe(el);
+    }
+    return () => {
+      document.removeEventListener('visibilitychange', onVis);
+      io?.disconnect();
+    };
+  }, []);
+  return onScreen && pageVisible;
+}
+
+/** Settings → Models: the on-device tagging pipeline's progress, polled while on screen. */
+export function EnrichmentProgress() {
+  const ref = useRef<HTMLDivElement>(null);
+  const visible = useVisible(ref);
+  const [status, setStatus] = useState<EnrichmentStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!visible) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const s = await api.enrichmentStatus();
+        if (stopped) return;
+        setStatus(s);
+        setError(null);
+      } catch (e) {
+        if (stopped) return;
+        setError(errText(e));
+      }
+      if (!stopped) timer = setTimeout(poll, ENRICHMENT_POLL_MS);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [visible]);
+
+  const total = status ? Math.max(0, status.total) : 0;
+  const done = status ? Math.max(0, Math.min(status.done, total)) : 0;
+  // Indeterminate (no value) until there is something to measure.
+  // With nothing to tag (total 0) a finished or stopped pipeline shows a settled bar, not a spinner.
+  const busy = status?.state === 'starting' || status?.state === 'working';
+  const determinate = status !== null && (total > 0 ? status.state !== 'starting' || done > 0 : !busy);
+  const max = total > 0 ? total : 1;
+  const value = total > 0 ? done : status?.state === 'idle' ? 1 : 0;
+  const stateText = status ? enrichmentText(status) : 'Loading…';
+
+  return (
+    <div class="enrichment" ref={ref} data-testid="enrichment-progress" data-state={status?.state ?? 'loading'}>
+      <p class="muted small">
+        Hearth tags the tone of each post with a small model that runs on this device. Calm mode uses these tags.
+      </p>
+      <p class="enrichment-line" aria-live="polite">
+        <span id="enrichment-state">{stateText}</span>
+        {status && <span class="muted">{taggedText(done, total)}</span>}
+      </p>
+      {/* Keyed so that going back to indeterminate drops the value attribute. */}
+      {determinate ? (
+        <progress key="d" aria-labelledby="enrichment-state" aria-valuetext={taggedText(done, total)} max={max} value={value} />
+      ) : (
+        <progress key="i" aria-labelledby="enrichment-state" />
+      )}
+      {error && (
+        <p class="inline-error" role="alert">
+          Could not read the progress: {error}
+        </p>
+      )}
+    </div>
   );
 }
 
@@ -182,7 +270,12 @@ export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Prop
         </div>
       ),
     },
-    // Later sections ("Models", "Sources") go here: add { id, title, render } entries.
+    {
+      id: 'models',
+      title: 'Models',
+      render: () => <EnrichmentProgress />,
+    },
+    // Later sections ("Sources") go here: add { id, title, render } entries.
     {
       id: 'status',
       title: 'Status',

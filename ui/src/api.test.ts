@@ -65,6 +65,26 @@ describe('request building', () => {
       '/api/feed?mode=chronological&cursor=abc%3D&limit=20&include_hidden=true',
     );
   });
+  it('adds calm=true to the feed query only when calm is on', () => {
+    expect(calls.feed({ mode: 'ranked', calm: true }).path).toBe('/api/feed?mode=ranked&calm=true');
+    expect(calls.feed({ mode: 'chronological', cursor: 'c', limit: 20, calm: true }).path).toBe(
+      '/api/feed?mode=chronological&cursor=c&limit=20&calm=true',
+    );
+    expect(calls.feed({ mode: 'ranked', calm: false }).path).toBe('/api/feed?mode=ranked');
+    expect(calls.feed({ mode: 'ranked', calm: true }).args).toEqual({ query: { mode: 'ranked', calm: true } });
+    expect(calls.feed({ mode: 'ranked', calm: false }).args).toEqual({ query: { mode: 'ranked' } });
+    expect(calls.feed({ mode: 'ranked', calm: undefined }).args).toEqual({ query: { mode: 'ranked' } });
+  });
+  it('builds the enrichment status request', () => {
+    const c = calls.enrichmentStatus();
+    expect(c.command).toBe('enrichment_status');
+    expect(c.args).toBeUndefined();
+    const { url, init } = buildRequest(c, 'tok');
+    expect(url).toBe('/api/enrichment');
+    expect(init.method).toBe('GET');
+    expect(init.body).toBeUndefined();
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer tok');
+  });
   it('encodes search text', () => {
     expect(calls.search('rain & tea', 5).path).toBe('/api/search?q=rain+%26+tea&limit=5');
   });
@@ -95,6 +115,23 @@ describe('HTTP transport', () => {
     const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
     expect(url).toBe('/api/feed?mode=chronological&limit=20');
     expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T1');
+  });
+  it('sends calm=true and fetches the enrichment status over HTTP', async () => {
+    window.history.replaceState(null, '', '/?token=T2');
+    const status = { state: 'working', done: 3, total: 10, message: null };
+    const fetch = vi.fn(async (url: string) =>
+      jsonResponse(200, url.startsWith('/api/enrichment') ? status : { posts: [], next_cursor: null }),
+    );
+    vi.stubGlobal('fetch', fetch);
+    await api.feed({ mode: 'ranked', limit: 20, calm: true });
+    await expect(api.enrichmentStatus()).resolves.toEqual(status);
+    const urls = fetch.mock.calls.map((c) => (c as unknown as [string])[0]);
+    expect(urls).toEqual(['/api/feed?mode=ranked&limit=20&calm=true', '/api/enrichment']);
+    for (const c of fetch.mock.calls) {
+      const init = (c as unknown as [string, RequestInit])[1];
+      expect(init.method).toBe('GET');
+      expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T2');
+    }
   });
   it('returns null for a JSON null reply', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, null)));
@@ -137,6 +174,9 @@ describe('Tauri transport', () => {
     await api.mutes();
     await api.status();
     await api.importDemo();
+    await api.feed({ mode: 'chronological', calm: true });
+    await api.feed({ mode: 'chronological', calm: false });
+    await api.enrichmentStatus();
 
     expect(fetch).not.toHaveBeenCalled();
     const seen = invoke.mock.calls.map((c) => [c[0], (c as unknown[])[1]]);
@@ -149,6 +189,9 @@ describe('Tauri transport', () => {
       ['mutes', {}],
       ['status', {}],
       ['import_demo', {}],
+      ['feed', { query: { mode: 'chronological', calm: true } }],
+      ['feed', { query: { mode: 'chronological' } }],
+      ['enrichment_status', {}],
     ]);
   });
   it('turns rejected {code,message} objects into ApiError', async () => {

@@ -4,6 +4,7 @@
 import { invoke } from '@tauri-apps/api/core';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import type {
+  EnrichmentStatus,
   ErrorCode,
   FeedPage,
   FeedQuery,
@@ -190,10 +191,16 @@ function dropUndefined<T extends object>(o: T): T {
   return out as T;
 }
 
+/** The feed query as sent: `calm` only when it is true (the backend treats absence as false). */
+function feedQuery(q: FeedQuery): FeedQuery {
+  const { calm, ...rest } = q;
+  return dropUndefined(calm === true ? { ...rest, calm: true } : rest);
+}
+
 export const calls = {
   feed: (q: FeedQuery): Call => ({
     command: 'feed',
-    args: { query: dropUndefined(q) },
+    args: { query: feedQuery(q) },
     method: 'GET',
     path:
       '/api/feed' +
@@ -205,6 +212,7 @@ export const calls = {
         source_id: q.source_id,
         has_media: q.has_media,
         include_hidden: q.include_hidden,
+        calm: q.calm === true ? true : undefined,
       }),
   }),
   getPost: (id: number): Call => ({ command: 'get_post', args: { id }, method: 'GET', path: `/api/posts/${id}` }),
@@ -232,6 +240,7 @@ export const calls = {
   mutes: (): Call => ({ command: 'mutes', method: 'GET', path: '/api/mutes' }),
   status: (): Call => ({ command: 'status', method: 'GET', path: '/api/status' }),
   importDemo: (): Call => ({ command: 'import_demo', method: 'POST', path: '/api/demo' }),
+  enrichmentStatus: (): Call => ({ command: 'enrichment_status', method: 'GET', path: '/api/enrichment' }),
 };
 
 export function buildRequest(c: Call, tok: string | null): { url: string; init: RequestInit } {
@@ -293,6 +302,7 @@ export const api = {
   mutes: () => send<Mutes>(calls.mutes()),
   status: () => send<Status>(calls.status()),
   importDemo: () => send<{ imported: number }>(calls.importDemo()),
+  enrichmentStatus: () => send<EnrichmentStatus>(calls.enrichmentStatus()),
 };
 
 // ---------------------------------------------------------------------------------------------

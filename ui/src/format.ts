@@ -141,3 +141,45 @@ const SOURCE_LABELS: Record<string, string> = {
 export function sourceLabel(kind: string): string {
   return SOURCE_LABELS[kind] ?? kind;
 }
+
+const TONE_WORDS: Record<string, string> = { positive: 'Positive', neutral: 'Neutral', negative: 'Negative' };
+
+/**
+ * A tone tag in words: `text` for the chip ("Negative") and `description` for its tooltip and
+ * accessible name ("Tone: negative (score −0.82), tagged on this device"). Null for unknown labels.
+ */
+export function toneText(tone: { label: string; score: number } | null | undefined): { text: string; description: string } | null {
+  if (!tone || !(tone.label in TONE_WORDS)) return null;
+  const score = Number.isFinite(tone.score) ? Math.max(-1, Math.min(1, tone.score)) : 0;
+  const fixed = Math.abs(score).toFixed(2);
+  const signed = fixed === '0.00' ? fixed : (score < 0 ? '\u2212' : '') + fixed;
+  return {
+    text: TONE_WORDS[tone.label],
+    description: `Tone: ${tone.label} (score ${signed}), tagged on this device`,
+  };
+}
+
+/** The enrichment pipeline's state in plain words for Settings → Models. */
+export function enrichmentText(s: { state: string; done: number; total: number; message: string | null }): string {
+  const detail = s.message?.trim();
+  switch (s.state) {
+    case 'starting':
+      return 'Starting…';
+    case 'working':
+      return 'Working…';
+    case 'idle':
+      return 'Up to date';
+    case 'unavailable':
+      return detail ? `Models not installed: ${detail}` : 'Models not installed';
+    case 'off':
+      return detail ? `Tone tagging is off: ${detail}` : 'Tone tagging is off';
+    default:
+      return detail ?? s.state;
+  }
+}
+
+/** "Tagged 1,204 of 3,000 posts". */
+export function taggedText(done: number, total: number): string {
+  const d = Math.max(0, Math.min(done, total));
+  return `Tagged ${d.toLocaleString()} of ${total.toLocaleString()} ${total === 1 ? 'post' : 'posts'}`;
+}

@@ -12,6 +12,7 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: '/' })).toBe('search');
     expect(actionForKey({ key: 'n' })).toBe('compose');
     expect(actionForKey({ key: 'r' })).toBe('refresh');
+    expect(actionForKey({ key: 'c' })).toBe('calm');
     expect(actionForKey({ key: ',' })).toBe('settings');
     expect(actionForKey({ key: '?' })).toBe('help');
   });
@@ -21,6 +22,7 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: 'j', altKey: true })).toBeNull();
     expect(actionForKey({ key: 'x' })).toBeNull();
     expect(actionForKey({ key: 'J' })).toBeNull();
+    expect(actionForKey({ key: 'c', ctrlKey: true })).toBeNull();
   });
 });
 

@@ -10,6 +10,7 @@ export type Action =
   | 'search'
   | 'compose'
   | 'refresh'
+  | 'calm'
   | 'settings'
   | 'help';
 
@@ -23,6 +24,7 @@ export const SHORTCUTS: { keys: string; action: Action; label: string }[] = [
   { keys: '/', action: 'search', label: 'Search' },
   { keys: 'n', action: 'compose', label: 'New post' },
   { keys: 'r', action: 'refresh', label: 'Refresh the feed' },
+  { keys: 'c', action: 'calm', label: 'Turn calm mode on or off (leave out posts tagged negative)' },
   { keys: ',', action: 'settings', label: 'Settings' },
   { keys: '?', action: 'help', label: 'Show keyboard shortcuts' },
 ];

@@ -36,7 +36,13 @@ export type Post = {
   counts: { likes: number; boosts: number; replies: number };
   state: { liked: boolean; hidden: boolean; show_less: boolean };
   reason: string | null;
+  /** The tone the on-device model gave the text; null until tagged (or when there is no text). */
+  tone: Tone | null;
 };
+
+export type ToneLabel = 'positive' | 'neutral' | 'negative';
+
+export type Tone = { label: ToneLabel; score: number /* -1..1 */ };
 
 export type FeedMode = 'ranked' | 'chronological';
 
@@ -50,6 +56,8 @@ export type FeedQuery = {
   source_id?: number;
   has_media?: 'image' | 'audio' | null;
   include_hidden?: boolean;
+  /** Leave out posts tagged negative. Sent only when true. */
+  calm?: boolean;
 };
 
 export type InteractionKind =
@@ -95,4 +103,13 @@ export type Status = {
   interactions: number;
   media: number;
   demo_imported: boolean;
+};
+
+export type EnrichmentState = 'starting' | 'working' | 'idle' | 'unavailable' | 'off';
+
+export type EnrichmentStatus = {
+  state: EnrichmentState;
+  done: number;
+  total: number;
+  message: string | null;
 };

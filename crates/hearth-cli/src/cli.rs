@@ -95,6 +95,13 @@ pub enum Command {
         #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
         device: String,
     },
+    /// Measure text-model throughput (used by `cargo xtask bench text`)
+    #[command(hide = true)]
+    BenchText {
+        /// One text per line
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+    },
     /// Train the sentiment head (used by `cargo xtask train sentiment`)
     #[command(hide = true)]
     TrainSentiment {
@@ -274,6 +281,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Embed { input, device } => embed(app, input.as_deref(), &device, out),
         Command::Sentiment { input, device } => sentiment(app, input.as_deref(), &device, out),
         Command::Enrich { device } => enrich(app, &device, out),
+        Command::BenchText { input } => bench_text(app, &input),
         Command::TrainSentiment { data, out: out_dir, fixed_set } => {
             crate::train::train_sentiment(app, &data, &out_dir, fixed_set.as_deref())
         }
@@ -344,6 +352,40 @@ fn input_lines(input: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
             .collect(),
         None => std::io::stdin().lock().lines().collect::<Result<_, _>>()?,
     })
+}
+
+/// `hearth bench-text`: texts per second for embeddings, the tone head, and both, on the CPU,
+/// after a warm-up batch; one JSON object.
+fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
+    use std::time::Instant;
+    let lines = input_lines(Some(input))?;
+    let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let device = hearth_core::models::DeviceChoice::Cpu;
+    let embedder = app.text_embedder(device)?;
+    let candle_device = device.device()?;
+    let head = hearth_core::models::sentiment::SentimentHead::bundled(&candle_device)?;
+    embedder.embed(&texts[..texts.len().min(32)])?; // warm-up
+    let started = Instant::now();
+    let vectors = embedder.embed(&texts)?;
+    let embed_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    head.classify(&vectors, &candle_device)?;
+    let head_seconds = started.elapsed().as_secs_f64();
+    let per_second = |seconds: f64| (texts.len() as f64 / seconds * 10.0).round() / 10.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "implementation": "Hearth (candle, CPU)",
+            "texts": texts.len(),
+            "seconds": (embed_seconds * 1000.0).round() / 1000.0,
+            "texts_per_second": per_second(embed_seconds),
+            "sentiment_head_texts_per_second": per_second(head_seconds),
+            "embed_and_tone_texts_per_second": per_second(embed_seconds + head_seconds),
+            "threads": std::thread::available_parallelism().map_or(1, usize::from),
+            "profile": if cfg!(debug_assertions) { "dev (dependencies at opt-level 2)" } else { "release" },
+        })
+    );
+    Ok(())
 }
 
 /// `hearth enrich`: the enrichment backlog, in the foreground, with progress on stderr.

@@ -1,0 +1,217 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { h, render } from 'preact';
+import { act } from 'preact/test-utils';
+import { ToneChip } from './PostCard';
+import { EnrichmentProgress, ENRICHMENT_POLL_MS } from './Settings';
+import { App } from './App';
+import { _resetForTests } from './api';
+import { enrichmentText, taggedText, toneText } from './format';
+import type { Post } from './types';
+
+let host: HTMLElement;
+beforeEach(() => {
+  host = document.createElement('div');
+  document.body.appendChild(host);
+});
+afterEach(() => {
+  render(null, host);
+  host.remove();
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+  _resetForTests();
+  sessionStorage.clear();
+  localStorage.clear();
+  window.history.replaceState(null, '', '/');
+});
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+describe('toneText', () => {
+  it('describes the tag with a signed score', () => {
+    expect(toneText({ label: 'negative', score: -0.8234 })).toEqual({
+      text: 'Negative',
+      description: 'Tone: negative (score \u22120.82), tagged on this device',
+    });
+    expect(toneText({ label: 'positive', score: 0.5 })?.description).toBe('Tone: positive (score 0.50), tagged on this device');
+    expect(toneText({ label: 'neutral', score: -0.001 })?.description).toBe('Tone: neutral (score 0.00), tagged on this device');
+  });
+  it('is null for untagged posts and unknown labels', () => {
+    expect(toneText(null)).toBeNull();
+    expect(toneText(undefined)).toBeNull();
+    expect(toneText({ label: 'furious', score: -1 })).toBeNull();
+  });
+});
+
+describe('enrichment words', () => {
+  it('puts each state in plain words', () => {
+    const s = { done: 1, total: 2, message: null };
+    expect(enrichmentText({ ...s, state: 'working' })).toBe('Working…');
+    expect(enrichmentText({ ...s, state: 'idle' })).toBe('Up to date');
+    expect(enrichmentText({ ...s, state: 'starting' })).toBe('Starting…');
+    expect(enrichmentText({ ...s, state: 'unavailable', message: 'no model files in ~/.hearth/models' })).toBe(
+      'Models not installed: no model files in ~/.hearth/models',
+    );
+    expect(enrichmentText({ ...s, state: 'off' })).toBe('Tone tagging is off');
+    expect(taggedText(3, 10)).toBe('Tagged 3 of 10 posts');
+    expect(taggedText(12, 10)).toBe('Tagged 10 of 10 posts');
+  });
+});
+
+describe('ToneChip', () => {
+  it('shows a dot and the label with a descriptive name', () => {
+    render(h(ToneChip, { tone: { label: 'negative', score: -0.82 } }), host);
+    const chip = host.querySelector('[data-testid="tone-chip"]')!;
+    expect(chip.textContent).toBe('Negative');
+    expect(chip.getAttribute('aria-label')).toBe('Tone: negative (score \u22120.82), tagged on this device');
+    expect(chip.getAttribute('title')).toBe(chip.getAttribute('aria-label'));
+    expect(chip.classList.contains('tone-negative')).toBe(true);
+    expect(chip.querySelector('.tone-dot')).not.toBeNull();
+  });
+  it('renders nothing before the post is tagged', () => {
+    render(h(ToneChip, { tone: null }), host);
+    expect(host.querySelector('[data-testid="tone-chip"]')).toBeNull();
+  });
+});
+
+/** An IntersectionObserver that reports every observed element as on screen at once. */
+class SeenObserver {
+  constructor(private cb: (entries: { isIntersecting: boolean }[]) => void) {}
+  observe() {
+    this.cb([{ isIntersecting: true }]);
+  }
+  unobserve() {}
+  disconnect() {}
+}
+
+describe('EnrichmentProgress', () => {
+  beforeEach(() => {
+    vi.stubGlobal('IntersectionObserver', SeenObserver);
+  });
+  it('polls every 2 s and shows progress in words', async () => {
+    vi.useFakeTimers();
+    const replies = [
+      { state: 'working', done: 3, total: 10, message: null },
+      { state: 'idle', done: 10, total: 10, message: null },
+    ];
+    const fetch = vi.fn(async () => json(replies.shift() ?? { state: 'idle', done: 10, total: 10, message: null }));
+    vi.stubGlobal('fetch', fetch);
+    await act(async () => render(h(EnrichmentProgress, {}), host));
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(0);
+    });
+    const box = host.querySelector('[data-testid="enrichment-progress"]')!;
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect((fetch.mock.calls[0] as unknown as [string])[0]).toBe('/api/enrichment');
+    expect(box.textContent).toContain('Working…');
+    expect(box.textContent).toContain('Tagged 3 of 10 posts');
+    const bar = box.querySelector('progress')!;
+    expect(bar.getAttribute('max')).toBe('10');
+    expect(bar.getAttribute('value')).toBe('3');
+
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(ENRICHMENT_POLL_MS);
+    });
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect(box.textContent).toContain('Up to date');
+    expect(box.textContent).toContain('Tagged 10 of 10 posts');
+
+    // Stops polling once unmounted.
+    render(null, host);
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(ENRICHMENT_POLL_MS * 3);
+    });
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+  it('does not poll while off screen', async () => {
+    vi.stubGlobal(
+      'IntersectionObserver',
+      class {
+        observe() {}
+        unobserve() {}
+        disconnect() {}
+      },
+    );
+    const fetch = vi.fn(async () => json({ state: 'idle', done: 0, total: 0, message: null }));
+    vi.stubGlobal('fetch', fetch);
+    await act(async () => render(h(EnrichmentProgress, {}), host));
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    expect(fetch).not.toHaveBeenCalled();
+  });
+  it('explains when the models are not installed', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json({ state: 'unavailable', done: 0, total: 40, message: 'model files missing' })));
+    await act(async () => render(h(EnrichmentProgress, {}), host));
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+    const box = host.querySelector('[data-testid="enrichment-progress"]')!;
+    expect(box.textContent).toContain('Models not installed: model files missing');
+    expect(box.textContent).toContain('Tagged 0 of 40 posts');
+  });
+});
+
+describe('calm mode', () => {
+  const post: Post = {
+    id: 1,
+    source: { id: 1, kind: 'demo', name: 'Demo' },
+    author: { id: 1, handle: 'ada', display_name: 'Ada', avatar_color: '#336699' },
+    text: 'Hello',
+    created_at: '2024-01-01T00:00:00Z',
+    url: null,
+    media: [],
+    counts: { likes: 0, boosts: 0, replies: 0 },
+    state: { liked: false, hidden: false, show_less: false },
+    reason: null,
+    tone: { label: 'positive', score: 0.7 },
+  };
+
+  async function settle() {
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 0));
+    });
+  }
+
+  it('toggles with the switch and the c key, persists, and reloads the feed with calm', async () => {
+    const fetch = vi.fn(async () => json({ posts: [post], next_cursor: null }));
+    vi.stubGlobal('fetch', fetch);
+    await act(async () => render(h(App, {}), host));
+    await settle();
+    const urls = () => fetch.mock.calls.map((c) => (c as unknown as [string])[0]).filter((u) => u.startsWith('/api/feed'));
+    expect(urls()).toEqual(['/api/feed?mode=ranked&limit=20']);
+    expect(host.querySelector('[data-testid="tone-chip"]')?.textContent).toBe('Positive');
+
+    const toggle = host.querySelector<HTMLButtonElement>('[data-testid="calm-toggle"]')!;
+    expect(toggle.getAttribute('role')).toBe('switch');
+    expect(toggle.getAttribute('aria-checked')).toBe('false');
+    await act(async () => toggle.click());
+    await settle();
+    expect(toggle.getAttribute('aria-checked')).toBe('true');
+    expect(localStorage.getItem('hearth.calm')).toBe('true');
+    expect(urls().at(-1)).toBe('/api/feed?mode=ranked&limit=20&calm=true');
+
+    await act(async () => {
+      document.body.dispatchEvent(new KeyboardEvent('keydown', { key: 'c', bubbles: true }));
+    });
+    await settle();
+    expect(toggle.getAttribute('aria-checked')).toBe('false');
+    expect(localStorage.getItem('hearth.calm')).toBe('false');
+    expect(urls().at(-1)).toBe('/api/feed?mode=ranked&limit=20');
+  });
+
+  it('starts in calm mode when it was left on', async () => {
+    localStorage.setItem('hearth.calm', 'true');
+    const fetch = vi.fn(async () => json({ posts: [], next_cursor: null }));
+    vi.stubGlobal('fetch', fetch);
+    await act(async () => render(h(App, {}), host));
+    await settle();
+    expect((fetch.mock.calls[0] as unknown as [string])[0]).toBe('/api/feed?mode=ranked&limit=20&calm=true');
+    expect(host.querySelector('[data-testid="calm-toggle"]')?.getAttribute('aria-checked')).toBe('true');
+  });
+});
