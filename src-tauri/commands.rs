@@ -44,8 +44,13 @@ pub async fn create_post(app: State<'_, Startup>, post: NewPost) -> CommandResul
 }
 
 #[tauri::command]
-pub async fn search(app: State<'_, Startup>, query: String, limit: Option<i64>) -> CommandResult<SearchResult> {
-    blocking(&app, move |app| app.search(&query, limit)).await
+pub async fn search(
+    app: State<'_, Startup>,
+    query: String,
+    limit: Option<i64>,
+    tone: Option<String>,
+) -> CommandResult<SearchResult> {
+    blocking(&app, move |app| app.search(&query, limit, tone.as_deref())).await
 }
 
 #[tauri::command]

@@ -97,3 +97,33 @@ fn calm_mode_leaves_out_posts_tagged_negative() {
         assert!(calm.iter().all(|post| post.tone.as_ref().is_none_or(|tone| tone.label != "negative")));
     }
 }
+
+#[test]
+fn search_can_be_narrowed_to_one_tone() {
+    let test = demo_app();
+    let models = TextModels::load(&models_dir(), DeviceChoice::Cpu).unwrap();
+    let happy = test
+        .app
+        .create_post(&NewPost {
+            text: "The sunflower harvest was wonderful, I loved every minute of it!".into(),
+            ..NewPost::default()
+        })
+        .unwrap();
+    let sad = test
+        .app
+        .create_post(&NewPost {
+            text: "The sunflower harvest was an awful, miserable waste of time. I hated it.".into(),
+            ..NewPost::default()
+        })
+        .unwrap();
+    while enrich_batch(test.app.store(), &models, 64).unwrap() > 0 {}
+    let ids =
+        |tone| test.app.search("sunflower harvest", None, tone).unwrap().posts.iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids(Some("positive")), [happy.id]);
+    assert_eq!(ids(Some("negative")), [sad.id]);
+    assert_eq!(ids(None).len(), 2);
+    assert_eq!(
+        test.app.search("sunflower", None, Some("angry")).unwrap_err().code(),
+        hearth_core::ErrorCode::InvalidInput
+    );
+}

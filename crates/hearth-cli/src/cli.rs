@@ -76,6 +76,9 @@ pub enum Command {
         query: String,
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100))]
         limit: i64,
+        /// Only posts tagged with this tone
+        #[arg(long, value_parser = ["positive", "neutral", "negative"])]
+        tone: Option<String>,
     },
     /// Where your data is and how much there is
     Status,
@@ -247,8 +250,8 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             let post = app.create_post(&NewPost { text, images, audio })?;
             out.post(&post)
         }
-        Command::Search { query, limit } => {
-            let result = app.search(&query, Some(limit))?;
+        Command::Search { query, limit, tone } => {
+            let result = app.search(&query, Some(limit), tone.as_deref())?;
             if !out.json {
                 println!("{} match{}", result.total, if result.total == 1 { "" } else { "es" });
             }

@@ -361,10 +361,12 @@ struct SearchParams {
     q: String,
     #[serde(default)]
     limit: Option<i64>,
+    #[serde(default)]
+    tone: Option<String>,
 }
 
 async fn search(State(state): State<ServerState>, Query(params): Query<SearchParams>) -> Result<Response, ApiError> {
-    Ok(json(&blocking(move || state.app.search(&params.q, params.limit)).await?))
+    Ok(json(&blocking(move || state.app.search(&params.q, params.limit, params.tone.as_deref())).await?))
 }
 
 async fn mutes(State(state): State<ServerState>) -> Result<Response, ApiError> {

@@ -155,8 +155,8 @@ impl App {
         self.get_post(post_id)
     }
 
-    pub fn search(&self, query: &str, limit: Option<i64>) -> Result<SearchResult> {
-        search::search(&self.store, query, limit)
+    pub fn search(&self, query: &str, limit: Option<i64>, tone: Option<&str>) -> Result<SearchResult> {
+        search::search(&self.store, query, limit, tone)
     }
 
     pub fn mutes(&self) -> Result<Mutes> {

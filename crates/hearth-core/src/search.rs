@@ -16,8 +16,14 @@ pub struct SearchResult {
     pub total: i64,
 }
 
-/// Posts whose text matches every word of `query` (the last word as a prefix), best first.
-pub fn search(store: &Store, query: &str, limit: Option<i64>) -> Result<SearchResult> {
+/// Posts whose text matches every word of `query` (the last word as a prefix), best first;
+/// with `tone`, only posts the tone model tagged so.
+pub fn search(store: &Store, query: &str, limit: Option<i64>, tone: Option<&str>) -> Result<SearchResult> {
+    if let Some(tone) = tone {
+        if !["positive", "neutral", "negative"].contains(&tone) {
+            return Err(Error::invalid(format!("tone must be positive, neutral or negative, not {tone:?}")));
+        }
+    }
     let limit = limit.unwrap_or(DEFAULT_SEARCH_LIMIT);
     if !(1..=MAX_SEARCH_LIMIT).contains(&limit) {
         return Err(Error::invalid(format!("limit must be between 1 and {MAX_SEARCH_LIMIT}, not {limit}")));
@@ -29,7 +35,7 @@ pub fn search(store: &Store, query: &str, limit: Option<i64>) -> Result<SearchRe
         return Err(Error::invalid("type a word to search for"));
     };
     store.read(|connection| {
-        let (ids, total) = posts::full_text_search(connection, &fts_query, limit)?;
+        let (ids, total) = posts::full_text_search(connection, &fts_query, limit, tone)?;
         Ok(SearchResult { posts: posts::load_posts(connection, &ids)?, total })
     })
 }

@@ -393,8 +393,13 @@ pub fn author_of_post(connection: &Connection, post_id: i64) -> Result<i64> {
         .ok_or_else(|| Error::not_found("post", post_id))
 }
 
-/// Post ids matching an FTS5 query, best match first, and how many match in all.
-pub fn full_text_search(connection: &Connection, fts_query: &str, limit: i64) -> Result<(Vec<i64>, i64)> {
+/// Post ids matching an FTS5 query (and tone, if given), best match first, and how many match.
+pub fn full_text_search(
+    connection: &Connection,
+    fts_query: &str,
+    limit: i64,
+    tone: Option<&str>,
+) -> Result<(Vec<i64>, i64)> {
     let mut statement = connection.prepare_cached(
         "SELECT p.id FROM posts_fts f
          JOIN posts p ON p.id = f.rowid
@@ -402,18 +407,23 @@ pub fn full_text_search(connection: &Connection, fts_query: &str, limit: i64) ->
          WHERE posts_fts MATCH ?1
            AND coalesce(s.hidden, 0) = 0
            AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
+                                      AND json_extract(e.value_json, '$.label') = ?3))
          ORDER BY bm25(posts_fts), p.created_at DESC
          LIMIT ?2",
     )?;
-    let ids = statement.query_map(params![fts_query, limit], |row| row.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    let ids =
+        statement.query_map(params![fts_query, limit, tone], |row| row.get(0))?.collect::<Result<Vec<i64>, _>>()?;
     let total = connection.query_row(
         "SELECT count(*) FROM posts_fts f
          JOIN posts p ON p.id = f.rowid
          LEFT JOIN post_state s ON s.post_id = p.id
          WHERE posts_fts MATCH ?1
            AND coalesce(s.hidden, 0) = 0
-           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)",
-        [fts_query],
+           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
+                                      AND json_extract(e.value_json, '$.label') = ?2))",
+        params![fts_query, tone],
         |row| row.get(0),
     )?;
     Ok((ids, total))
