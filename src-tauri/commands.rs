@@ -69,6 +69,19 @@ pub async fn import_demo(app: State<'_, Startup>) -> CommandResult<DemoImport> {
 }
 
 #[tauri::command]
+pub async fn models(app: State<'_, Startup>) -> CommandResult<Vec<hearth_core::models::ModelStatus>> {
+    blocking(&app, |app| app.models()).await
+}
+
+#[tauri::command]
+pub async fn download_model(
+    app: State<'_, Startup>,
+    id: String,
+) -> CommandResult<Vec<hearth_core::models::ModelStatus>> {
+    blocking(&app, move |app| app.start_model_download(&id)).await
+}
+
+#[tauri::command]
 pub async fn enrichment_status(app: State<'_, Startup>) -> CommandResult<hearth_core::enrich::EnrichmentStatus> {
     blocking(&app, |app| app.enrichment_status()).await
 }

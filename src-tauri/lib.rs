@@ -64,6 +64,8 @@ pub fn run() -> ExitCode {
             commands::status,
             commands::import_demo,
             commands::enrichment_status,
+            commands::models,
+            commands::download_model,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     match result {

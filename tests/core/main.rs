@@ -10,6 +10,7 @@ mod embeddings_support;
 mod enrich;
 mod feed;
 mod interactions;
+mod models;
 mod search;
 mod sentiment;
 mod support;

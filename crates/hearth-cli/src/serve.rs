@@ -90,6 +90,8 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/status", get(status))
         .route("/demo", post(import_demo))
         .route("/enrichment", get(enrichment_status))
+        .route("/models", get(models))
+        .route("/models/{model_id}/download", post(download_model))
         .route("/media/{id}", get(media))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
@@ -375,6 +377,18 @@ async fn mutes(State(state): State<ServerState>) -> Result<Response, ApiError> {
 
 async fn status(State(state): State<ServerState>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.status()).await?))
+}
+
+async fn models(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.models()).await?))
+}
+
+async fn download_model(
+    State(state): State<ServerState>,
+    UrlPath(model_id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let models = blocking(move || state.app.start_model_download(&model_id)).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(models)).into_response())
 }
 
 async fn enrichment_status(State(state): State<ServerState>) -> Result<Response, ApiError> {

@@ -32,6 +32,8 @@ pub struct App {
     ranking: Arc<dyn RankingStrategy>,
     /// The background enrichment worker, in the interactive faces (desktop, browser mode).
     enrichment: Option<Arc<EnrichmentWorker>>,
+    /// Model downloads started from the UI.
+    downloads: models::downloads::Downloads,
 }
 
 impl std::fmt::Debug for App {
@@ -92,7 +94,13 @@ impl App {
             Error::io(format!("cannot create the data directory {}", config.data_dir.display()), error)
         })?;
         let store = Store::open(&config.database_path())?;
-        Ok(Self { config: Arc::new(config), store, ranking: Arc::new(RecencyEngagement), enrichment: None })
+        Ok(Self {
+            config: Arc::new(config),
+            store,
+            ranking: Arc::new(RecencyEngagement),
+            enrichment: None,
+            downloads: models::downloads::Downloads::default(),
+        })
     }
 
     /// The app as the desktop window and browser mode run it: the demo on first run, and the
@@ -209,7 +217,22 @@ impl App {
     /// Every model in the catalog and whether it is installed.
     pub fn models(&self) -> Result<Vec<ModelStatus>> {
         let models_dir = self.config.models_dir();
-        Ok(Catalog::bundled()?.models.iter().map(|spec| models::status(spec, &models_dir)).collect())
+        Ok(Catalog::bundled()?
+            .models
+            .iter()
+            .map(|spec| models::ModelStatus {
+                download: self.downloads.get(&spec.id),
+                ..models::status(spec, &models_dir)
+            })
+            .collect())
+    }
+
+    /// Starts downloading a model in the background (the UI polls `models` for progress);
+    /// when it is in place, the enrichment pipeline is told to try again.
+    pub fn start_model_download(&self, model_id: &str) -> Result<Vec<ModelStatus>> {
+        let app = self.clone();
+        self.downloads.start(model_id, self.config.models_dir(), move || app.wake_enrichment())?;
+        self.models()
     }
 
     /// Fetches a model (or checks it is already installed and intact).

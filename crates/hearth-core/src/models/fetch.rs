@@ -234,3 +234,57 @@ fn copy_hashed(reader: &mut dyn Read, target: &Path, limit: u64, progress: &mut 
 fn python() -> String {
     std::env::var("HEARTH_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(file_sha256: &str) -> ModelSpec {
+        ModelSpec {
+            id: "tiny".into(),
+            name: "tiny".into(),
+            task: "test".into(),
+            version: "1".into(),
+            licence: "CC0".into(),
+            description: String::new(),
+            files: vec![FileSpec { name: "weights.bin".into(), size: 5, sha256: file_sha256.into() }],
+            sources: Vec::new(),
+        }
+    }
+
+    const HELLO_SHA256: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    #[test]
+    fn a_staged_file_with_the_pinned_hash_is_moved_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = dir.path().join("staging");
+        std::fs::create_dir_all(&staging).unwrap();
+        std::fs::write(staging.join("weights.bin"), b"hello").unwrap();
+        let spec = spec_with(HELLO_SHA256);
+        install(&spec, &staging, &spec.dir(dir.path())).unwrap();
+        assert_eq!(std::fs::read(spec.dir(dir.path()).join("weights.bin")).unwrap(), b"hello");
+        assert!(spec.verify(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_file_whose_hash_differs_is_refused_and_the_installed_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = spec_with(HELLO_SHA256);
+        let installed = spec.dir(dir.path());
+        std::fs::create_dir_all(&installed).unwrap();
+        std::fs::write(installed.join("weights.bin"), b"hello").unwrap();
+        let staging = dir.path().join("staging");
+        std::fs::create_dir_all(&staging).unwrap();
+        std::fs::write(staging.join("weights.bin"), b"evil!").unwrap();
+        let error = install(&spec, &staging, &installed).unwrap_err().to_string();
+        assert!(error.contains("refusing it"), "{error}");
+        assert_eq!(std::fs::read(installed.join("weights.bin")).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn no_allowed_source_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = fetch(&spec_with(HELLO_SHA256), dir.path(), &mut Silent).unwrap_err().to_string();
+        assert!(error.contains("tiny"), "{error}");
+    }
+}

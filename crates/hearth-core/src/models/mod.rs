@@ -2,6 +2,7 @@
 //! into the binary), where weights live on disk, checking them, fetching them (`fetch`), and
 //! running them (`text`: sentence embeddings with candle).
 
+pub mod downloads;
 pub mod fetch;
 pub mod sentiment;
 pub mod text;
@@ -148,6 +149,8 @@ pub struct ModelStatus {
     pub detail: Option<String>,
     pub path: String,
     pub sources: Vec<String>,
+    /// A download started from the UI in this run, if any.
+    pub download: Option<downloads::Download>,
 }
 
 pub fn status(spec: &ModelSpec, models_dir: &Path) -> ModelStatus {
@@ -164,6 +167,7 @@ pub fn status(spec: &ModelSpec, models_dir: &Path) -> ModelStatus {
         detail: installed.err().map(|error| error.to_string()),
         path: spec.dir(models_dir).display().to_string(),
         sources: spec.sources.iter().map(Source::describe).collect(),
+        download: None,
     }
 }
 
