@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, openExternal } from './api';
 import type { FeedMode, Post } from './types';
+import { ToneFilter, type ToneChoice } from './ToneFilter';
 import { PostCard, SkeletonCard, type Collapsed } from './PostCard';
 import { Compose } from './Compose';
 import { Settings, ShortcutList } from './Settings';
@@ -61,6 +62,8 @@ export function App() {
   const [total, setTotal] = useState(0);
   const [searchState, setSearchState] = useState<LoadState>('ready');
   const [searchError, setSearchError] = useState('');
+  const [searchTone, setSearchTone] = useState<ToneChoice>(null);
+  const searchReq = useRef(0);
 
   const [collapsed, setCollapsed] = useState<Record<number, Collapsed>>({});
   const [expanded, setExpanded] = useState<Record<number, boolean>>({});
@@ -199,28 +202,38 @@ export function App() {
   };
 
   // ---- search -------------------------------------------------------------------------------
-  const runSearch = async (q: string) => {
+  const runSearch = async (q: string, tone: ToneChoice = searchTone) => {
     const text = q.trim();
     if (!text) return;
+    const req = ++searchReq.current;
     setView('search');
     setSearched(text);
     setSearchState('loading');
     setSearchError('');
     setFocusIndex(-1);
     try {
-      const r = await api.search(text, 50);
+      const r = await api.search(text, 50, tone);
+      if (req !== searchReq.current) return; // a newer search (or filter change) won
       setResults(r.posts);
       setTotal(r.total);
       setSearchState('ready');
     } catch (e) {
+      if (req !== searchReq.current) return;
       setSearchError(errMessage(e));
       setSearchState('error');
     }
   };
 
+  const changeSearchTone = (tone: ToneChoice) => {
+    setSearchTone(tone);
+    void runSearch(searched, tone);
+  };
+
   const clearSearch = () => {
+    searchReq.current++;
     setQuery('');
     setSearched('');
+    setSearchTone(null);
     setResults([]);
     setView('feed');
     setFocusIndex(-1);
@@ -521,6 +534,9 @@ export function App() {
             )}
           </h1>
         </div>
+        <div class="search-filters">
+          <ToneFilter value={searchTone} onChange={changeSearchTone} />
+        </div>
         {searchState === 'loading' && skeletons}
         {searchState === 'error' && (
           <div class="state" data-testid="error-state" role="alert">
@@ -533,8 +549,15 @@ export function App() {
         )}
         {searchState === 'ready' && results.length === 0 && (
           <div class="state" data-testid="empty-state">
-            <p class="state-title">No posts match “{searched}”</p>
+            <p class="state-title">
+              No {searchTone ? `${searchTone} ` : ''}posts match “{searched}”
+            </p>
             <p class="muted">Try a different word, or press Esc to go back to your feed.</p>
+            {searchTone && (
+              <button type="button" class="btn" onClick={() => changeSearchTone(null)}>
+                Show all tones
+              </button>
+            )}
           </div>
         )}
         {searchState === 'ready' && results.length > 0 && (

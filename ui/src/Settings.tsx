@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, ApiError } from './api';
-import type { EnrichmentStatus, Mutes, Status } from './types';
-import { enrichmentText, taggedText } from './format';
+import type { EnrichmentStatus, ModelStatus, Mutes, Status } from './types';
+import { downloadError, downloadText, enrichmentText, sizeMB, taggedText } from './format';
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
 import * as I from './icons';
@@ -129,6 +129,160 @@ export function EnrichmentProgress() {
       {error && (
         <p class="inline-error" role="alert">
           Could not read the progress: {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export const MODEL_POLL_MS = 1000;
+
+function isFetching(m: ModelStatus): boolean {
+  return m.download?.state === 'fetching';
+}
+
+/** Settings → Models: the on-device models, whether each is installed, and downloads with progress. */
+export function ModelList() {
+  const [models, setModels] = useState<ModelStatus[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [pollError, setPollError] = useState<string | null>(null);
+  // Errors from starting a download, by model id (the backend refused before fetching began).
+  const [startErrors, setStartErrors] = useState<Record<string, string>>({});
+  const [starting, setStarting] = useState<Record<string, boolean>>({});
+
+  const load = () => {
+    setLoadError(null);
+    api.models().then(
+      (list) => setModels(list),
+      (e) => setLoadError(errText(e)),
+    );
+  };
+  useEffect(load, []);
+
+  // Poll every second while any download is running; stops once all are done or failed.
+  const fetching = models?.some(isFetching) ?? false;
+  useEffect(() => {
+    if (!fetching) return;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const list = await api.models();
+        if (stopped) return;
+        setModels(list);
+        setPollError(null);
+      } catch (e) {
+        if (stopped) return;
+        setPollError(errText(e));
+      }
+      if (!stopped) timer = setTimeout(poll, MODEL_POLL_MS);
+    };
+    timer = setTimeout(poll, MODEL_POLL_MS);
+    return () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [fetching]);
+
+  const download = async (m: ModelStatus) => {
+    setStarting((s) => ({ ...s, [m.id]: true }));
+    setStartErrors(({ [m.id]: _, ...rest }) => rest);
+    try {
+      setModels(await api.downloadModel(m.id));
+    } catch (e) {
+      setStartErrors((s) => ({ ...s, [m.id]: errText(e) }));
+    } finally {
+      setStarting(({ [m.id]: _, ...rest }) => rest);
+    }
+  };
+
+  if (loadError) {
+    return (
+      <p class="inline-error" role="alert">
+        Could not list the models: {loadError}{' '}
+        <button type="button" class="link-btn" onClick={load}>
+          Retry
+        </button>
+      </p>
+    );
+  }
+  if (!models) return <p class="muted">Loading…</p>;
+  if (models.length === 0) return <p class="muted">No models are known to this version of Hearth.</p>;
+
+  return (
+    <div class="models">
+      <ul class="model-list" aria-label="Models">
+        {models.map((m) => {
+          const dl = m.download;
+          const installed = m.state === 'installed' || dl?.state === 'done';
+          const failed = !installed && dl?.state === 'failed';
+          const running = isFetching(m);
+          const labelId = `model-${m.id.replace(/[^A-Za-z0-9_-]/g, '-')}-progress`;
+          const total = dl ? Math.max(0, dl.bytes_total) : 0;
+          const done = dl ? Math.max(0, total > 0 ? Math.min(dl.bytes_done, total) : dl.bytes_done) : 0;
+          const startError = startErrors[m.id];
+          return (
+            <li
+              key={m.id}
+              class="model-row"
+              data-testid="model-row"
+              data-model-id={m.id}
+              data-state={running ? 'fetching' : failed ? 'failed' : installed ? 'installed' : 'missing'}
+            >
+              <div class="model-main">
+                <div class="model-head">
+                  <strong class="model-name">{m.name}</strong>
+                  <span class={'model-state ' + (installed ? 'ok' : 'missing')}>
+                    {installed ? 'Installed' : running ? 'Downloading…' : 'Not installed'}
+                  </span>
+                </div>
+                <p class="model-meta muted small">
+                  {m.task} · {sizeMB(m.size_bytes)} · {m.licence}
+                </p>
+                {!installed && !running && m.detail && <p class="model-detail muted small">{m.detail}</p>}
+                {running && dl && (
+                  <div class="model-progress">
+                    <p class="small" id={labelId} aria-live="polite">
+                      {downloadText(dl.file, done, total)}
+                    </p>
+                    {total > 0 ? (
+                      <progress key="d" aria-labelledby={labelId} max={total} value={done} />
+                    ) : (
+                      <progress key="i" aria-labelledby={labelId} />
+                    )}
+                    {dl.source && <p class="muted small model-source">From {dl.source}</p>}
+                  </div>
+                )}
+                {failed && dl && (
+                  <p class="inline-error" role="alert">
+                    Download failed: {downloadError(dl.error)}
+                  </p>
+                )}
+                {startError && (
+                  <p class="inline-error" role="alert">
+                    Could not start the download: {startError}
+                  </p>
+                )}
+              </div>
+              {!installed && !running && (
+                <button
+                  type="button"
+                  class="btn small"
+                  data-testid="model-download"
+                  disabled={!!starting[m.id]}
+                  aria-label={failed || startError ? `Try downloading ${m.name} again` : `Download ${m.name}`}
+                  onClick={() => void download(m)}
+                >
+                  {failed || startError ? 'Try again' : 'Download'}
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {pollError && (
+        <p class="inline-error" role="alert">
+          Could not read the download progress: {pollError}
         </p>
       )}
     </div>
@@ -273,7 +427,13 @@ export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Prop
     {
       id: 'models',
       title: 'Models',
-      render: () => <EnrichmentProgress />,
+      render: () => (
+        <>
+          <ModelList />
+          <h3>Tone tagging</h3>
+          <EnrichmentProgress />
+        </>
+      ),
     },
     // Later sections ("Sources") go here: add { id, title, render } entries.
     {

@@ -88,6 +88,35 @@ describe('request building', () => {
   it('encodes search text', () => {
     expect(calls.search('rain & tea', 5).path).toBe('/api/search?q=rain+%26+tea&limit=5');
   });
+  it('adds the search tone only when one is set', () => {
+    expect(calls.search('tea', 50, 'negative').path).toBe('/api/search?q=tea&limit=50&tone=negative');
+    expect(calls.search('tea', 50, 'negative').args).toEqual({ query: 'tea', limit: 50, tone: 'negative' });
+    expect(calls.search('tea', undefined, 'positive').path).toBe('/api/search?q=tea&tone=positive');
+    expect(calls.search('tea', undefined, 'positive').args).toEqual({ query: 'tea', tone: 'positive' });
+    for (const none of [undefined, null]) {
+      expect(calls.search('tea', 50, none).path).toBe('/api/search?q=tea&limit=50');
+      expect(calls.search('tea', 50, none).args).toEqual({ query: 'tea', limit: 50 });
+    }
+  });
+  it('builds the models requests', () => {
+    const list = calls.models();
+    expect(list.command).toBe('models');
+    expect(list.args).toBeUndefined();
+    const l = buildRequest(list, 'tok');
+    expect(l.url).toBe('/api/models');
+    expect(l.init.method).toBe('GET');
+    expect(l.init.body).toBeUndefined();
+
+    const dl = calls.downloadModel('tone-small');
+    expect(dl.command).toBe('download_model');
+    expect(dl.args).toEqual({ id: 'tone-small' });
+    const d = buildRequest(dl, 'tok');
+    expect(d.url).toBe('/api/models/tone-small/download');
+    expect(d.init.method).toBe('POST');
+    expect((d.init.headers as Record<string, string>).Authorization).toBe('Bearer tok');
+    // Odd characters in an id cannot change the path.
+    expect(calls.downloadModel('a/b?c').path).toBe('/api/models/a%2Fb%3Fc/download');
+  });
   it('adds the bearer token and JSON body', () => {
     const { url, init } = buildRequest(calls.recordInteraction({ post_id: 3, kind: 'like' }), 'tok');
     expect(url).toBe('/api/interactions');
@@ -133,6 +162,33 @@ describe('HTTP transport', () => {
       expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T2');
     }
   });
+  it('sends the search tone and the model requests over HTTP', async () => {
+    window.history.replaceState(null, '', '/?token=T3');
+    const list = [{ id: 'm1', state: 'missing' }];
+    const fetch = vi.fn(async (url: string) =>
+      url.startsWith('/api/models/m1/download')
+        ? jsonResponse(202, list)
+        : url.startsWith('/api/models')
+          ? jsonResponse(200, list)
+          : jsonResponse(200, { posts: [], total: 0 }),
+    );
+    vi.stubGlobal('fetch', fetch);
+    await api.search('tea', 50, 'neutral');
+    await api.search('tea', 50);
+    await expect(api.models()).resolves.toEqual(list);
+    await expect(api.downloadModel('m1')).resolves.toEqual(list);
+    const seen = fetch.mock.calls.map((c) => {
+      const [url, init] = c as unknown as [string, RequestInit];
+      expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T3');
+      return [init.method, url];
+    });
+    expect(seen).toEqual([
+      ['GET', '/api/search?q=tea&limit=50&tone=neutral'],
+      ['GET', '/api/search?q=tea&limit=50'],
+      ['GET', '/api/models'],
+      ['POST', '/api/models/m1/download'],
+    ]);
+  });
   it('returns null for a JSON null reply', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, null)));
     await expect(api.recordInteraction({ kind: 'mute_word', value: 'x', post_id: null })).resolves.toBeNull();
@@ -177,6 +233,9 @@ describe('Tauri transport', () => {
     await api.feed({ mode: 'chronological', calm: true });
     await api.feed({ mode: 'chronological', calm: false });
     await api.enrichmentStatus();
+    await api.search('tea', 5, 'negative');
+    await api.models();
+    await api.downloadModel('tone-small');
 
     expect(fetch).not.toHaveBeenCalled();
     const seen = invoke.mock.calls.map((c) => [c[0], (c as unknown[])[1]]);
@@ -192,6 +251,9 @@ describe('Tauri transport', () => {
       ['feed', { query: { mode: 'chronological', calm: true } }],
       ['feed', { query: { mode: 'chronological' } }],
       ['enrichment_status', {}],
+      ['search', { query: 'tea', limit: 5, tone: 'negative' }],
+      ['models', {}],
+      ['download_model', { id: 'tone-small' }],
     ]);
   });
   it('turns rejected {code,message} objects into ApiError', async () => {

@@ -9,11 +9,13 @@ import type {
   FeedPage,
   FeedQuery,
   InteractionInput,
+  ModelStatus,
   Mutes,
   NewPost,
   Post,
   SearchResult,
   Status,
+  ToneLabel,
 } from './types';
 
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -231,16 +233,24 @@ export const calls = {
     path: '/api/posts',
     body: post,
   }),
-  search: (q: string, limit?: number): Call => ({
+  search: (q: string, limit?: number, tone?: ToneLabel | null): Call => ({
     command: 'search',
-    args: dropUndefined({ query: q, limit }),
+    // `tone` only when a filter is set (absence means every tone).
+    args: dropUndefined({ query: q, limit, tone: tone ?? undefined }),
     method: 'GET',
-    path: '/api/search' + query({ q, limit }),
+    path: '/api/search' + query({ q, limit, tone }),
   }),
   mutes: (): Call => ({ command: 'mutes', method: 'GET', path: '/api/mutes' }),
   status: (): Call => ({ command: 'status', method: 'GET', path: '/api/status' }),
   importDemo: (): Call => ({ command: 'import_demo', method: 'POST', path: '/api/demo' }),
   enrichmentStatus: (): Call => ({ command: 'enrichment_status', method: 'GET', path: '/api/enrichment' }),
+  models: (): Call => ({ command: 'models', method: 'GET', path: '/api/models' }),
+  downloadModel: (id: string): Call => ({
+    command: 'download_model',
+    args: { id },
+    method: 'POST',
+    path: `/api/models/${encodeURIComponent(id)}/download`,
+  }),
 };
 
 export function buildRequest(c: Call, tok: string | null): { url: string; init: RequestInit } {
@@ -298,11 +308,14 @@ export const api = {
   recordInteraction: (input: InteractionInput, opts?: { keepalive?: boolean }) =>
     send<Post | null>(calls.recordInteraction(input, opts?.keepalive)),
   createPost: (post: NewPost) => send<Post>(calls.createPost(post)),
-  search: (q: string, limit?: number) => send<SearchResult>(calls.search(q, limit)),
+  search: (q: string, limit?: number, tone?: ToneLabel | null) => send<SearchResult>(calls.search(q, limit, tone)),
   mutes: () => send<Mutes>(calls.mutes()),
   status: () => send<Status>(calls.status()),
   importDemo: () => send<{ imported: number }>(calls.importDemo()),
   enrichmentStatus: () => send<EnrichmentStatus>(calls.enrichmentStatus()),
+  models: () => send<ModelStatus[]>(calls.models()),
+  /** Starts fetching a model's files; poll `models()` for progress. */
+  downloadModel: (id: string) => send<ModelStatus[]>(calls.downloadModel(id)),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -183,3 +183,32 @@ export function taggedText(done: number, total: number): string {
   const d = Math.max(0, Math.min(done, total));
   return `Tagged ${d.toLocaleString()} of ${total.toLocaleString()} ${total === 1 ? 'post' : 'posts'}`;
 }
+
+const MB = 1024 * 1024;
+
+/** Bytes as megabytes with one decimal: 95_315_968 -> "90.9". */
+export function megabytes(n: number): string {
+  const v = Number.isFinite(n) && n > 0 ? n / MB : 0;
+  return v.toFixed(1);
+}
+
+/** "90.9 MB" (at least "0.1 MB" for anything non-empty). */
+export function sizeMB(n: number): string {
+  const v = Number.isFinite(n) && n > 0 ? Math.max(0.1, n / MB) : 0;
+  return `${v.toFixed(1)} MB`;
+}
+
+/** A model download's progress: "model.onnx — 12.3 of 90.9 MB" (without the total when unknown). */
+export function downloadText(file: string | null, done: number, total: number): string {
+  const name = file?.trim() || 'Downloading';
+  const amount = total > 0 ? `${megabytes(Math.min(done, total))} of ${megabytes(total)} MB` : `${megabytes(done)} MB`;
+  return `${name} — ${amount}`;
+}
+
+/** A failed download's error as a plain sentence. */
+export function downloadError(error: string | null | undefined): string {
+  const e = error?.trim();
+  if (!e) return 'The download did not finish.';
+  const first = e.charAt(0).toUpperCase() + e.slice(1);
+  return /[.!?…]$/.test(first) ? first : first + '.';
+}

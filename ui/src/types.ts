@@ -88,6 +88,33 @@ export type NewPost = { text: string; images: Attachment[]; audio: Attachment | 
 
 export type SearchResult = { posts: Post[]; total: number };
 
+export type ModelDownload = {
+  state: 'fetching' | 'done' | 'failed';
+  source: string | null;
+  file: string | null;
+  bytes_done: number;
+  bytes_total: number;
+  error: string | null;
+};
+
+/** One on-device model and whether its files are present (`models`, `download_model`). */
+export type ModelStatus = {
+  id: string;
+  name: string;
+  task: string;
+  version: string;
+  licence: string;
+  description: string;
+  size_bytes: number;
+  state: 'installed' | 'missing';
+  /** Why it is missing (or other notes), in plain words. */
+  detail: string | null;
+  path: string;
+  sources: string[];
+  /** The latest download started in this run, if any. */
+  download: ModelDownload | null;
+};
+
 export type Mutes = {
   authors: { id: number; handle: string; display_name: string }[];
   words: string[];
