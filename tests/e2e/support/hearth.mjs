@@ -49,11 +49,11 @@ export function hearthJson(dataDir, ...args) {
  * Starts `hearth serve` on a free port (serving `uiDir` when given) and waits for its
  * "Hearth is running at http://127.0.0.1:PORT/?token=T" line.
  * Resolves to { process, url, origin, port, token, stop() }; stop() sends SIGTERM, then
- * SIGKILL after 5 s, and resolves once the server has exited.
+ * SIGKILL after 5 s, and resolves once the server has exited. `env` adds environment variables.
  */
-export function startServe(dataDir, { uiDir } = {}) {
+export function startServe(dataDir, { uiDir, env = {} } = {}) {
   const args = ['--data-dir', dataDir, 'serve', '--port', '0', ...(uiDir ? ['--ui-dir', uiDir] : [])];
-  const proc = spawn(HEARTH_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(HEARTH_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let log = '';
 
   async function stop() {
