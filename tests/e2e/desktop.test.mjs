@@ -22,6 +22,7 @@ let driver;
 let driverUrl;
 let sessionId;
 let sessionRequestedAt;
+let driverLog = '';
 
 function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -101,8 +102,10 @@ before(async () => {
   driver = spawn(
     tauriDriver,
     ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'],
-    { env: { ...process.env, HEARTH_DATA_DIR: dataDir }, stdio: ['ignore', 'inherit', 'inherit'] },
+    // Not 'inherit': the app it starts would hold the test runner's output open if it outlived us.
+    { env: { ...process.env, HEARTH_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  driver.stderr.on('data', (chunk) => (driverLog += chunk.toString()));
   await waitFor('tauri-driver to listen', async () => (await fetch(`${driverUrl}/status`)).ok, 20_000);
   sessionRequestedAt = performance.now();
   const created = await webdriver('POST', '/session', {
@@ -111,10 +114,37 @@ before(async () => {
   sessionId = created.sessionId;
 });
 
+/** The app processes this test started (they carry its data directory in their environment). */
+function appPids() {
+  try {
+    return execFileSync('pgrep', ['-f', DESKTOP_BIN], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`HEARTH_DATA_DIR=${dataDir}`);
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
 after(async () => {
   if (sessionId) await webdriver('DELETE', `/session/${sessionId}`).catch(() => {});
   driver?.kill('SIGTERM');
+  // Closing the session should end the app; make sure nothing of ours outlives the test.
+  const deadline = Date.now() + 5000;
+  while (appPids().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const survivors = appPids();
+  for (const pid of survivors) process.kill(pid, 'SIGKILL');
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (survivors.length > 0) console.log(`# desktop app still running after the session closed: killed ${survivors.join(', ')}`);
+  if (driverLog.trim()) console.log(`# tauri-driver: ${driverLog.trim().split('\n').slice(-5).join(' | ')}`);
 });
 
 test('the window opens on the demo feed', async () => {
