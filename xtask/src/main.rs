@@ -266,9 +266,11 @@ fn test() -> Result<()> {
     })?;
     let tauri_driver = step("tauri-driver", install_tauri_driver)?;
     step("end-to-end tests (browser mode in Chromium, API, desktop window under Xvfb)", || {
-        let mut command = Command::new("xvfb-run");
+        // A hard limit, so a stuck browser or window fails the run instead of hanging CI.
+        let mut command = Command::new("timeout");
         command
-            .args(["--auto-servernum", "--server-args=-screen 0 1280x900x24", "node", "--test", "--test-concurrency=1"])
+            .args(["--kill-after=30", "1200", "xvfb-run", "--auto-servernum", "--server-args=-screen 0 1280x900x24"])
+            .args(["node", "--test", "--test-concurrency=1"])
             .arg("tests/e2e/")
             .current_dir(&root)
             .env("HEARTH_BIN", root.join("target/debug/hearth"))
