@@ -91,9 +91,11 @@ impl TextEmbedder {
     /// One unit-length vector per text, in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let token_ids = self.tokenize(texts)?;
-        // Shortest first, so each batch pads only to its own longest input.
+        // Grouped by length, so each batch pads only to its own longest input; longest first,
+        // so later (smaller) batches reuse the buffers of earlier ones instead of asking the
+        // kernel for fresh zeroed pages.
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&index| token_ids[index].len());
+        order.sort_by_key(|&index| std::cmp::Reverse(token_ids[index].len()));
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in order.chunks(BATCH_SIZE) {
             let batch_ids: Vec<&[u32]> = batch.iter().map(|&index| token_ids[index].as_slice()).collect();
