@@ -8,7 +8,6 @@ mod media_protocol;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hearth_core::models::DeviceChoice;
 use hearth_core::{App, Config, ErrorBody};
 
 /// The app as start-up left it: running, or the reason it could not open (a database from a
@@ -22,34 +21,85 @@ impl Startup {
     }
 }
 
-/// `--data-dir DIR` (or `--data-dir=DIR`) from the command line, if given.
-fn data_dir_argument() -> Option<PathBuf> {
+/// `--NAME VALUE` (or `--NAME=VALUE`) from the command line, if given.
+fn argument(name: &str) -> Option<std::ffi::OsString> {
+    let flag = format!("--{name}");
+    let prefix = format!("--{name}=");
     let mut arguments = std::env::args_os().skip(1);
     while let Some(argument) = arguments.next() {
         let text = argument.to_string_lossy();
-        if text == "--data-dir" {
-            return arguments.next().map(PathBuf::from);
+        if text == flag {
+            return arguments.next();
         }
-        if let Some(value) = text.strip_prefix("--data-dir=") {
-            return Some(PathBuf::from(value));
+        if let Some(value) = text.strip_prefix(&prefix) {
+            return Some(value.into());
         }
     }
     None
+}
+
+/// `--data-dir DIR`: where Hearth keeps its data.
+fn data_dir_argument() -> Option<PathBuf> {
+    argument("data-dir").map(PathBuf::from)
+}
+
+/// `--device auto|cpu|cuda|metal`: where models run (overrides `config.toml`).
+fn device_argument() -> Option<String> {
+    argument("device").map(|value| value.to_string_lossy().into_owned())
+}
+
+/// How long a progress change waits for more before it is sent (a fast download then sends a
+/// few events a second, not one per network read).
+const PROGRESS_COALESCE: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Sends the window a `progress` event (`App::progress`: models, downloads, the enrichment
+/// pipeline) whenever one of them moves, from a thread of its own.
+fn push_progress(handle: tauri::AppHandle, app: App) {
+    use tauri::Emitter;
+    let spawned = std::thread::Builder::new().name("hearth-progress".into()).spawn(move || {
+        let mut seen = app.progress_changes();
+        loop {
+            let now = app.wait_for_progress(seen, std::time::Duration::from_secs(3600));
+            if now == seen {
+                continue;
+            }
+            std::thread::sleep(PROGRESS_COALESCE);
+            seen = now;
+            let sent = match app.progress() {
+                Ok(progress) => handle.emit("progress", progress),
+                Err(error) => handle.emit("progress-error", ErrorBody::from(error)),
+            };
+            if sent.is_err() {
+                return; // the window has gone
+            }
+        }
+    });
+    if let Err(error) = spawned {
+        eprintln!("Hearth cannot start its progress thread ({error}); progress bars will not move");
+    }
 }
 
 /// Opens the app state and runs the window until it is closed.
 pub fn run() -> ExitCode {
     let startup = Startup(
         Config::resolve(data_dir_argument().as_deref())
-            .and_then(|config| App::open_interactive(config, DeviceChoice::Auto))
+            .and_then(|config| config.with_device_flag(device_argument().as_deref()))
+            .and_then(App::open_interactive)
             .map_err(|error| {
                 eprintln!("Hearth cannot open its data: {error}");
                 ErrorBody::from(error)
             }),
     );
     let protocol_app = startup.app().ok();
+    let progress_app = startup.app().ok();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_opener::init())
+        .setup(move |tauri_app| {
+            if let Some(app) = progress_app {
+                push_progress(tauri_app.handle().clone(), app);
+            }
+            Ok(())
+        })
         .manage(startup)
         .register_asynchronous_uri_scheme_protocol("hearth", move |_context, request, responder| {
             media_protocol::respond(protocol_app.clone(), request, responder);

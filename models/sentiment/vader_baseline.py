@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """VADER baseline for Hearth's 3-class sentiment (positive / neutral / negative).
 
-Scores models/sentiment/data/test.tsv (made by prepare_data.py) with VADER's compound score
-and the standard thresholds: compound >= 0.05 -> positive, compound <= -0.05 -> negative,
-otherwise neutral. Prints and writes models/sentiment/vader_baseline.json: accuracy, macro-F1,
-per-class precision / recall / F1 / support, the confusion matrix (rows = gold, columns =
-predicted, order positive, neutral, negative), the exact command and the package version.
-It also scores tests/fixtures/sentiment/fixed_set.tsv the same way (key "fixed_set").
+Scores the sets Hearth's trainer scores, with VADER's compound score and the standard
+thresholds: compound >= 0.05 -> positive, compound <= -0.05 -> negative, otherwise neutral.
+The sets: models/sentiment/data/test.tsv and every test-SOURCE.tsv beside it (made by
+prepare_data.py), tests/fixtures/sentiment/fixed_set.tsv and social_eval.tsv (the latter also
+per category). Prints and writes models/sentiment/vader_baseline.json: per set, accuracy,
+macro-F1, per-class precision / recall / F1 / support, the confusion matrix (rows = gold,
+columns = predicted, order positive, neutral, negative); the exact command and the package
+version.
 
 Installs nothing itself. It needs the PyPI package vadersentiment==3.3.2 (MIT), e.g.
 
@@ -14,7 +16,7 @@ Installs nothing itself. It needs the PyPI package vadersentiment==3.3.2 (MIT), 
     /tmp/vader-venv/bin/pip install vadersentiment==3.3.2
     /tmp/vader-venv/bin/python models/sentiment/vader_baseline.py
 
-Input: UTF-8 TSV, one `label<TAB>text` per line, no header.
+Input: UTF-8 TSV, one `label<TAB>text` or `category<TAB>label<TAB>text` per line, no header.
 """
 
 import argparse
@@ -27,8 +29,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO / "models/sentiment/data/test.tsv"
-DEFAULT_FIXED = REPO / "tests/fixtures/sentiment/fixed_set.tsv"
+DEFAULT_DATA = REPO / "models/sentiment/data"
+DEFAULT_SETS = [REPO / "tests/fixtures/sentiment/fixed_set.tsv", REPO / "tests/fixtures/sentiment/social_eval.tsv"]
 DEFAULT_OUTPUT = REPO / "models/sentiment/vader_baseline.json"
 LABELS = ("positive", "neutral", "negative")
 POS_THRESHOLD = 0.05
@@ -40,15 +42,18 @@ except ImportError:
     sys.exit("vaderSentiment is not installed: pip install vadersentiment==3.3.2 (in a venv; see the docstring)")
 
 
-def read_tsv(path: Path) -> list[tuple[str, str]]:
+def read_tsv(path: Path) -> list[tuple[str | None, str, str]]:
+    """(category or None, label, text) per line."""
     items = []
     for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if line == "":
             continue
-        label, sep, text = line.partition("\t")
-        if not sep or label not in LABELS:
-            sys.exit(f"{path}:{n}: expected `label<TAB>text` with label in {LABELS}")
-        items.append((label, text))
+        fields = line.split("\t")
+        if len(fields) == 2:
+            fields = [None, *fields]
+        if len(fields) != 3 or fields[1] not in LABELS:
+            sys.exit(f"{path}:{n}: expected `[category<TAB>]label<TAB>text` with label in {LABELS}")
+        items.append((fields[0], fields[1], fields[2].strip()))
     return items
 
 
@@ -95,9 +100,9 @@ def evaluate(gold: list[str], pred: list[str]) -> dict:
     }
 
 
-def score(analyzer, items: list[tuple[str, str]]) -> dict:
-    gold = [lab for lab, _ in items]
-    pred = [to_label(analyzer.polarity_scores(text)["compound"]) for _, text in items]
+def score(analyzer, items: list[tuple[str | None, str, str]]) -> dict:
+    gold = [lab for _, lab, _ in items]
+    pred = [to_label(analyzer.polarity_scores(text)["compound"]) for _, _, text in items]
     return evaluate(gold, pred)
 
 
@@ -120,16 +125,28 @@ def rel(path: Path) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="split to score (default: the test split)")
-    ap.add_argument("--fixed-set", type=Path, default=DEFAULT_FIXED, help="also score this file ('' to skip)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with test.tsv and test-SOURCE.tsv")
+    ap.add_argument("--eval", type=Path, action="append", help="more sets to score (default: the two fixtures)")
     ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = ap.parse_args()
     command = shlex.join([sys.executable, *sys.argv])
     print("command:", command)
 
     analyzer = SentimentIntensityAnalyzer()
-    items = read_tsv(args.data)
-    result = {
+    paths = [args.data / "test.tsv", *sorted(args.data.glob("test-*.tsv")), *(args.eval or DEFAULT_SETS)]
+    evaluations = {}
+    for path in paths:
+        items = read_tsv(path)
+        result = {"data": rel(path), "data_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                  "all": score(analyzer, items)}
+        show(rel(path), result["all"])
+        categories = sorted({category for category, _, _ in items if category is not None})
+        if categories:
+            result["by_category"] = {c: score(analyzer, [i for i in items if i[0] == c]) for c in categories}
+            for c in categories:
+                show(f"{rel(path)} [{c}]", result["by_category"][c])
+        evaluations[path.stem] = result
+    report = {
         "model": "VADER (vaderSentiment SentimentIntensityAnalyzer, compound score)",
         "package": "vadersentiment",
         "package_version": importlib.metadata.version("vaderSentiment"),
@@ -137,21 +154,9 @@ def main() -> int:
         "thresholds": {"positive": f"compound >= {POS_THRESHOLD}", "negative": f"compound <= {NEG_THRESHOLD}",
                        "neutral": "otherwise"},
         "command": command,
-        "data": rel(args.data),
-        "data_sha256": hashlib.sha256(args.data.read_bytes()).hexdigest(),
-        **score(analyzer, items),
+        "evaluations": evaluations,
     }
-    show(rel(args.data), result)
-    if str(args.fixed_set) not in ("", "."):
-        fixed = read_tsv(args.fixed_set)
-        result["fixed_set"] = {
-            "data": rel(args.fixed_set),
-            "data_sha256": hashlib.sha256(args.fixed_set.read_bytes()).hexdigest(),
-            **score(analyzer, fixed),
-        }
-        show(rel(args.fixed_set), result["fixed_set"])
-
-    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {rel(args.output)}")
     return 0
 

@@ -22,11 +22,16 @@ struct Server {
 }
 
 fn server() -> Server {
+    server_of(App::open_with_demo)
+}
+
+/// A server over the app that `open` makes in a fresh data directory.
+fn server_of(open: fn(Config) -> hearth_core::Result<App>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let ui_dir = dir.path().join("ui");
     std::fs::create_dir_all(&ui_dir).unwrap();
     std::fs::write(ui_dir.join("index.html"), "<!doctype html><title>Hearth</title>").unwrap();
-    let app = App::open_with_demo(Config { data_dir: dir.path().join("data") }).unwrap();
+    let app = open(Config::in_dir(dir.path().join("data")).unwrap()).unwrap();
     let router = router(app.clone(), ServeOptions { token: TOKEN.into(), port: PORT, ui_dir });
     Server { app, router, _dir: dir }
 }
@@ -252,4 +257,65 @@ async fn the_ui_is_served_with_a_strict_content_security_policy() {
     let policy = response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(policy.contains("default-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
     assert_eq!(response.headers()[header::REFERRER_POLICY], "no-referrer");
+}
+
+/// Reads server-sent events from `body` until one named `progress` arrives; returns its data.
+async fn next_progress_event(body: &mut axum::body::Body, buffer: &mut String) -> Value {
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if frame.lines().any(|line| line == "event: progress") {
+                let data: String =
+                    frame.lines().filter_map(|line| line.strip_prefix("data: ")).collect::<Vec<_>>().join("\n");
+                return serde_json::from_str(&data).unwrap();
+            }
+            continue;
+        }
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(60), body.frame())
+            .await
+            .expect("a progress event within a minute")
+            .expect("the stream is still open")
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            buffer.push_str(std::str::from_utf8(&data).unwrap());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_pushed_as_server_sent_events() {
+    // The interactive app runs the enrichment pipeline, whose progress the stream carries.
+    let Server { app, router, _dir } = server_of(App::open_interactive);
+
+    let unauthorised = router
+        .clone()
+        .oneshot(
+            bare("GET", "/api/events").header(header::HOST, format!("127.0.0.1:{PORT}")).body(Body::empty()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status(), StatusCode::UNAUTHORIZED);
+
+    let response = router.oneshot(request("GET", "/api/events").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = response.into_body();
+    let mut buffer = String::new();
+
+    // The state as it is now, at once.
+    let first = next_progress_event(&mut body, &mut buffer).await;
+    assert_eq!(first["models"][0]["id"], "all-minilm-l6-v2", "{first}");
+    assert!(first["enrichment"]["state"].is_string(), "{first}");
+
+    // A new post wakes the pipeline; its report, counting the new post, reaches the stream
+    // without being asked for.
+    app.create_post(&serde_json::from_value(json!({"text": "a post the pipeline should count"})).unwrap()).unwrap();
+    let (_, posts_with_text) = hearth_core::enrich::coverage(app.store()).unwrap();
+    loop {
+        let event = next_progress_event(&mut body, &mut buffer).await;
+        if event["enrichment"]["total"].as_i64().unwrap() == posts_with_text {
+            assert!(["working", "idle", "unavailable"].contains(&event["enrichment"]["state"].as_str().unwrap()));
+            break;
+        }
+    }
 }

@@ -102,6 +102,34 @@ fn the_data_dir_can_come_from_the_environment() {
 }
 
 #[test]
+fn the_device_comes_from_config_toml_and_the_flag_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = |arguments: &[&str]| {
+        let output = hearth(dir.path(), arguments);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        json_lines(&output)[0]["device"].clone()
+    };
+    assert_eq!(device(&["status", "--json"]), "auto", "no config.toml: auto");
+    std::fs::write(dir.path().join("config.toml"), "device = \"cpu\"\n").unwrap();
+    assert_eq!(device(&["status", "--json"]), "cpu");
+    assert_eq!(device(&["status", "--json", "--device", "auto"]), "auto", "the flag wins");
+
+    for (text, expected) in [
+        ("device = \"tpu\"\n", "device must be auto, cpu, cuda or metal"),
+        ("devise = \"cpu\"\n", "unknown field `devise`"),
+        ("device = \n", "config.toml is not valid"),
+    ] {
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        let output = hearth(dir.path(), &["status", "--json"]);
+        assert!(!output.status.success(), "{text:?} was accepted");
+        let error: Value = serde_json::from_slice(&output.stderr).unwrap();
+        assert_eq!(error["code"], "invalid_input", "{text:?}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(expected) && message.contains("config.toml"), "{text:?}: {message}");
+    }
+}
+
+#[test]
 fn models_list_says_what_is_missing_and_embed_names_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let empty_models = dir.path().join("no-models");

@@ -29,7 +29,7 @@ fn every_post_with_text_gets_a_tone_once_and_keeps_it_after_a_restart() {
     assert_eq!(i64::try_from(enriched).unwrap(), total);
     assert_eq!(enrich_batch(test.app.store(), &models, 64).unwrap(), 0, "nothing is done twice");
 
-    let reopened = App::open(Config { data_dir: test.dir.path().to_path_buf() }).unwrap();
+    let reopened = App::open(Config::in_dir(test.dir.path().to_path_buf()).unwrap()).unwrap();
     let posts = whole_feed(&reopened, FeedMode::Chronological);
     for post in &posts {
         match (&post.tone, post.text.trim().is_empty()) {
@@ -50,7 +50,11 @@ fn every_post_with_text_gets_a_tone_once_and_keeps_it_after_a_restart() {
 fn the_background_worker_tags_new_posts_without_being_asked() {
     std::env::set_var("HEARTH_MODELS_DIR", models_dir());
     let test = crate::support::empty_app();
-    let app = App::open_interactive(Config { data_dir: test.dir.path().to_path_buf() }, DeviceChoice::Cpu).unwrap();
+    let app = App::open_interactive(Config {
+        device: DeviceChoice::Cpu,
+        ..Config::in_dir(test.dir.path().to_path_buf()).unwrap()
+    })
+    .unwrap();
     let post = app
         .create_post(&NewPost {
             text: "Utterly miserable day, everything went wrong and I hate it.".into(),

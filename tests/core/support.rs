@@ -10,7 +10,7 @@ pub struct TestApp {
 
 pub fn empty_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let app = App::open(Config { data_dir: dir.path().to_path_buf() }).expect("open app");
+    let app = App::open(Config::in_dir(dir.path().to_path_buf()).expect("config")).expect("open app");
     TestApp { app, dir }
 }
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
-import { api, ApiError } from './api';
+import { api, ApiError, onProgress } from './api';
 import type { EnrichmentStatus, ModelStatus, Mutes, Status } from './types';
 import { downloadError, downloadText, enrichmentText, sizeMB, taggedText } from './format';
 import type { ThemeChoice } from './theme';
@@ -48,59 +48,76 @@ export function ShortcutList() {
   );
 }
 
-export const ENRICHMENT_POLL_MS = 2000;
+/**
+ * Settings → Models: the models and the tagging progress. Both are fetched once, then kept current
+ * by the progress the backend pushes while the section is mounted.
+ */
+export function ModelsSection() {
+  const [models, setModels] = useState<ModelStatus[] | null>(null);
+  const [modelsError, setModelsError] = useState<string | null>(null);
+  const [enrichment, setEnrichment] = useState<EnrichmentStatus | null>(null);
+  const [enrichmentError, setEnrichmentError] = useState<string | null>(null);
+  const [progressError, setProgressError] = useState<string | null>(null);
+  // Pushed updates so far: a reply that was in flight while one arrived is older than it, and is dropped.
+  const pushes = useRef(0);
 
-/** True while `el` is on screen and the page is visible (always true without IntersectionObserver). */
-function useVisible(ref: { current: Element | null }): boolean {
-  const [onScreen, setOnScreen] = useState(typeof IntersectionObserver === 'undefined');
-  const [pageVisible, setPageVisible] = useState(() => document.visibilityState !== 'hidden');
+  const unlessPushed = async <T,>(request: Promise<T>): Promise<T | null> => {
+    const before = pushes.current;
+    const reply = await request;
+    return pushes.current === before ? reply : null;
+  };
+  const loadModels = () => {
+    setModelsError(null);
+    unlessPushed(api.models()).then(
+      (list) => {
+        if (list) setModels(list);
+      },
+      (e) => setModelsError(errText(e)),
+    );
+  };
+  const download = async (id: string) => {
+    const list = await unlessPushed(api.downloadModel(id));
+    if (list) setModels(list);
+  };
+
   useEffect(() => {
-    const onVis = () => setPageVisible(document.visibilityState !== 'hidden');
-    document.addEventListener('visibilitychange', onVis);
-    const el = ref.current;
-    let io: IntersectionObserver | undefined;
-    if (el && typeof IntersectionObserver !== 'undefined') {
-      io = new IntersectionObserver((entries) => setOnScreen(entries.some((e) => e.isIntersecting)));
-      io.observe(el);
-    }
-    return () => {
-      document.removeEventListener('visibilitychange', onVis);
-      io?.disconnect();
-    };
+    loadModels();
+    unlessPushed(api.enrichmentStatus()).then(
+      (status) => {
+        if (status) setEnrichment(status);
+      },
+      (e) => setEnrichmentError(errText(e)),
+    );
+    return onProgress(
+      (p) => {
+        pushes.current += 1;
+        setModels(p.models);
+        setEnrichment(p.enrichment);
+        setModelsError(null);
+        setEnrichmentError(null);
+        setProgressError(null);
+      },
+      (e) => setProgressError(errText(e)),
+    );
   }, []);
-  return onScreen && pageVisible;
+
+  return (
+    <>
+      <ModelList
+        models={models}
+        loadError={modelsError}
+        onRetry={loadModels}
+        progressError={progressError}
+        download={download}
+      />
+      <h3>Tone tagging</h3>
+      <EnrichmentProgress status={enrichment} error={enrichmentError ?? progressError} />
+    </>
+  );
 }
 
-/** Settings → Models: the on-device tagging pipeline's progress, polled while on screen. */
-export function EnrichmentProgress() {
-  const ref = useRef<HTMLDivElement>(null);
-  const visible = useVisible(ref);
-  const [status, setStatus] = useState<EnrichmentStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (!visible) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const s = await api.enrichmentStatus();
-        if (stopped) return;
-        setStatus(s);
-        setError(null);
-      } catch (e) {
-        if (stopped) return;
-        setError(errText(e));
-      }
-      if (!stopped) timer = setTimeout(poll, ENRICHMENT_POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-    };
-  }, [visible]);
-
+/** The on-device tagging pipeline's progress. */
+export function EnrichmentProgress({ status, error }: { status: EnrichmentStatus | null; error: string | null }) {
   const total = status ? Math.max(0, status.total) : 0;
   const done = status ? Math.max(0, Math.min(status.done, total)) : 0;
   // Indeterminate (no value) until there is something to measure.
@@ -112,7 +129,7 @@ export function EnrichmentProgress() {
   const stateText = status ? enrichmentText(status) : 'Loading…';
 
   return (
-    <div class="enrichment" ref={ref} data-testid="enrichment-progress" data-state={status?.state ?? 'loading'}>
+    <div class="enrichment" data-testid="enrichment-progress" data-state={status?.state ?? 'loading'}>
       <p class="muted small">
         Hearth tags the tone of each post with a small model that runs on this device. Calm mode uses these tags.
       </p>
@@ -135,60 +152,30 @@ export function EnrichmentProgress() {
   );
 }
 
-export const MODEL_POLL_MS = 1000;
-
 function isFetching(m: ModelStatus): boolean {
   return m.download?.state === 'fetching';
 }
 
-/** Settings → Models: the on-device models, whether each is installed, and downloads with progress. */
-export function ModelList() {
-  const [models, setModels] = useState<ModelStatus[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [pollError, setPollError] = useState<string | null>(null);
+type ModelListProps = {
+  models: ModelStatus[] | null;
+  loadError: string | null;
+  onRetry: () => void;
+  progressError: string | null;
+  /** Starts a model's download; rejects when the backend refuses. */
+  download: (id: string) => Promise<void>;
+};
+
+/** The on-device models, whether each is installed, and downloads with progress. */
+function ModelList({ models, loadError, onRetry, progressError, download }: ModelListProps) {
   // Errors from starting a download, by model id (the backend refused before fetching began).
   const [startErrors, setStartErrors] = useState<Record<string, string>>({});
   const [starting, setStarting] = useState<Record<string, boolean>>({});
 
-  const load = () => {
-    setLoadError(null);
-    api.models().then(
-      (list) => setModels(list),
-      (e) => setLoadError(errText(e)),
-    );
-  };
-  useEffect(load, []);
-
-  // Poll every second while any download is running; stops once all are done or failed.
-  const fetching = models?.some(isFetching) ?? false;
-  useEffect(() => {
-    if (!fetching) return;
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const list = await api.models();
-        if (stopped) return;
-        setModels(list);
-        setPollError(null);
-      } catch (e) {
-        if (stopped) return;
-        setPollError(errText(e));
-      }
-      if (!stopped) timer = setTimeout(poll, MODEL_POLL_MS);
-    };
-    timer = setTimeout(poll, MODEL_POLL_MS);
-    return () => {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-    };
-  }, [fetching]);
-
-  const download = async (m: ModelStatus) => {
+  const start = async (m: ModelStatus) => {
     setStarting((s) => ({ ...s, [m.id]: true }));
     setStartErrors(({ [m.id]: _, ...rest }) => rest);
     try {
-      setModels(await api.downloadModel(m.id));
+      await download(m.id);
     } catch (e) {
       setStartErrors((s) => ({ ...s, [m.id]: errText(e) }));
     } finally {
@@ -200,7 +187,7 @@ export function ModelList() {
     return (
       <p class="inline-error" role="alert">
         Could not list the models: {loadError}{' '}
-        <button type="button" class="link-btn" onClick={load}>
+        <button type="button" class="link-btn" onClick={onRetry}>
           Retry
         </button>
       </p>
@@ -271,7 +258,7 @@ export function ModelList() {
                   data-testid="model-download"
                   disabled={!!starting[m.id]}
                   aria-label={failed || startError ? `Try downloading ${m.name} again` : `Download ${m.name}`}
-                  onClick={() => void download(m)}
+                  onClick={() => void start(m)}
                 >
                   {failed || startError ? 'Try again' : 'Download'}
                 </button>
@@ -280,9 +267,10 @@ export function ModelList() {
           );
         })}
       </ul>
-      {pollError && (
+      {/* Without a running download the list does not move; the tagging progress shows the error too. */}
+      {progressError && models.some(isFetching) && (
         <p class="inline-error" role="alert">
-          Could not read the download progress: {pollError}
+          Could not read the download progress: {progressError}
         </p>
       )}
     </div>
@@ -427,13 +415,7 @@ export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Prop
     {
       id: 'models',
       title: 'Models',
-      render: () => (
-        <>
-          <ModelList />
-          <h3>Tone tagging</h3>
-          <EnrichmentProgress />
-        </>
-      ),
+      render: () => <ModelsSection />,
     },
     // Later sections ("Sources") go here: add { id, title, render } entries.
     {

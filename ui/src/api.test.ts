@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
 import {
   _resetForTests,
   api,
@@ -7,13 +9,18 @@ import {
   calls,
   externalHref,
   mediaUrl,
+  onProgress,
   openExternal,
   playableMediaUrl,
+  RECONNECT_FIRST_MS,
+  RECONNECT_MAX_MS,
   releasePlayableUrl,
+  SseParser,
   token,
   TOKEN_KEY,
   toApiError,
 } from './api';
+import type { Progress } from './types';
 
 type W = Window & { __TAURI_INTERNALS__?: unknown };
 const w = window as W;
@@ -396,5 +403,331 @@ describe('openExternal', () => {
     const err = await openExternal('https://example.com').catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.code).toBe('internal');
+  });
+});
+
+describe('SseParser', () => {
+  /** Feeds `chunks` one by one and collects every event they complete. */
+  function parse(chunks: string[]) {
+    const parser = new SseParser();
+    return chunks.flatMap((c) => parser.push(c));
+  }
+
+  it('parses named events and defaults the name to message', () => {
+    expect(parse(['event: progress\ndata: {"a":1}\n\ndata: plain\n\n'])).toEqual([
+      { event: 'progress', data: '{"a":1}' },
+      { event: 'message', data: 'plain' },
+    ]);
+  });
+  it('joins several data lines with a newline and keeps other spaces', () => {
+    expect(parse(['event: error\ndata: one\ndata:two\ndata:  three \ndata\n\n'])).toEqual([
+      { event: 'error', data: 'one\ntwo\n three \n' },
+    ]);
+  });
+  it('returns an event only once its blank line has arrived, wherever the chunks split', () => {
+    const text = 'event: progress\ndata: {"n":1}\n\nevent: progress\ndata: {"n":2}\n\n';
+    const parser = new SseParser();
+    expect(parser.push('event: prog')).toEqual([]);
+    expect(parser.push('ress\nda')).toEqual([]);
+    expect(parser.push('ta: {"n":1}\n')).toEqual([]);
+    expect(parser.push('\nevent: progress\ndata: {"n":2}\n\n')).toEqual([
+      { event: 'progress', data: '{"n":1}' },
+      { event: 'progress', data: '{"n":2}' },
+    ]);
+    // Every way of cutting the text in two, and one character at a time, gives the same events.
+    const whole = parse([text]);
+    expect(whole.map((e) => e.data)).toEqual(['{"n":1}', '{"n":2}']);
+    for (let i = 0; i <= text.length; i++) expect(parse([text.slice(0, i), text.slice(i)]), `cut at ${i}`).toEqual(whole);
+    expect(parse([...text])).toEqual(whole);
+  });
+  it('skips comment lines such as keep-alives and unknown fields', () => {
+    expect(parse([': keep-alive\n\n', 'id: 7\nretry: 10\n:x\nevent: progress\ndata: 1\n\n', ': ping\n\n'])).toEqual([
+      { event: 'progress', data: '1' },
+    ]);
+  });
+  it('accepts CRLF and CR line ends, even with CR and LF in different chunks', () => {
+    expect(parse(['event: progress\r', '\ndata: 1\r\n\r', '\nevent: error\rdata: 2\r\r', ': next\n'])).toEqual([
+      { event: 'progress', data: '1' },
+      { event: 'error', data: '2' },
+    ]);
+    // A CR at the very end of what arrived may be half of a CRLF, so its line waits for more text.
+    const parser = new SseParser();
+    expect(parser.push('data: 2\r\r')).toEqual([]);
+    expect(parser.push('\n')).toEqual([{ event: 'message', data: '2' }]);
+    // The CRLF's LF must not count as a second line end (which would end an event early).
+    expect(parse(['data: a\r', '\ndata: b\r\n\r\n'])).toEqual([{ event: 'message', data: 'a\nb' }]);
+  });
+  it('forgets the event name of an event without data', () => {
+    expect(parse(['event: error\n\ndata: 3\n\n'])).toEqual([{ event: 'message', data: '3' }]);
+  });
+});
+
+describe('onProgress in browser mode', () => {
+  const encoder = new TextEncoder();
+
+  function progress(done: number): Progress {
+    return { models: [], enrichment: { state: 'working', done, total: 10, message: null } };
+  }
+  function frame(event: string, payload: unknown): string {
+    return `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
+  }
+
+  /**
+   * A fake `fetch` for `/api/events`: each connection gets a stream the test writes to through
+   * `streams`, which errors when the request is aborted (as a real fetch body does).
+   * `replies` can replace the response of the next connections (e.g. with errors).
+   */
+  function eventServer(replies: (() => Response | Promise<Response>)[] = []) {
+    const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+    const fetch = vi.fn(async (_url: string, init: RequestInit) => {
+      const reply = replies.shift();
+      if (reply) return reply();
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          streams.push(c);
+          init.signal?.addEventListener('abort', () => c.error(new DOMException('The operation was aborted.', 'AbortError')));
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    });
+    vi.stubGlobal('fetch', fetch);
+    const send = (text: string | Uint8Array, stream = streams.at(-1)!) =>
+      stream.enqueue(typeof text === 'string' ? encoder.encode(text) : text);
+    return { fetch, streams, send };
+  }
+
+  /** Lets pending promises (fetch replies, stream reads) run. */
+  async function flush() {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+
+  it('asks for the stream with the token and hands over each progress payload', async () => {
+    window.history.replaceState(null, '', '/?token=T9');
+    const server = eventServer();
+    const seen: Progress[] = [];
+    const errors: ApiError[] = [];
+    const stop = onProgress((p) => seen.push(p), (e) => errors.push(e));
+    await flush();
+    expect(server.fetch).toHaveBeenCalledTimes(1);
+    const [url, init] = server.fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/events');
+    expect(init.method).toBe('GET');
+    const headers = init.headers as Record<string, string>;
+    expect(headers.Authorization).toBe('Bearer T9');
+    expect(headers.Accept).toBe('text/event-stream');
+
+    server.send(': keep-alive\n\n');
+    server.send(frame('progress', progress(3)).slice(0, 20));
+    await flush();
+    expect(seen).toEqual([]);
+    server.send(frame('progress', progress(3)).slice(20) + frame('progress', progress(4)));
+    await flush();
+    expect(seen).toEqual([progress(3), progress(4)]);
+    expect(errors).toEqual([]);
+    stop();
+  });
+
+  it('decodes a character whose bytes are split between chunks', async () => {
+    const server = eventServer();
+    const seen: Progress[] = [];
+    const stop = onProgress((p) => seen.push(p));
+    await flush();
+    const payload: Progress = { models: [], enrichment: { state: 'unavailable', done: 0, total: 0, message: 'no model — café ☕' } };
+    const bytes = encoder.encode(frame('progress', payload));
+    // Cut inside the three-byte "—" and inside the three-byte "☕".
+    const dash = bytes.indexOf(0xe2);
+    const cup = bytes.lastIndexOf(0xe2);
+    expect(cup).toBeGreaterThan(dash);
+    server.send(bytes.slice(0, dash + 1));
+    server.send(bytes.slice(dash + 1, cup + 2));
+    server.send(bytes.slice(cup + 2));
+    await flush();
+    expect(seen).toEqual([payload]);
+    expect(seen[0].enrichment.message).toBe('no model — café ☕');
+    stop();
+  });
+
+  it('reports error events and unreadable payloads as ApiError', async () => {
+    const server = eventServer();
+    const errors: ApiError[] = [];
+    const listener = vi.fn();
+    const stop = onProgress(listener, (e) => errors.push(e));
+    await flush();
+    server.send(frame('error', { code: 'internal', message: 'could not read the model folder' }));
+    server.send('event: progress\ndata: {not json\n\n');
+    server.send(frame('something-else', { x: 1 }));
+    await flush();
+    expect(listener).not.toHaveBeenCalled();
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['internal', 'Could not read the model folder.'],
+      ['internal', 'Hearth sent progress that could not be read.'],
+    ]);
+    expect(errors[0]).toBeInstanceOf(ApiError);
+    stop();
+  });
+
+  it('aborts the request when unsubscribed and delivers nothing after', async () => {
+    vi.useFakeTimers();
+    try {
+      const server = eventServer();
+      const listener = vi.fn();
+      const stop = onProgress(listener);
+      await vi.advanceTimersByTimeAsync(0);
+      const init = (server.fetch.mock.calls[0] as unknown as [string, RequestInit])[1];
+      expect(init.signal?.aborted).toBe(false);
+      stop();
+      expect(init.signal?.aborted).toBe(true);
+      await vi.advanceTimersByTimeAsync(RECONNECT_MAX_MS * 2);
+      // No reconnect after the aborted stream ended.
+      expect(server.fetch).toHaveBeenCalledTimes(1);
+      expect(listener).not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('reconnects after a drop, waiting longer after each failure and less once connected', async () => {
+    vi.useFakeTimers();
+    try {
+      const down = () => Promise.reject(new TypeError('Failed to fetch'));
+      // Connection 1 works; 2 and 3 fail; 4 works; 5 works.
+      const replies: (() => Response | Promise<Response>)[] = [];
+      const server = eventServer(replies);
+      const seen: number[] = [];
+      const errors: string[] = [];
+      const stop = onProgress((p) => seen.push(p.enrichment.done), (e) => errors.push(e.code));
+      await vi.advanceTimersByTimeAsync(0);
+      server.send(frame('progress', progress(1)));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seen).toEqual([1]);
+
+      replies.push(down, down);
+      server.streams[0].close(); // the server went away
+      await vi.advanceTimersByTimeAsync(RECONNECT_FIRST_MS - 1);
+      expect(server.fetch).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(server.fetch).toHaveBeenCalledTimes(2); // after 1 s: fails
+      expect(errors).toEqual(['unavailable']);
+      await vi.advanceTimersByTimeAsync(2 * RECONNECT_FIRST_MS - 1);
+      expect(server.fetch).toHaveBeenCalledTimes(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(server.fetch).toHaveBeenCalledTimes(3); // after 2 s more: fails again
+      expect(errors).toEqual(['unavailable', 'unavailable']);
+      await vi.advanceTimersByTimeAsync(4 * RECONNECT_FIRST_MS - 1);
+      expect(server.fetch).toHaveBeenCalledTimes(3);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(server.fetch).toHaveBeenCalledTimes(4); // after 4 s more: connected
+      expect(server.streams.length).toBe(2);
+      server.send(frame('progress', progress(5)));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seen).toEqual([1, 5]);
+
+      // Connected again, so the next drop is retried after the first wait again.
+      server.streams[1].error(new TypeError('network error'));
+      await vi.advanceTimersByTimeAsync(RECONNECT_FIRST_MS);
+      expect(server.fetch).toHaveBeenCalledTimes(5);
+      server.send(frame('progress', progress(6)));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(seen).toEqual([1, 5, 6]);
+      expect(errors).toEqual(['unavailable', 'unavailable']);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('waits at most the maximum between tries', async () => {
+    vi.useFakeTimers();
+    try {
+      const down = () => Promise.reject(new TypeError('Failed to fetch'));
+      const server = eventServer(Array.from({ length: 20 }, () => down));
+      const stop = onProgress(() => {});
+      let elapsed = 0;
+      const times: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const before = server.fetch.mock.calls.length;
+        while (server.fetch.mock.calls.length === before) {
+          await vi.advanceTimersByTimeAsync(1000);
+          elapsed += 1000;
+        }
+        times.push(elapsed);
+      }
+      expect(times).toEqual([1000, 3000, 7000, 15000, 31000, 61000, 91000, 121000]);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('turns a refused connection into ApiError and gives up on a wrong token', async () => {
+    vi.useFakeTimers();
+    try {
+      const server = eventServer([
+        () => jsonResponse(503, { code: 'unavailable', message: 'shutting down' }),
+        () => jsonResponse(401, { code: 'unauthorized', message: 'missing or wrong token' }),
+      ]);
+      const errors: ApiError[] = [];
+      const stop = onProgress(() => {}, (e) => errors.push(e));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(errors.map((e) => [e.code, e.message])).toEqual([['unavailable', 'Shutting down.']]);
+      await vi.advanceTimersByTimeAsync(RECONNECT_FIRST_MS);
+      expect(server.fetch).toHaveBeenCalledTimes(2);
+      expect(errors.map((e) => e.code)).toEqual(['unavailable', 'unauthorized']);
+      await vi.advanceTimersByTimeAsync(RECONNECT_MAX_MS * 3);
+      expect(server.fetch).toHaveBeenCalledTimes(2);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('onProgress in the desktop app', () => {
+  afterEach(() => clearMocks());
+
+  /** mockIPC with event mocking, and a spy on its invoke to see which events are (un)listened. */
+  function mockEvents() {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const invoke = vi.spyOn((w as unknown as { __TAURI_INTERNALS__: { invoke: () => unknown } }).__TAURI_INTERNALS__, 'invoke');
+    return (cmd: string) =>
+      invoke.mock.calls.filter((c) => (c as unknown[])[0] === cmd).map((c) => ((c as unknown[])[1] as { event: string }).event).sort();
+  }
+
+  it('listens to the progress and progress-error events until unsubscribed', async () => {
+    const events = mockEvents();
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+    const seen: Progress[] = [];
+    const errors: ApiError[] = [];
+    const stop = onProgress((p) => seen.push(p), (e) => errors.push(e));
+    await new Promise((r) => setTimeout(r, 0));
+    const payload: Progress = { models: [], enrichment: { state: 'idle', done: 4, total: 4, message: null } };
+    await emit('progress', payload);
+    await emit('progress-error', { code: 'internal', message: 'state lock poisoned' });
+    expect(seen).toEqual([payload]);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['internal', 'State lock poisoned.']]);
+    expect(events('plugin:event|listen')).toEqual(['progress', 'progress-error']);
+
+    stop();
+    await new Promise((r) => setTimeout(r, 0));
+    await emit('progress', payload);
+    await emit('progress-error', { code: 'internal', message: 'again' });
+    expect(seen.length).toBe(1);
+    expect(errors.length).toBe(1);
+    expect(fetch).not.toHaveBeenCalled();
+    expect(events('plugin:event|unlisten')).toEqual(['progress', 'progress-error']);
+  });
+
+  it('removes listeners that were still being added when unsubscribed', async () => {
+    const events = mockEvents();
+    const listener = vi.fn();
+    onProgress(listener)();
+    // Delivered before the listeners could be removed: still not passed on.
+    await emit('progress', { models: [], enrichment: { state: 'idle', done: 0, total: 0, message: null } });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(events('plugin:event|unlisten')).toEqual(['progress', 'progress-error']);
+    await emit('progress', { models: [], enrichment: { state: 'idle', done: 0, total: 0, message: null } });
+    expect(listener).not.toHaveBeenCalled();
   });
 });

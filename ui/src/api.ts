@@ -2,6 +2,7 @@
 // Inside the desktop app it calls Tauri commands; in browser mode (`hearth serve`) it calls the
 // HTTP API with the per-run token. Every failure is thrown as an `ApiError`.
 import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import type {
   EnrichmentStatus,
@@ -13,6 +14,7 @@ import type {
   Mutes,
   NewPost,
   Post,
+  Progress,
   SearchResult,
   Status,
   ToneLabel,
@@ -273,6 +275,16 @@ async function viaTauri<T>(c: Call): Promise<T> {
   }
 }
 
+/** The JSON value in `text`, or undefined when it is empty or not JSON. */
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 async function viaHttp<T>(c: Call, w: Win): Promise<T> {
   const { url, init } = buildRequest(c, token(w));
   let res: Response;
@@ -282,14 +294,7 @@ async function viaHttp<T>(c: Call, w: Win): Promise<T> {
     throw new ApiError('unavailable', 'Could not reach Hearth. Is it still running?');
   }
   const text = await res.text().catch(() => '');
-  let body: unknown = undefined;
-  if (text) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-  }
+  const body = parseJson(text);
   if (!res.ok) throw toApiError(body, res.status);
   if (body === undefined && text) throw new ApiError('internal', 'Hearth sent a reply that could not be read.');
   return (body ?? null) as T;
@@ -314,9 +319,179 @@ export const api = {
   importDemo: () => send<{ imported: number }>(calls.importDemo()),
   enrichmentStatus: () => send<EnrichmentStatus>(calls.enrichmentStatus()),
   models: () => send<ModelStatus[]>(calls.models()),
-  /** Starts fetching a model's files; poll `models()` for progress. */
+  /** Starts fetching a model's files; `onProgress` reports how far it got. */
   downloadModel: (id: string) => send<ModelStatus[]>(calls.downloadModel(id)),
 };
+
+// ---------------------------------------------------------------------------------------------
+// Pushed progress
+
+/** One Server-Sent Event: its name (`message` when the stream gave none) and its data lines joined by "\n". */
+export type SseEvent = { event: string; data: string };
+
+/**
+ * Parses the `text/event-stream` format as it arrives. Feed it decoded text in chunks split
+ * anywhere; `push` returns the events those chunks completed. Only the `event` and `data` fields
+ * are kept (Hearth sends no `id` or `retry`), and comment lines (`:` keep-alives) are skipped.
+ */
+export class SseParser {
+  private pending = '';
+  private name = '';
+  private data: string[] = [];
+
+  push(chunk: string): SseEvent[] {
+    this.pending += chunk;
+    const events: SseEvent[] = [];
+    let end: number;
+    while ((end = this.pending.search(/[\r\n]/)) >= 0) {
+      // A "\r" at the end of the text so far may be the first half of a "\r\n".
+      if (this.pending[end] === '\r' && end === this.pending.length - 1) break;
+      const line = this.pending.slice(0, end);
+      this.pending = this.pending.slice(end + (this.pending.startsWith('\r\n', end) ? 2 : 1));
+      const event = this.line(line);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  private line(line: string): SseEvent | null {
+    if (line === '') return this.dispatch();
+    // A comment line (": keep-alive") has an empty field name, so it is skipped below.
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') this.name = value;
+    else if (field === 'data') this.data.push(value);
+    return null;
+  }
+
+  /** A blank line ends the event; one without data lines is dropped, as browsers do. */
+  private dispatch(): SseEvent | null {
+    const event = this.data.length > 0 ? { event: this.name || 'message', data: this.data.join('\n') } : null;
+    this.name = '';
+    this.data = [];
+    return event;
+  }
+}
+
+// The wait before reconnecting to `/api/events`: the first, doubled after each failure up to the max.
+export const RECONNECT_FIRST_MS = 1000;
+export const RECONNECT_MAX_MS = 30_000;
+
+type ProgressListener = (p: Progress) => void;
+type ProgressErrorListener = (e: ApiError) => void;
+
+/**
+ * Calls `listener` with the models and the tagging progress each time the backend reports that
+ * they moved, and `onError` when it could not read them (or, in browser mode, reach Hearth).
+ * Returns the function that stops listening.
+ * Inside the desktop app nothing is sent on subscribing, so fetch the current state first with
+ * `api.models()` and `api.enrichmentStatus()`; in browser mode the first event is the current state.
+ */
+export function onProgress(listener: ProgressListener, onError: ProgressErrorListener = () => {}, w: Win = window): () => void {
+  return isTauri(w) ? progressViaTauri(listener, onError) : progressViaHttp(listener, onError, w);
+}
+
+function progressViaTauri(listener: ProgressListener, onError: ProgressErrorListener): () => void {
+  let stopped = false;
+  const unlisteners: UnlistenFn[] = [];
+  const subscribe = <T>(event: string, handle: (payload: T) => void) =>
+    listen<T>(event, (e) => {
+      if (!stopped) handle(e.payload);
+    }).then(
+      // `listen` resolves later: when unsubscribing came first, the listener goes as soon as it is there.
+      (unlisten) => (stopped ? unlisten() : unlisteners.push(unlisten)),
+      (err) => {
+        if (!stopped) onError(toApiError(err));
+      },
+    );
+  void subscribe<Progress>('progress', listener);
+  void subscribe<unknown>('progress-error', (payload) => onError(toApiError(payload)));
+  return () => {
+    stopped = true;
+    for (const unlisten of unlisteners) unlisten();
+  };
+}
+
+/**
+ * Browser mode: reads `GET /api/events` with fetch (EventSource cannot send the token header) and
+ * reconnects after the stream ends or cannot be opened, waiting longer after each failure.
+ */
+function progressViaHttp(listener: ProgressListener, onError: ProgressErrorListener, w: Win): () => void {
+  const abort = new AbortController();
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let wait = RECONNECT_FIRST_MS;
+  const onEvent = (e: SseEvent) => {
+    if (abort.signal.aborted) return;
+    // An event proves the connection works, so the next drop is retried quickly again.
+    wait = RECONNECT_FIRST_MS;
+    dispatchProgressEvent(e, listener, onError);
+  };
+  const connect = async () => {
+    try {
+      await readEventStream(w, abort.signal, onEvent);
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      const e = toApiError(err);
+      onError(e);
+      // Trying again cannot fix a wrong token.
+      if (e.code === 'unauthorized') return;
+    }
+    if (abort.signal.aborted) return;
+    retry = setTimeout(connect, wait);
+    wait = Math.min(wait * 2, RECONNECT_MAX_MS);
+  };
+  void connect();
+  return () => {
+    abort.abort();
+    clearTimeout(retry);
+  };
+}
+
+function eventsRequest(tok: string | null, signal: AbortSignal): { url: string; init: RequestInit } {
+  const headers: Record<string, string> = { Accept: 'text/event-stream' };
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  return { url: '/api/events', init: { method: 'GET', headers, credentials: 'same-origin', cache: 'no-store', signal } };
+}
+
+/**
+ * One connection to `/api/events`: hands each event to `onEvent` until the stream ends. Rejects
+ * with an ApiError when the connection cannot be opened; a stream that breaks later ends quietly
+ * (the caller reconnects either way).
+ */
+async function readEventStream(w: Win, signal: AbortSignal, onEvent: (e: SseEvent) => void): Promise<void> {
+  const { url, init } = eventsRequest(token(w), signal);
+  let res: Response;
+  try {
+    res = await w.fetch(url, init);
+  } catch {
+    throw new ApiError('unavailable', 'Could not reach Hearth. Is it still running?');
+  }
+  if (!res.ok || !res.body) throw toApiError(parseJson(await res.text().catch(() => '')), res.status);
+  const reader = res.body.getReader();
+  // `stream: true` keeps the bytes of a character split between chunks until the rest arrives.
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      return; // broken off (or aborted): handled like an ended stream
+    }
+    if (chunk.done) return;
+    for (const e of parser.push(decoder.decode(chunk.value, { stream: true }))) onEvent(e);
+  }
+}
+
+/** Hands a `progress` or `error` event's payload to the right callback; other events are ignored. */
+function dispatchProgressEvent(e: SseEvent, listener: ProgressListener, onError: ProgressErrorListener): void {
+  if (e.event !== 'progress' && e.event !== 'error') return;
+  const payload = parseJson(e.data);
+  if (payload === undefined) onError(new ApiError('internal', 'Hearth sent progress that could not be read.'));
+  else if (e.event === 'progress') listener(payload as Progress);
+  else onError(toApiError(payload));
+}
 
 // ---------------------------------------------------------------------------------------------
 // External links

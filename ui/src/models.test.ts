@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { h, render } from 'preact';
 import { act } from 'preact/test-utils';
-import { ModelList, MODEL_POLL_MS } from './Settings';
+import { ModelsSection } from './Settings';
 import { App } from './App';
 import { _resetForTests } from './api';
 import { downloadError, downloadText, sizeMB } from './format';
-import type { ModelStatus, Post } from './types';
+import type { EnrichmentStatus, ModelStatus, Post } from './types';
 
 let host: HTMLElement;
 beforeEach(() => {
@@ -73,15 +73,51 @@ describe('model words', () => {
   });
 });
 
-describe('ModelList', () => {
-  it('lists the models with their state, size and licence', async () => {
+/**
+ * A fake backend for the Models section: `reply` answers the JSON requests, and each
+ * `/api/events` request gets a stream that `push` writes events to (it errors when aborted, as a
+ * real fetch body does).
+ */
+function backend(reply: (url: string, init?: RequestInit) => Response | Promise<Response>) {
+  const encoder = new TextEncoder();
+  const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
+  const fetch = vi.fn(async (url: string, init?: RequestInit) => {
+    if (url !== '/api/events') return reply(url, init);
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        streams.push(c);
+        init?.signal?.addEventListener('abort', () => c.error(new DOMException('The operation was aborted.', 'AbortError')));
+      },
+    });
+    return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+  });
+  vi.stubGlobal('fetch', fetch);
+  const push = async (event: 'progress' | 'error', payload: unknown) => {
+    streams.at(-1)!.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`));
+    await tick();
+  };
+  const requests = () => fetch.mock.calls.map((c) => [(c[1] as RequestInit | undefined)?.method, c[0]]);
+  return { fetch, push, requests };
+}
+
+const idle: EnrichmentStatus = { state: 'idle', done: 0, total: 0, message: null };
+
+function enrichmentBox(): HTMLElement {
+  return host.querySelector<HTMLElement>('[data-testid="enrichment-progress"]')!;
+}
+
+describe('ModelsSection', () => {
+  it('lists the models with their state, size and licence, and does not poll', async () => {
     vi.useFakeTimers();
     const list = [model(), model({ id: 'embed', name: 'Embedder', task: 'Similarity', state: 'installed', detail: null, licence: 'MIT' })];
-    const fetch = vi.fn(async () => json(list));
-    vi.stubGlobal('fetch', fetch);
-    await act(async () => render(h(ModelList, {}), host));
+    const server = backend((url) => json(url === '/api/models' ? list : { state: 'working', done: 2, total: 8, message: null }));
+    await act(async () => render(h(ModelsSection, {}), host));
     await tick();
-    expect((fetch.mock.calls[0] as unknown as [string])[0]).toBe('/api/models');
+    expect(server.requests()).toEqual([
+      ['GET', '/api/models'],
+      ['GET', '/api/enrichment'],
+      ['GET', '/api/events'],
+    ]);
     const rows = host.querySelectorAll('[data-testid="model-row"]');
     expect(rows.length).toBe(2);
     const missing = row('tone');
@@ -97,29 +133,26 @@ describe('ModelList', () => {
     const installed = row('embed');
     expect(installed.textContent).toContain('Installed');
     expect(installed.querySelector('[data-testid="model-download"]')).toBeNull();
-    // Nothing is downloading, so nothing polls.
-    await tick(MODEL_POLL_MS * 3);
-    expect(fetch).toHaveBeenCalledTimes(1);
+    expect(enrichmentBox().textContent).toContain('Tagged 2 of 8 posts');
+    // Progress is pushed, so nothing is fetched again however long the page stays open.
+    await tick(60_000);
+    expect(server.fetch).toHaveBeenCalledTimes(3);
   });
 
-  it('downloads, shows progress polled every second, and ends Installed', async () => {
+  it('downloads and shows the pushed progress until Installed', async () => {
     vi.useFakeTimers();
-    const polls = [
-      [model({ download: fetching(Math.round(12.3 * MB)) })],
-      [model({ state: 'installed', detail: null, download: { ...fetching(0), state: 'done', bytes_done: Math.round(90.9 * MB) } })],
-    ];
-    const fetch = vi.fn(async (_url: string, init?: RequestInit) => {
+    const server = backend((url, init) => {
       if (init?.method === 'POST') return json([model({ download: fetching(0) })], 202);
-      return json(polls.length && fetch.mock.calls.length > 2 ? polls.shift()! : [model()]);
+      return json(url === '/api/models' ? [model()] : idle);
     });
-    vi.stubGlobal('fetch', fetch);
-    await act(async () => render(h(ModelList, {}), host));
+    await act(async () => render(h(ModelsSection, {}), host));
     await tick();
     await act(async () => (row().querySelector('[data-testid="model-download"]') as HTMLButtonElement).click());
     await tick();
-    const calls = () => fetch.mock.calls.map((c) => [(c[1] as RequestInit | undefined)?.method, c[0]]);
-    expect(calls()).toEqual([
+    expect(server.requests()).toEqual([
       ['GET', '/api/models'],
+      ['GET', '/api/enrichment'],
+      ['GET', '/api/events'],
       ['POST', '/api/models/tone/download'],
     ]);
     expect(row().getAttribute('data-state')).toBe('fetching');
@@ -127,34 +160,86 @@ describe('ModelList', () => {
     let bar = row().querySelector('progress')!;
     const labelId = bar.getAttribute('aria-labelledby')!;
     expect(host.querySelector(`#${labelId}`)?.textContent).toBe('model.onnx — 0.0 of 90.9 MB');
+    expect(host.querySelector(`#${labelId}`)?.getAttribute('aria-live')).toBe('polite');
     expect(row().textContent).toContain('From https://example.org/tone');
 
-    await tick(MODEL_POLL_MS);
-    expect(fetch).toHaveBeenCalledTimes(3);
+    await server.push('progress', {
+      models: [model({ download: fetching(Math.round(12.3 * MB)) })],
+      enrichment: { state: 'starting', done: 0, total: 0, message: null },
+    });
     bar = row().querySelector('progress')!;
     expect(bar.getAttribute('max')).toBe(String(Math.round(90.9 * MB)));
     expect(bar.getAttribute('value')).toBe(String(Math.round(12.3 * MB)));
-    expect(row().textContent).toContain('model.onnx — 12.3 of 90.9 MB');
+    expect(host.querySelector(`#${labelId}`)?.textContent).toBe('model.onnx — 12.3 of 90.9 MB');
+    expect(enrichmentBox().textContent).toContain('Starting…');
 
-    await tick(MODEL_POLL_MS);
-    expect(fetch).toHaveBeenCalledTimes(4);
+    await server.push('progress', {
+      models: [model({ state: 'installed', detail: null, download: { ...fetching(0), state: 'done', bytes_done: Math.round(90.9 * MB) } })],
+      enrichment: { state: 'working', done: 3, total: 10, message: null },
+    });
     expect(row().getAttribute('data-state')).toBe('installed');
     expect(row().textContent).toContain('Installed');
     expect(row().querySelector('progress')).toBeNull();
+    const tagBar = enrichmentBox().querySelector('progress')!;
+    expect(tagBar.getAttribute('max')).toBe('10');
+    expect(tagBar.getAttribute('value')).toBe('3');
+    expect(enrichmentBox().textContent).toContain('Tagged 3 of 10 posts');
+    expect(server.fetch).toHaveBeenCalledTimes(4);
+  });
 
-    // Done: polling stops.
-    await tick(MODEL_POLL_MS * 5);
-    expect(fetch).toHaveBeenCalledTimes(4);
+  it('shows when the progress cannot be read, until it can again', async () => {
+    vi.useFakeTimers();
+    const running = [model({ download: fetching(5 * MB) })];
+    const server = backend((url) => json(url === '/api/models' ? running : idle));
+    await act(async () => render(h(ModelsSection, {}), host));
+    await tick();
+    expect(host.querySelector('[role="alert"]')).toBeNull();
+    await server.push('error', { code: 'internal', message: 'could not read the download state' });
+    const alerts = () => [...host.querySelectorAll('[role="alert"]')].map((a) => a.textContent);
+    expect(alerts()).toEqual([
+      'Could not read the download progress: Could not read the download state.',
+      'Could not read the progress: Could not read the download state.',
+    ]);
+    await server.push('progress', { models: [model({ download: fetching(6 * MB) })], enrichment: idle });
+    expect(alerts()).toEqual([]);
+    expect(row().querySelector('progress')?.getAttribute('value')).toBe(String(6 * MB));
+  });
+
+  it('keeps pushed progress over an older reply that arrives after it', async () => {
+    vi.useFakeTimers();
+    let answerModels!: (r: Response) => void;
+    const server = backend((url) => (url === '/api/models' ? new Promise<Response>((r) => (answerModels = r)) : json(idle)));
+    await act(async () => render(h(ModelsSection, {}), host));
+    await tick();
+    await server.push('progress', { models: [model({ download: fetching(7 * MB) })], enrichment: idle });
+    expect(row().querySelector('progress')?.getAttribute('value')).toBe(String(7 * MB));
+    answerModels(json([model()]));
+    await tick();
+    expect(row().getAttribute('data-state')).toBe('fetching');
+    expect(row().querySelector('progress')?.getAttribute('value')).toBe(String(7 * MB));
+  });
+
+  it('stops listening when it goes away', async () => {
+    vi.useFakeTimers();
+    const server = backend((url) => json(url === '/api/models' ? [model()] : idle));
+    await act(async () => render(h(ModelsSection, {}), host));
+    await tick();
+    const init = server.fetch.mock.calls[2][1] as RequestInit;
+    expect(server.fetch.mock.calls[2][0]).toBe('/api/events');
+    expect(init.signal?.aborted).toBe(false);
+    await act(async () => render(null, host));
+    expect(init.signal?.aborted).toBe(true);
+    await tick(60_000);
+    expect(server.fetch).toHaveBeenCalledTimes(3);
   });
 
   it('explains a failed download and offers to try again', async () => {
     vi.useFakeTimers();
     const failed = model({ download: { ...fetching(5 * MB), state: 'failed', error: 'could not reach example.org' } });
-    const fetch = vi.fn(async (_url: string, init?: RequestInit) =>
-      init?.method === 'POST' ? json([model({ download: fetching(0) })], 202) : json([failed]),
+    const server = backend((url, init) =>
+      init?.method === 'POST' ? json([model({ download: fetching(0) })], 202) : json(url === '/api/models' ? [failed] : idle),
     );
-    vi.stubGlobal('fetch', fetch);
-    await act(async () => render(h(ModelList, {}), host));
+    await act(async () => render(h(ModelsSection, {}), host));
     await tick();
     expect(row().getAttribute('data-state')).toBe('failed');
     expect(row().querySelector('[role="alert"]')?.textContent).toBe('Download failed: Could not reach example.org.');
@@ -163,22 +248,37 @@ describe('ModelList', () => {
     expect(retry.getAttribute('aria-label')).toBe('Try downloading Tone classifier again');
     await act(async () => retry.click());
     await tick();
-    expect(fetch.mock.calls.at(-1)?.[0]).toBe('/api/models/tone/download');
+    expect(server.requests().at(-1)).toEqual(['POST', '/api/models/tone/download']);
     expect(row().getAttribute('data-state')).toBe('fetching');
   });
 
   it('shows why a download could not start', async () => {
     vi.useFakeTimers();
-    const fetch = vi.fn(async (_url: string, init?: RequestInit) =>
-      init?.method === 'POST' ? json({ code: 'conflict', message: 'a download is already running' }, 409) : json([model()]),
+    backend((url, init) =>
+      init?.method === 'POST'
+        ? json({ code: 'conflict', message: 'a download is already running' }, 409)
+        : json(url === '/api/models' ? [model()] : idle),
     );
-    vi.stubGlobal('fetch', fetch);
-    await act(async () => render(h(ModelList, {}), host));
+    await act(async () => render(h(ModelsSection, {}), host));
     await tick();
     await act(async () => (row().querySelector('[data-testid="model-download"]') as HTMLButtonElement).click());
     await tick();
     expect(row().querySelector('[role="alert"]')?.textContent).toBe('Could not start the download: A download is already running.');
     expect(row().querySelector('[data-testid="model-download"]')?.textContent).toBe('Try again');
+  });
+
+  it('offers to retry when the list cannot be read', async () => {
+    vi.useFakeTimers();
+    const replies = [json({ code: 'internal', message: 'models folder unreadable' }, 500), json([model()])];
+    const server = backend((url) => (url === '/api/models' ? replies.shift()! : json(idle)));
+    await act(async () => render(h(ModelsSection, {}), host));
+    await tick();
+    const alert = host.querySelector('[role="alert"]')!;
+    expect(alert.textContent).toBe('Could not list the models: Models folder unreadable. Retry');
+    await act(async () => alert.querySelector('button')!.click());
+    await tick();
+    expect(server.requests().filter(([, url]) => url === '/api/models').length).toBe(2);
+    expect(row().getAttribute('data-state')).toBe('missing');
   });
 });
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { h, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { ToneChip } from './PostCard';
-import { EnrichmentProgress, ENRICHMENT_POLL_MS } from './Settings';
+import { EnrichmentProgress } from './Settings';
 import { App } from './App';
 import { _resetForTests } from './api';
 import { enrichmentText, taggedText, toneText } from './format';
@@ -76,84 +76,42 @@ describe('ToneChip', () => {
   });
 });
 
-/** An IntersectionObserver that reports every observed element as on screen at once. */
-class SeenObserver {
-  constructor(private cb: (entries: { isIntersecting: boolean }[]) => void) {}
-  observe() {
-    this.cb([{ isIntersecting: true }]);
-  }
-  unobserve() {}
-  disconnect() {}
-}
-
 describe('EnrichmentProgress', () => {
-  beforeEach(() => {
-    vi.stubGlobal('IntersectionObserver', SeenObserver);
-  });
-  it('polls every 2 s and shows progress in words', async () => {
-    vi.useFakeTimers();
-    const replies = [
-      { state: 'working', done: 3, total: 10, message: null },
-      { state: 'idle', done: 10, total: 10, message: null },
-    ];
-    const fetch = vi.fn(async () => json(replies.shift() ?? { state: 'idle', done: 10, total: 10, message: null }));
-    vi.stubGlobal('fetch', fetch);
-    await act(async () => render(h(EnrichmentProgress, {}), host));
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(0);
-    });
+  it('shows progress in words and as a bar, and follows new states', () => {
+    render(h(EnrichmentProgress, { status: { state: 'working', done: 3, total: 10, message: null }, error: null }), host);
     const box = host.querySelector('[data-testid="enrichment-progress"]')!;
-    expect(fetch).toHaveBeenCalledTimes(1);
-    expect((fetch.mock.calls[0] as unknown as [string])[0]).toBe('/api/enrichment');
+    expect(box.getAttribute('data-state')).toBe('working');
     expect(box.textContent).toContain('Working…');
     expect(box.textContent).toContain('Tagged 3 of 10 posts');
-    const bar = box.querySelector('progress')!;
+    let bar = box.querySelector('progress')!;
+    expect(bar.getAttribute('aria-labelledby')).toBe('enrichment-state');
+    expect(bar.getAttribute('aria-valuetext')).toBe('Tagged 3 of 10 posts');
     expect(bar.getAttribute('max')).toBe('10');
     expect(bar.getAttribute('value')).toBe('3');
+    expect(box.querySelector('[role="alert"]')).toBeNull();
 
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(ENRICHMENT_POLL_MS);
-    });
-    expect(fetch).toHaveBeenCalledTimes(2);
+    render(h(EnrichmentProgress, { status: { state: 'idle', done: 10, total: 10, message: null }, error: null }), host);
     expect(box.textContent).toContain('Up to date');
     expect(box.textContent).toContain('Tagged 10 of 10 posts');
-
-    // Stops polling once unmounted.
-    render(null, host);
-    await act(async () => {
-      await vi.advanceTimersByTimeAsync(ENRICHMENT_POLL_MS * 3);
-    });
-    expect(fetch).toHaveBeenCalledTimes(2);
+    bar = box.querySelector('progress')!;
+    expect(bar.getAttribute('value')).toBe('10');
   });
-  it('does not poll while off screen', async () => {
-    vi.stubGlobal(
-      'IntersectionObserver',
-      class {
-        observe() {}
-        unobserve() {}
-        disconnect() {}
-      },
-    );
-    const fetch = vi.fn(async () => json({ state: 'idle', done: 0, total: 0, message: null }));
-    vi.stubGlobal('fetch', fetch);
-    await act(async () => render(h(EnrichmentProgress, {}), host));
-    await act(async () => {
-      await new Promise((r) => setTimeout(r, 0));
-    });
-    expect(fetch).not.toHaveBeenCalled();
+  it('is indeterminate while loading', () => {
+    render(h(EnrichmentProgress, { status: null, error: null }), host);
+    const box = host.querySelector('[data-testid="enrichment-progress"]')!;
+    expect(box.getAttribute('data-state')).toBe('loading');
+    expect(box.textContent).toContain('Loading…');
+    expect(box.querySelector('progress')?.hasAttribute('value')).toBe(false);
   });
-  it('explains when the models are not installed', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => json({ state: 'unavailable', done: 0, total: 40, message: 'model files missing' })));
-    await act(async () => render(h(EnrichmentProgress, {}), host));
-    await act(async () => {
-      await new Promise((r) => setTimeout(r, 0));
-    });
-    await act(async () => {
-      await new Promise((r) => setTimeout(r, 0));
-    });
+  it('explains when the models are not installed', () => {
+    render(h(EnrichmentProgress, { status: { state: 'unavailable', done: 0, total: 40, message: 'model files missing' }, error: null }), host);
     const box = host.querySelector('[data-testid="enrichment-progress"]')!;
     expect(box.textContent).toContain('Models not installed: model files missing');
     expect(box.textContent).toContain('Tagged 0 of 40 posts');
+  });
+  it('shows why the progress could not be read', () => {
+    render(h(EnrichmentProgress, { status: null, error: 'Could not reach Hearth. Is it still running?' }), host);
+    expect(host.querySelector('[role="alert"]')?.textContent).toBe('Could not read the progress: Could not reach Hearth. Is it still running?');
   });
 });
 

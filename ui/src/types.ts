@@ -140,3 +140,6 @@ export type EnrichmentStatus = {
   total: number;
   message: string | null;
 };
+
+/** What the backend pushes whenever a model download or the tagging pipeline moves (`onProgress`). */
+export type Progress = { models: ModelStatus[]; enrichment: EnrichmentStatus };

@@ -159,7 +159,8 @@ fn train_sentiment() -> Result<()> {
         let mut command = Command::new(root.join("target/debug/hearth"));
         command
             .args(["train-sentiment", "--data", "models/sentiment/data", "--out", "models/sentiment"])
-            .args(["--fixed-set", "tests/fixtures/sentiment/fixed_set.tsv"])
+            .args(["--eval", "tests/fixtures/sentiment/fixed_set.tsv"])
+            .args(["--eval", "tests/fixtures/sentiment/social_eval.tsv"])
             .current_dir(&root)
             .env("HEARTH_MODELS_DIR", &models_dir);
         check_status(&mut command, "hearth train-sentiment")

@@ -23,6 +23,9 @@ pub struct Cli {
     /// Print machine-readable JSON (one object per line for lists)
     #[arg(long, global = true)]
     pub json: bool,
+    /// Where models run [default: `device` in <data dir>/config.toml, else auto]
+    #[arg(long, global = true, value_parser = ["auto", "cpu", "cuda", "metal"])]
+    pub device: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -94,9 +97,6 @@ pub enum Command {
         /// Read texts from this file instead of standard input
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
-        /// Where the model runs
-        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
-        device: String,
     },
     /// Measure text-model throughput (used by `cargo xtask bench text`)
     #[command(hide = true)]
@@ -108,24 +108,21 @@ pub enum Command {
     /// Train the sentiment head (used by `cargo xtask train sentiment`)
     #[command(hide = true)]
     TrainSentiment {
-        /// Folder with train.tsv, validation.tsv, test.tsv (label<TAB>text)
+        /// Folder with train.tsv, validation.tsv, test.tsv and test-SOURCE.tsv (label<TAB>text)
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Where to write sentiment-head.safetensors and metrics.json
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// A fixed set to score with the trained head (label<TAB>text)
-        #[arg(long, value_name = "FILE")]
-        fixed_set: Option<PathBuf>,
+        /// More sets to score with the trained head ([category<TAB>]label<TAB>text); repeatable
+        #[arg(long = "eval", value_name = "FILE")]
+        evaluation_sets: Vec<PathBuf>,
     },
     /// Embed text with the on-device sentence model: one text per line in, one vector per line out
     Embed {
         /// Read texts from this file instead of standard input
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
-        /// Where the model runs
-        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
-        device: String,
     },
     /// Serve the app to your browser on 127.0.0.1 (browser mode)
     Serve {
@@ -135,16 +132,9 @@ pub enum Command {
         /// The built web UI [default: ui/dist]
         #[arg(long, value_name = "DIR")]
         ui_dir: Option<PathBuf>,
-        /// Where the models run
-        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
-        device: String,
     },
     /// Embed and tag every post that has not been yet (the background pipeline, in the foreground)
-    Enrich {
-        /// Where the models run
-        #[arg(long, default_value = "auto", value_parser = ["auto", "cpu", "cuda", "metal"])]
-        device: String,
-    },
+    Enrich,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,12 +176,12 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::resolve(cli.data_dir.as_deref())?;
+    let config = Config::resolve(cli.data_dir.as_deref())?.with_device_flag(cli.device.as_deref())?;
     let out = Output { json: cli.json };
     match cli.command {
-        Command::Serve { port, ui_dir, device } => {
+        Command::Serve { port, ui_dir } => {
             let ui_dir = crate::serve::find_ui_dir(ui_dir.as_deref())?;
-            let app = App::open_interactive(config, hearth_core::models::DeviceChoice::parse(&device)?)?;
+            let app = App::open_interactive(config)?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(crate::serve::serve(app, port, ui_dir, |url| {
                 println!("Hearth is running at {url}");
@@ -281,12 +271,12 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             Ok(())
         }
         Command::Models { action } => models_command(app, action, out),
-        Command::Embed { input, device } => embed(app, input.as_deref(), &device, out),
-        Command::Sentiment { input, device } => sentiment(app, input.as_deref(), &device, out),
-        Command::Enrich { device } => enrich(app, &device, out),
+        Command::Embed { input } => embed(app, input.as_deref(), out),
+        Command::Sentiment { input } => sentiment(app, input.as_deref(), out),
+        Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
-        Command::TrainSentiment { data, out: out_dir, fixed_set } => {
-            crate::train::train_sentiment(app, &data, &out_dir, fixed_set.as_deref())
+        Command::TrainSentiment { data, out: out_dir, evaluation_sets } => {
+            crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets)
         }
         Command::Serve { .. } => unreachable_serve(),
     }
@@ -392,12 +382,9 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// `hearth enrich`: the enrichment backlog, in the foreground, with progress on stderr.
-fn enrich(app: &App, device: &str, out: &Output) -> anyhow::Result<()> {
+fn enrich(app: &App, out: &Output) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let models = hearth_core::enrich::TextModels::load(
-        &app.config().models_dir(),
-        hearth_core::models::DeviceChoice::parse(device)?,
-    )?;
+    let models = hearth_core::enrich::TextModels::load(&app.config().models_dir(), app.config().device)?;
     let mut enriched = 0;
     loop {
         let done = hearth_core::enrich::enrich_batch(app.store(), &models, hearth_core::enrich::BATCH_SIZE)?;
@@ -425,9 +412,9 @@ fn enrich(app: &App, device: &str, out: &Output) -> anyhow::Result<()> {
 }
 
 /// `hearth sentiment`: texts in (one per line), `{"text", "label", "score"}` lines out.
-fn sentiment(app: &App, input: Option<&std::path::Path>, device: &str, out: &Output) -> anyhow::Result<()> {
+fn sentiment(app: &App, input: Option<&std::path::Path>, out: &Output) -> anyhow::Result<()> {
     let lines = input_lines(input)?;
-    let device = hearth_core::models::DeviceChoice::parse(device)?;
+    let device = app.config().device;
     let embedder = app.text_embedder(device)?;
     let candle_device = device.device()?;
     let head = hearth_core::models::sentiment::SentimentHead::bundled(&candle_device)?;
@@ -435,7 +422,8 @@ fn sentiment(app: &App, input: Option<&std::path::Path>, device: &str, out: &Out
     let mut lock = stdout.lock();
     for chunk in lines.chunks(256) {
         let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let tones = head.classify(&embedder.embed(&texts)?, &candle_device)?;
+        let vectors = embedder.embed(&texts)?;
+        let tones = hearth_core::models::sentiment::classify_texts(&head, &embedder, &texts, &vectors, &candle_device)?;
         for (text, tone) in texts.iter().zip(tones) {
             if out.json {
                 writeln!(lock, "{}", serde_json::json!({ "text": text, "label": tone.label, "score": tone.score }))?;
@@ -448,9 +436,9 @@ fn sentiment(app: &App, input: Option<&std::path::Path>, device: &str, out: &Out
 }
 
 /// `hearth embed`: texts in (one per line), `{"text", "vector"}` lines out, in input order.
-fn embed(app: &App, input: Option<&std::path::Path>, device: &str, out: &Output) -> anyhow::Result<()> {
+fn embed(app: &App, input: Option<&std::path::Path>, out: &Output) -> anyhow::Result<()> {
     let lines = input_lines(input)?;
-    let embedder = app.text_embedder(hearth_core::models::DeviceChoice::parse(device)?)?;
+    let embedder = app.text_embedder(app.config().device)?;
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     for chunk in lines.chunks(256) {

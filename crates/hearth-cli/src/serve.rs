@@ -13,7 +13,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path as UrlPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{sse, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hearth_core::{App, ErrorBody, ErrorCode, FeedQuery, InteractionInput, NewPost};
@@ -90,6 +90,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/status", get(status))
         .route("/demo", post(import_demo))
         .route("/enrichment", get(enrichment_status))
+        .route("/events", get(events))
         .route("/models", get(models))
         .route("/models/{model_id}/download", post(download_model))
         .route("/media/{id}", get(media))
@@ -393,6 +394,39 @@ async fn download_model(
 
 async fn enrichment_status(State(state): State<ServerState>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.enrichment_status()).await?))
+}
+
+/// How long a progress change waits for more before it is sent, so a fast download sends a few
+/// updates a second rather than one per network read.
+const PROGRESS_COALESCE: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Server-sent events: a `progress` event (`App::progress`: models with their downloads, and
+/// the enrichment pipeline) at once and then whenever either moves; a comment every 15 s keeps
+/// the connection open.
+async fn events(State(state): State<ServerState>) -> impl IntoResponse {
+    // State: the app, and the change number last sent (None before the first event).
+    let stream = futures_util::stream::unfold((state.app, None), |(app, sent): (App, Option<u64>)| async move {
+        let seen = match sent {
+            None => app.progress_changes(),
+            Some(sent) => {
+                let waiter = app.clone();
+                let seen = tokio::task::spawn_blocking(move || {
+                    waiter.wait_for_progress(sent, std::time::Duration::from_secs(3600))
+                })
+                .await
+                .ok()?;
+                tokio::time::sleep(PROGRESS_COALESCE).await;
+                seen
+            }
+        };
+        let reader = app.clone();
+        let event = match tokio::task::spawn_blocking(move || reader.progress()).await.ok()? {
+            Ok(progress) => sse::Event::default().event("progress").json_data(&progress).ok()?,
+            Err(error) => sse::Event::default().event("error").json_data(ErrorBody::from(error)).ok()?,
+        };
+        Some((Ok::<_, std::convert::Infallible>(event), (app, Some(seen))))
+    });
+    sse::Sse::new(stream).keep_alive(sse::KeepAlive::new().interval(std::time::Duration::from_secs(15)))
 }
 
 async fn import_demo(State(state): State<ServerState>) -> Result<Response, ApiError> {

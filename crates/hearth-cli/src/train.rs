@@ -2,29 +2,84 @@
 //! the tone head (hearth-core's `models::sentiment::train`), and writes the weights and a
 //! metrics report. `cargo xtask train sentiment` prepares the data and runs this.
 
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use hearth_core::models::sentiment::{evaluate, train, Example, SentimentHead, Tone, TrainingOptions};
+use hearth_core::models::sentiment::{evaluate, tone_text, train, Example, SentimentHead, Tone, TrainingOptions};
+use hearth_core::models::text::DIMENSION;
 use hearth_core::models::DeviceChoice;
 use hearth_core::App;
 
-/// `label<TAB>text` lines.
-fn read_labelled(path: &Path) -> anyhow::Result<Vec<(Tone, String)>> {
+/// One labelled text; `category` comes from a third column (`category<TAB>label<TAB>text`).
+struct Labelled {
+    category: Option<String>,
+    tone: Tone,
+    text: String,
+}
+
+/// `label<TAB>text` or `category<TAB>label<TAB>text` lines.
+fn read_labelled(path: &Path) -> anyhow::Result<Vec<Labelled>> {
     let text =
         std::fs::read_to_string(path).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(number, line)| {
-            let (label, text) = line
-                .split_once('\t')
-                .ok_or_else(|| anyhow::anyhow!("{}:{}: expected label<TAB>text", path.display(), number + 1))?;
+            let fields: Vec<&str> = line.split('\t').collect();
+            let (category, label, text) = match fields.as_slice() {
+                [label, text] => (None, *label, *text),
+                [category, label, text] => (Some((*category).to_owned()), *label, *text),
+                _ => anyhow::bail!("{}:{}: expected [category<TAB>]label<TAB>text", path.display(), number + 1),
+            };
             let tone = Tone::parse(label.trim())
                 .ok_or_else(|| anyhow::anyhow!("{}:{}: unknown label {label:?}", path.display(), number + 1))?;
-            Ok((tone, text.trim().to_owned()))
+            Ok(Labelled { category, tone, text: text.trim().to_owned() })
         })
         .collect()
+}
+
+/// Embeddings already computed, kept next to the data (`embeddings-cache.bin`) so a retrain
+/// with other options does not embed 27,000 texts again. Records: text length (u32 LE), text,
+/// 384 f32 LE. The cache is only ever a copy of what the model computes; delete it freely.
+struct EmbeddingCache {
+    path: std::path::PathBuf,
+    vectors: HashMap<String, Vec<f32>>,
+}
+
+impl EmbeddingCache {
+    fn open(path: std::path::PathBuf) -> Self {
+        let mut vectors = HashMap::new();
+        if let Ok(bytes) = std::fs::read(&path) {
+            let mut reader = bytes.as_slice();
+            let mut length = [0_u8; 4];
+            while reader.read_exact(&mut length).is_ok() {
+                let mut text = vec![0_u8; u32::from_le_bytes(length) as usize];
+                let mut vector = vec![0_u8; DIMENSION * 4];
+                if reader.read_exact(&mut text).is_err() || reader.read_exact(&mut vector).is_err() {
+                    break; // a torn last record: everything before it is still good
+                }
+                let vector = vector.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                vectors.insert(String::from_utf8_lossy(&text).into_owned(), vector);
+            }
+        }
+        Self { path, vectors }
+    }
+
+    fn append(&mut self, texts: &[&str], vectors: Vec<Vec<f32>>) -> anyhow::Result<()> {
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let mut record = Vec::new();
+        for (text, vector) in texts.iter().zip(vectors) {
+            record.clear();
+            record.extend_from_slice(&u32::try_from(text.len())?.to_le_bytes());
+            record.extend_from_slice(text.as_bytes());
+            record.extend(vector.iter().flat_map(|value| value.to_le_bytes()));
+            file.write_all(&record)?;
+            self.vectors.insert((*text).to_owned(), vector);
+        }
+        Ok(())
+    }
 }
 
 /// The first sentence of a long text (plot summaries teach "neutral" only for long texts otherwise).
@@ -34,34 +89,77 @@ fn first_sentence(text: &str) -> Option<&str> {
     (sentence.split_whitespace().count() >= 4).then_some(sentence)
 }
 
-pub fn train_sentiment(app: &App, data: &Path, out: &Path, fixed_set: Option<&Path>) -> anyhow::Result<()> {
+/// Trains the head on `data/train.tsv` (model selection on `validation.tsv`), scores
+/// `test.tsv`, every `test-SOURCE.tsv` beside it and each `evaluation_sets` file (overall and,
+/// where the file has a category column, per category), and writes the weights and
+/// `metrics.json` to `out`.
+pub fn train_sentiment(
+    app: &App,
+    data: &Path,
+    out: &Path,
+    evaluation_sets: &[std::path::PathBuf],
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let device = DeviceChoice::Cpu.device()?;
     let embedder = app.text_embedder(DeviceChoice::Cpu)?;
-    let embed = |rows: &[(Tone, String)]| -> anyhow::Result<Vec<Example>> {
-        let texts: Vec<&str> = rows.iter().map(|(_, text)| text.as_str()).collect();
-        let mut examples = Vec::with_capacity(rows.len());
-        for (chunk_rows, chunk_texts) in rows.chunks(512).zip(texts.chunks(512)) {
-            for ((tone, _), embedding) in chunk_rows.iter().zip(embedder.embed(chunk_texts)?) {
-                examples.push(Example { embedding, tone: *tone });
-            }
-            eprint!("\rembedded {} of {}", examples.len(), rows.len());
+    let mut cache = EmbeddingCache::open(data.join("embeddings-cache.bin"));
+    let mut embed = |rows: &[Labelled]| -> anyhow::Result<Vec<Example>> {
+        // The head reads each text as `tone_text` (emoji spelled out), in training as in use.
+        let tone_texts: Vec<String> = rows.iter().map(|row| tone_text(&row.text).into_owned()).collect();
+        let missing: Vec<&str> = {
+            let mut seen = std::collections::HashSet::new();
+            tone_texts
+                .iter()
+                .map(String::as_str)
+                .filter(|text| !cache.vectors.contains_key(*text) && seen.insert(*text))
+                .collect()
+        };
+        for (done, chunk) in missing.chunks(512).enumerate() {
+            let vectors = embedder.embed(chunk)?;
+            cache.append(chunk, vectors)?;
+            eprint!("\rembedded {} of {} new texts", (done * 512 + chunk.len()), missing.len());
         }
-        eprintln!();
-        Ok(examples)
+        if !missing.is_empty() {
+            eprintln!();
+        }
+        Ok(rows
+            .iter()
+            .zip(&tone_texts)
+            .map(|(row, text)| Example { embedding: cache.vectors[text].clone(), tone: row.tone })
+            .collect())
     };
     let mut train_rows = read_labelled(&data.join("train.tsv"))?;
-    let extra_neutral: Vec<(Tone, String)> = train_rows
+    let extra_neutral: Vec<Labelled> = train_rows
         .iter()
-        .filter(|(tone, _)| *tone == Tone::Neutral)
-        .filter_map(|(_, text)| first_sentence(text).map(|sentence| (Tone::Neutral, sentence.to_owned())))
+        .filter(|row| row.tone == Tone::Neutral && row.text.split_whitespace().count() > 40)
+        .filter_map(|row| {
+            first_sentence(&row.text).map(|sentence| Labelled {
+                category: None,
+                tone: Tone::Neutral,
+                text: sentence.to_owned(),
+            })
+        })
         .collect();
     train_rows.extend(extra_neutral);
     let validation_rows = read_labelled(&data.join("validation.tsv"))?;
-    let test_rows = read_labelled(&data.join("test.tsv"))?;
+    let mut test_sets = vec![("test".to_owned(), read_labelled(&data.join("test.tsv"))?)];
+    let mut source_tests: Vec<std::path::PathBuf> = std::fs::read_dir(data)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("test-") && name.ends_with(".tsv"))
+        })
+        .collect();
+    source_tests.sort();
+    for path in source_tests.iter().chain(evaluation_sets) {
+        let name = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or("set").to_owned();
+        test_sets.push((name, read_labelled(path)?));
+    }
     let train_examples = embed(&train_rows)?;
     let validation_examples = embed(&validation_rows)?;
-    let test_examples = embed(&test_rows)?;
+    let test_examples: Vec<Vec<Example>> =
+        test_sets.iter().map(|(_, rows)| embed(rows)).collect::<anyhow::Result<_>>()?;
     let embedding_seconds = started.elapsed().as_secs_f64();
 
     // Square root of inverse class frequency, scaled to average 1.
@@ -81,10 +179,27 @@ pub fn train_sentiment(app: &App, data: &Path, out: &Path, fixed_set: Option<&Pa
         let truth: Vec<Tone> = examples.iter().map(|example| example.tone).collect();
         Ok(evaluate(&predicted, &truth))
     };
-    let fixed = match fixed_set {
-        Some(path) => Some(score(&embed(&read_labelled(path)?)?)?),
-        None => None,
-    };
+    // Each evaluation set overall, and per category where it has them.
+    let mut evaluations = BTreeMap::new();
+    for ((name, rows), examples) in test_sets.iter().zip(&test_examples) {
+        let mut categories = BTreeMap::new();
+        let mut names: Vec<&str> = rows.iter().filter_map(|row| row.category.as_deref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for category in names {
+            let subset: Vec<Example> = rows
+                .iter()
+                .zip(examples)
+                .filter(|(row, _)| row.category.as_deref() == Some(category))
+                .map(|(_, example)| example.clone())
+                .collect();
+            categories.insert(category.to_owned(), score(&subset)?);
+        }
+        evaluations.insert(
+            name.clone(),
+            serde_json::json!({ "all": score(examples)?, "by_category": (!categories.is_empty()).then_some(categories) }),
+        );
+    }
     let report = serde_json::json!({
         "model_id": hearth_core::models::sentiment::MODEL_ID,
         "model_version": hearth_core::models::sentiment::MODEL_VERSION,
@@ -98,8 +213,7 @@ pub fn train_sentiment(app: &App, data: &Path, out: &Path, fixed_set: Option<&Pa
         "validation_macro_f1_by_epoch": trained.validation_macro_f1_by_epoch,
         "train": score(&train_examples)?,
         "validation": score(&validation_examples)?,
-        "test": score(&test_examples)?,
-        "fixed_set": fixed,
+        "evaluations": evaluations,
         "seconds": { "embedding": embedding_seconds, "total": started.elapsed().as_secs_f64() },
     });
     std::fs::create_dir_all(out)?;
@@ -108,8 +222,8 @@ pub fn train_sentiment(app: &App, data: &Path, out: &Path, fixed_set: Option<&Pa
     println!(
         "best epoch {}: test accuracy {:.4}, macro-F1 {:.4}; wrote {}",
         trained.best_epoch,
-        report["test"]["accuracy"].as_f64().unwrap_or(0.0),
-        report["test"]["macro_f1"].as_f64().unwrap_or(0.0),
+        report["evaluations"]["test"]["all"]["accuracy"].as_f64().unwrap_or(0.0),
+        report["evaluations"]["test"]["all"]["macro_f1"].as_f64().unwrap_or(0.0),
         out.display()
     );
     Ok(())

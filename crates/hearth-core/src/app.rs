@@ -15,6 +15,7 @@ use crate::models::fetch::FetchProgress;
 use crate::models::text::TextEmbedder;
 use crate::models::{self, Catalog, DeviceChoice, ModelStatus};
 use crate::post::{NewPost, Post};
+use crate::progress::Changes;
 use crate::ranking::{RankingStrategy, RecencyEngagement};
 use crate::search::{self, SearchResult};
 use crate::store::interactions::{self as log, MutedAuthor};
@@ -34,6 +35,16 @@ pub struct App {
     enrichment: Option<Arc<EnrichmentWorker>>,
     /// Model downloads started from the UI.
     downloads: models::downloads::Downloads,
+    /// Bumped whenever a download or the enrichment pipeline moves (see `wait_for_progress`).
+    changes: Changes,
+}
+
+/// What the UI's progress bars show: every model (with its download, if one runs) and the
+/// enrichment pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub models: Vec<ModelStatus>,
+    pub enrichment: EnrichmentStatus,
 }
 
 impl std::fmt::Debug for App {
@@ -66,6 +77,9 @@ pub struct Status {
     pub media: i64,
     pub demo_imported: bool,
     pub ranking: &'static str,
+    /// Where models run, as configured (`config.toml` or `--device`).
+    pub device: DeviceChoice,
+    pub config_path: String,
 }
 
 /// The bytes of a media item, ready to serve.
@@ -94,20 +108,23 @@ impl App {
             Error::io(format!("cannot create the data directory {}", config.data_dir.display()), error)
         })?;
         let store = Store::open(&config.database_path())?;
+        let changes = Changes::default();
         Ok(Self {
             config: Arc::new(config),
             store,
             ranking: Arc::new(RecencyEngagement),
             enrichment: None,
-            downloads: models::downloads::Downloads::default(),
+            downloads: models::downloads::Downloads::new(changes.clone()),
+            changes,
         })
     }
 
     /// The app as the desktop window and browser mode run it: the demo on first run, and the
-    /// enrichment pipeline tagging posts in the background on `device`.
-    pub fn open_interactive(config: Config, device: DeviceChoice) -> Result<Self> {
+    /// enrichment pipeline tagging posts in the background on the configured device.
+    pub fn open_interactive(config: Config) -> Result<Self> {
         let mut app = Self::open_with_demo(config)?;
-        let worker = EnrichmentWorker::start(app.store.clone(), app.config.models_dir(), device);
+        let worker =
+            EnrichmentWorker::start(app.store.clone(), app.config.models_dir(), app.config.device, app.changes.clone());
         app.enrichment = Some(Arc::new(worker));
         Ok(app)
     }
@@ -192,6 +209,8 @@ impl App {
             media: counts.media,
             demo_imported: demo::is_imported(&self.store)?,
             ranking: self.ranking.name(),
+            device: self.config.device,
+            config_path: self.config.config_path().display().to_string(),
         })
     }
 
@@ -227,12 +246,29 @@ impl App {
             .collect())
     }
 
-    /// Starts downloading a model in the background (the UI polls `models` for progress);
+    /// Starts downloading a model in the background (progress: `models`, `wait_for_progress`);
     /// when it is in place, the enrichment pipeline is told to try again.
     pub fn start_model_download(&self, model_id: &str) -> Result<Vec<ModelStatus>> {
         let app = self.clone();
         self.downloads.start(model_id, self.config.models_dir(), move || app.wake_enrichment())?;
         self.models()
+    }
+
+    /// The models and the enrichment pipeline, as the progress bars show them.
+    pub fn progress(&self) -> Result<Progress> {
+        Ok(Progress { models: self.models()?, enrichment: self.enrichment_status()? })
+    }
+
+    /// The current change number, for a first `wait_for_progress`.
+    pub fn progress_changes(&self) -> u64 {
+        self.changes.current()
+    }
+
+    /// Blocks until a download or the enrichment pipeline has moved since change number
+    /// `seen`, or `timeout` passes; returns the current change number. Call
+    /// from a thread that may block (the faces push `progress()` to the UI after each change).
+    pub fn wait_for_progress(&self, seen: u64, timeout: std::time::Duration) -> u64 {
+        self.changes.wait_after(seen, timeout)
     }
 
     /// Fetches a model (or checks it is already installed and intact).

@@ -1,19 +1,36 @@
-//! Start-up configuration: where the data lives and the user's own identity.
+//! Start-up configuration: where the data lives, and the optional `config.toml` beside the
+//! data (the device models run on). Command-line flags override the file.
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::error::{Error, Result};
+use crate::models::DeviceChoice;
 
 /// The environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "HEARTH_DATA_DIR";
 /// The environment variable that overrides where model weights live (default: `<data>/models`).
 pub const MODELS_DIR_ENV: &str = "HEARTH_MODELS_DIR";
 
+/// The optional settings file in the data directory.
+pub const CONFIG_FILE: &str = "config.toml";
+
 /// Everything `App::open` needs to know, decided once at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Holds `hearth.db` and `media/`.
+    /// Holds `hearth.db`, `media/` and `config.toml`.
     pub data_dir: PathBuf,
+    /// Where models run: `device` in `config.toml`, else `auto`; `--device` overrides it.
+    pub device: DeviceChoice,
+}
+
+/// What `config.toml` may hold. Unknown keys are refused, so a typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// `auto`, `cpu`, `cuda` or `metal`.
+    device: Option<String>,
 }
 
 impl Config {
@@ -33,7 +50,37 @@ impl Config {
                     .join("hearth"),
             },
         };
-        Ok(Self { data_dir })
+        Self::in_dir(data_dir)
+    }
+
+    /// The configuration for `data_dir`, reading its `config.toml` when there is one.
+    pub fn in_dir(data_dir: PathBuf) -> Result<Self> {
+        let path = data_dir.join(CONFIG_FILE);
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<ConfigFile>(&text)
+                .map_err(|error| Error::invalid(format!("{} is not valid: {}", path.display(), error.message())))?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
+            Err(error) => return Err(Error::Unavailable(format!("cannot read {}: {error}", path.display()))),
+        };
+        let device = match file.device {
+            Some(device) => {
+                DeviceChoice::parse(&device).map_err(|error| Error::invalid(format!("{}: {error}", path.display())))?
+            }
+            None => DeviceChoice::Auto,
+        };
+        Ok(Self { data_dir, device })
+    }
+
+    /// The same configuration with `--device` applied, when the flag was given.
+    pub fn with_device_flag(mut self, flag: Option<&str>) -> Result<Self> {
+        if let Some(flag) = flag {
+            self.device = DeviceChoice::parse(flag)?;
+        }
+        Ok(self)
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.data_dir.join(CONFIG_FILE)
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::models::sentiment::{self, SentimentHead};
 use crate::models::text::TextEmbedder;
 use crate::models::{Catalog, DeviceChoice};
+use crate::progress::Changes;
 use crate::store::enrichments::{self, Enrichment, Subject};
 use crate::store::{now_ms, Store};
 
@@ -59,7 +60,7 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
     }
     let texts: Vec<&str> = pending.iter().map(|(_, text)| text.as_str()).collect();
     let vectors = models.embedder.embed(&texts)?;
-    let tones = models.head.classify(&vectors, &models.device)?;
+    let tones = sentiment::classify_texts(&models.head, &models.embedder, &texts, &vectors, &models.device)?;
     let now = now_ms();
     store.write(|connection| {
         for (((post_id, _), vector), tone) in pending.iter().zip(vectors).zip(tones) {
@@ -116,7 +117,7 @@ pub struct EnrichmentStatus {
 /// The background worker. Dropping the last handle stops it.
 pub struct EnrichmentWorker {
     wake: Mutex<mpsc::Sender<()>>,
-    status: Arc<Mutex<EnrichmentStatus>>,
+    status: Arc<Reported>,
 }
 
 impl std::fmt::Debug for EnrichmentWorker {
@@ -127,15 +128,19 @@ impl std::fmt::Debug for EnrichmentWorker {
 
 impl EnrichmentWorker {
     /// Starts the worker thread; it loads the models itself, so start-up never waits on them.
-    pub fn start(store: Store, models_dir: PathBuf, device: DeviceChoice) -> Self {
+    /// Every status change bumps `changes`.
+    pub fn start(store: Store, models_dir: PathBuf, device: DeviceChoice, changes: Changes) -> Self {
         let (wake, woken) = mpsc::channel();
-        let status = Arc::new(Mutex::new(EnrichmentStatus { state: "starting", done: 0, total: 0, message: None }));
+        let status = Arc::new(Reported {
+            status: Mutex::new(EnrichmentStatus { state: "starting", done: 0, total: 0, message: None }),
+            changes,
+        });
         let worker_status = Arc::clone(&status);
         let spawned = std::thread::Builder::new()
             .name("hearth-enrichment".into())
             .spawn(move || run(&store, &models_dir, device, &woken, &worker_status));
         if let Err(error) = spawned {
-            set(&status, "unavailable", None, Some(format!("cannot start the enrichment thread: {error}")));
+            status.set("unavailable", None, Some(format!("cannot start the enrichment thread: {error}")));
         }
         Self { wake: Mutex::new(wake), status }
     }
@@ -148,18 +153,30 @@ impl EnrichmentWorker {
     }
 
     pub fn status(&self) -> EnrichmentStatus {
-        self.status.lock().map(|status| status.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.status.status.lock().map(|status| status.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 }
 
-fn set(status: &Mutex<EnrichmentStatus>, state: &'static str, coverage: Option<(i64, i64)>, message: Option<String>) {
-    let mut status = status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    status.state = state;
-    if let Some((done, total)) = coverage {
-        status.done = done;
-        status.total = total;
+/// The worker's status, and the counter that tells the UI it moved.
+struct Reported {
+    status: Mutex<EnrichmentStatus>,
+    changes: Changes,
+}
+
+impl Reported {
+    fn set(&self, state: &'static str, coverage: Option<(i64, i64)>, message: Option<String>) {
+        let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        status.state = state;
+        if let Some((done, total)) = coverage {
+            status.done = done;
+            status.total = total;
+        }
+        status.message = message;
+        drop(status);
+        // Every report counts as a change, even an unchanged one: a retry that failed again
+        // is news to a UI waiting on it.
+        self.changes.bump();
     }
-    status.message = message;
 }
 
 fn run(
@@ -167,7 +184,7 @@ fn run(
     models_dir: &std::path::Path,
     device: DeviceChoice,
     woken: &mpsc::Receiver<()>,
-    status: &Mutex<EnrichmentStatus>,
+    status: &Reported,
 ) {
     // Returns false when the app has gone away.
     let wait = |duration| !matches!(woken.recv_timeout(duration), Err(RecvTimeoutError::Disconnected));
@@ -175,7 +192,7 @@ fn run(
         match TextModels::load(models_dir, device) {
             Ok(models) => break models,
             Err(error) => {
-                set(status, "unavailable", coverage(store).ok(), Some(error.to_string()));
+                status.set("unavailable", coverage(store).ok(), Some(error.to_string()));
                 if !wait(Duration::from_secs(60)) {
                     return;
                 }
@@ -185,14 +202,14 @@ fn run(
     loop {
         match enrich_batch(store, &models, BATCH_SIZE) {
             Ok(0) => {
-                set(status, "idle", coverage(store).ok(), None);
+                status.set("idle", coverage(store).ok(), None);
                 if !wait(IDLE_WAIT) {
                     return;
                 }
             }
-            Ok(_) => set(status, "working", coverage(store).ok(), None),
+            Ok(_) => status.set("working", coverage(store).ok(), None),
             Err(error) => {
-                set(status, "unavailable", coverage(store).ok(), Some(error.to_string()));
+                status.set("unavailable", coverage(store).ok(), Some(error.to_string()));
                 if !wait(Duration::from_secs(10)) {
                     return;
                 }

@@ -13,6 +13,7 @@ pub mod interactions;
 pub mod media;
 pub mod models;
 pub mod post;
+pub mod progress;
 pub mod ranking;
 pub mod search;
 pub mod store;

@@ -1,6 +1,6 @@
 //! Model downloads started from the UI: each runs on its own thread and reports bytes done,
-//! bytes in all and what went wrong, so the settings page can draw a progress bar by polling
-//! (the same for the desktop window and browser mode).
+//! bytes in all and what went wrong, and bumps the app's change counter so the settings page's
+//! progress bar is pushed an update (the same for the desktop window and browser mode).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::fetch::{self, FetchProgress};
 use super::Catalog;
 use crate::error::Result;
+use crate::progress::Changes;
 
 /// One download, as the UI sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +29,7 @@ pub struct Download {
 #[derive(Debug, Clone, Default)]
 pub struct Downloads {
     by_model: Arc<Mutex<HashMap<String, Download>>>,
+    changes: Changes,
 }
 
 struct Reporter {
@@ -41,6 +43,8 @@ impl Reporter {
         if let Some(download) = by_model.get_mut(&self.model_id) {
             change(download);
         }
+        drop(by_model);
+        self.downloads.changes.bump();
     }
 }
 
@@ -62,6 +66,11 @@ impl FetchProgress for Reporter {
 }
 
 impl Downloads {
+    /// Downloads that bump `changes` whenever their progress moves.
+    pub fn new(changes: Changes) -> Self {
+        Self { by_model: Arc::default(), changes }
+    }
+
     pub fn get(&self, model_id: &str) -> Option<Download> {
         self.by_model.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(model_id).cloned()
     }
@@ -81,6 +90,7 @@ impl Downloads {
                 Download { state: "fetching", source: None, file: None, bytes_done: 0, bytes_total: 0, error: None },
             );
         }
+        self.changes.bump();
         let downloads = self.clone();
         let model_id = model_id.to_owned();
         std::thread::Builder::new()

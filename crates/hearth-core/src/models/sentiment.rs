@@ -1,5 +1,5 @@
 //! Tone: positive / neutral / negative for any text, from a small classifier head (one hidden
-//! layer) over the sentence embeddings of `text`. The head is trained by `hearth
+//! layer) over the sentence embedding of the text with its emoji spelled out (`tone_text`). The head is trained by `hearth
 //! train-sentiment` (run by `cargo xtask train sentiment`) with candle-nn, deterministically
 //! from a fixed seed, and its weights (about 200 KB) ship inside the binary with their metrics
 //! in `models/sentiment/`.
@@ -9,9 +9,10 @@ use candle_nn::{Linear, Module, Optimizer};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::text::TextEmbedder;
 
 /// Bumped whenever the shipped head is retrained; stored with every tone enrichment.
-pub const MODEL_VERSION: &str = "1";
+pub const MODEL_VERSION: &str = "2";
 pub const MODEL_ID: &str = "hearth-sentiment-head";
 const HIDDEN: usize = 128;
 const INPUT: usize = super::text::DIMENSION;
@@ -124,6 +125,68 @@ impl SentimentHead {
             })
             .collect())
     }
+}
+
+/// The longest emoji sequence `tone_text` looks for, in chars (a family with skin tones).
+const LONGEST_EMOJI: usize = 10;
+
+/// The text the tone head reads: `text` with every emoji replaced by its Unicode name ("bus is
+/// late again 🙄" reads "bus is late again (face with rolling eyes)"). The embedding model's
+/// vocabulary has no emoji — it reads each as one unknown token — so without this a post whose
+/// feeling is in its emoji looks neutral. Skin tones are dropped; text without emoji is returned
+/// as it is.
+pub fn tone_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let starts: Vec<usize> = text.char_indices().map(|(index, _)| index).chain([text.len()]).collect();
+    let mut spelled = String::new();
+    let mut copied_to = 0;
+    let mut position = 0;
+    while position + 1 < starts.len() {
+        let longest = (starts.len() - 1 - position).min(LONGEST_EMOJI);
+        let found = (1..=longest).rev().find_map(|length| {
+            emojis::get(&text[starts[position]..starts[position + length]]).map(|emoji| (length, emoji))
+        });
+        match found {
+            // ASCII characters that are also emoji (digits, #, *) stay as they are.
+            Some((length, emoji)) if !text[starts[position]..].starts_with(|c: char| c.is_ascii()) => {
+                spelled.push_str(&text[copied_to..starts[position]]);
+                let name: Vec<&str> = emoji.name().split(": ").filter(|part| !part.contains("skin tone")).collect();
+                spelled.push_str(&format!(" ({}) ", name.join(" ")));
+                position += length;
+                copied_to = starts[position];
+            }
+            _ => position += 1,
+        }
+    }
+    if copied_to == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    spelled.push_str(&text[copied_to..]);
+    std::borrow::Cow::Owned(spelled.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Tones of `texts`, given the embeddings of the texts as written (`embeddings`, which are what
+/// is stored for search and ranking): a text with emoji is embedded again as its `tone_text`.
+pub fn classify_texts(
+    head: &SentimentHead,
+    embedder: &TextEmbedder,
+    texts: &[&str],
+    embeddings: &[Vec<f32>],
+    device: &Device,
+) -> Result<Vec<ToneScore>> {
+    let spelled: Vec<(usize, String)> = texts
+        .iter()
+        .enumerate()
+        .filter_map(|(index, text)| match tone_text(text) {
+            std::borrow::Cow::Owned(spelled) => Some((index, spelled)),
+            std::borrow::Cow::Borrowed(_) => None,
+        })
+        .collect();
+    let mut inputs = embeddings.to_vec();
+    let respelled: Vec<&str> = spelled.iter().map(|(_, text)| text.as_str()).collect();
+    for ((index, _), vector) in spelled.iter().zip(embedder.embed(&respelled)?) {
+        inputs[*index] = vector;
+    }
+    head.classify(&inputs, device)
 }
 
 // ----- training -----
@@ -312,6 +375,19 @@ fn save(variables: &[Var; 4]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tone_text_spells_out_emoji_and_leaves_other_text_alone() {
+        assert_eq!(tone_text("bus is 20 min late again 🙄"), "bus is 20 min late again (face with rolling eyes)");
+        assert_eq!(tone_text("new plant baby 🌱💚"), "new plant baby (seedling) (green heart)");
+        // Skin tones and variation selectors are part of the emoji, not extra text.
+        assert_eq!(tone_text("nice one 👍🏽"), "nice one (thumbs up)");
+        assert_eq!(tone_text("❤️"), "(red heart)");
+        assert_eq!(tone_text("🇳🇿 trip!"), "(flag New Zealand) trip!");
+        assert!(matches!(tone_text("no emoji here, 100 # * words"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(tone_text(""), "");
+        assert_eq!(tone_text("中文 éclair"), "中文 éclair");
+    }
 
     #[test]
     fn evaluation_counts_what_it_should() {
