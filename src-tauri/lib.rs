@@ -64,7 +64,8 @@ fn push_progress(handle: tauri::AppHandle, app: App) {
                 continue;
             }
             std::thread::sleep(PROGRESS_COALESCE);
-            seen = now;
+            // What changed while coalescing is in this event too.
+            seen = app.progress_changes();
             let sent = match app.progress() {
                 Ok(progress) => handle.emit("progress", progress),
                 Err(error) => handle.emit("progress-error", ErrorBody::from(error)),

@@ -409,14 +409,21 @@ async fn events(State(state): State<ServerState>) -> impl IntoResponse {
         let seen = match sent {
             None => app.progress_changes(),
             Some(sent) => {
-                let waiter = app.clone();
-                let seen = tokio::task::spawn_blocking(move || {
-                    waiter.wait_for_progress(sent, std::time::Duration::from_secs(3600))
-                })
-                .await
-                .ok()?;
+                // Short waits, so a blocking thread outlives a closed connection by 15 s at most.
+                loop {
+                    let waiter = app.clone();
+                    let now = tokio::task::spawn_blocking(move || {
+                        waiter.wait_for_progress(sent, std::time::Duration::from_secs(15))
+                    })
+                    .await
+                    .ok()?;
+                    if now != sent {
+                        break;
+                    }
+                }
                 tokio::time::sleep(PROGRESS_COALESCE).await;
-                seen
+                // What changed while coalescing is in this event too.
+                app.progress_changes()
             }
         };
         let reader = app.clone();
