@@ -42,6 +42,10 @@ test('a missing model is downloaded from Settings with progress, then posts get 
   const row = page.locator('[data-testid="model-row"][data-model-id="all-minilm-l6-v2"]');
   await row.waitFor();
   assert.match(await row.innerText(), /Not installed/);
+  // Where models run, and where to change it.
+  const status = page.locator('dl.kv');
+  await status.getByText('Models run on').waitFor();
+  assert.match(await status.innerText(), /Models run on\s+Automatic \(a GPU when present, else the CPU\)\s+\(set device in .*config\.toml\)/);
   await row.getByTestId('model-download').click();
   await row.getByText('Installed', { exact: true }).waitFor({ timeout: 240_000 });
   // The pipeline is woken by the finished download and tags the demo.

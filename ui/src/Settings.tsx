@@ -7,6 +7,14 @@ import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
 import * as I from './icons';
 
+/** How each `device` setting reads in the status list. */
+const DEVICE_NAMES: Record<Status['device'], string> = {
+  auto: 'Automatic (a GPU when present, else the CPU)',
+  cpu: 'CPU',
+  cuda: 'NVIDIA GPU (CUDA)',
+  metal: 'Apple GPU (Metal)',
+};
+
 type Props = {
   theme: ThemeChoice;
   onTheme: (t: ThemeChoice) => void;
@@ -456,6 +464,11 @@ export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Prop
               <dd>{status.interactions.toLocaleString()}</dd>
               <dt>Demo posts</dt>
               <dd>{status.demo_imported ? 'Imported' : 'Not imported'}</dd>
+              <dt>Models run on</dt>
+              <dd>
+                {DEVICE_NAMES[status.device]} <span class="muted">(set <code>device</code> in{' '}
+                <code>{status.config_path}</code>)</span>
+              </dd>
             </dl>
           )}
         </div>

@@ -130,6 +130,9 @@ export type Status = {
   interactions: number;
   media: number;
   demo_imported: boolean;
+  /** Where models run, as configured: `device` in `config_path`, or the `--device` flag. */
+  device: 'auto' | 'cpu' | 'cuda' | 'metal';
+  config_path: string;
 };
 
 export type EnrichmentState = 'starting' | 'working' | 'idle' | 'unavailable' | 'off';
