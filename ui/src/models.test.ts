@@ -1,32 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { h, render } from 'preact';
 import { act } from 'preact/test-utils';
+import { json, samplePost, settle, useHost } from './test-support';
 import { ModelsSection } from './Settings';
 import { App } from './App';
-import { _resetForTests } from './api';
 import { downloadError, downloadText, sizeMB } from './format';
-import type { EnrichmentStatus, ModelStatus, Post } from './types';
+import type { EnrichmentStatus, ModelStatus } from './types';
 
+const getHost = useHost();
 let host: HTMLElement;
 beforeEach(() => {
-  host = document.createElement('div');
-  document.body.appendChild(host);
+  host = getHost();
 });
-afterEach(() => {
-  render(null, host);
-  host.remove();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-  vi.restoreAllMocks();
-  _resetForTests();
-  sessionStorage.clear();
-  localStorage.clear();
-  window.history.replaceState(null, '', '/');
-});
-
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
-}
 
 const MB = 1024 * 1024;
 
@@ -283,25 +268,7 @@ describe('ModelsSection', () => {
 });
 
 describe('search tone filter', () => {
-  const post: Post = {
-    id: 1,
-    source: { id: 1, kind: 'demo', name: 'Demo' },
-    author: { id: 1, handle: 'ada', display_name: 'Ada', avatar_color: '#336699' },
-    text: 'Tea time',
-    created_at: '2024-01-01T00:00:00Z',
-    url: null,
-    media: [],
-    counts: { likes: 0, boosts: 0, replies: 0 },
-    state: { liked: false, hidden: false, show_less: false },
-    reason: null,
-    tone: { label: 'positive', score: 0.7 },
-  };
-
-  async function settle() {
-    await act(async () => {
-      await new Promise((r) => setTimeout(r, 0));
-    });
-  }
+  const post = samplePost({ text: 'Tea time' });
 
   it('re-runs the search with the chosen tone', async () => {
     const fetch = vi.fn(async (url: string) =>
