@@ -136,25 +136,33 @@ const LONGEST_EMOJI: usize = 10;
 /// feeling is in its emoji looks neutral. Skin tones are dropped; text without emoji is returned
 /// as it is.
 pub fn tone_text(text: &str) -> std::borrow::Cow<'_, str> {
+    // ASCII characters that are also emoji (digits, #, *) stay as they are, so ASCII text
+    // (most posts) needs no look-ups at all.
+    if text.is_ascii() {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let starts: Vec<usize> = text.char_indices().map(|(index, _)| index).chain([text.len()]).collect();
     let mut spelled = String::new();
     let mut copied_to = 0;
     let mut position = 0;
     while position + 1 < starts.len() {
+        if text.as_bytes()[starts[position]].is_ascii() {
+            position += 1;
+            continue;
+        }
         let longest = (starts.len() - 1 - position).min(LONGEST_EMOJI);
         let found = (1..=longest).rev().find_map(|length| {
             emojis::get(&text[starts[position]..starts[position + length]]).map(|emoji| (length, emoji))
         });
         match found {
-            // ASCII characters that are also emoji (digits, #, *) stay as they are.
-            Some((length, emoji)) if !text[starts[position]..].starts_with(|c: char| c.is_ascii()) => {
+            Some((length, emoji)) => {
                 spelled.push_str(&text[copied_to..starts[position]]);
                 let name: Vec<&str> = emoji.name().split(": ").filter(|part| !part.contains("skin tone")).collect();
                 spelled.push_str(&format!(" ({}) ", name.join(" ")));
                 position += length;
                 copied_to = starts[position];
             }
-            _ => position += 1,
+            None => position += 1,
         }
     }
     if copied_to == 0 {
