@@ -4,7 +4,7 @@
 //! `models/reference/make_embedding_reference.py`). Needs the model's weights:
 //! `cargo xtask test` fetches them (`hearth models fetch all-minilm-l6-v2`).
 
-use hearth_core::models::text::{cosine, TextEmbedder, DIMENSION};
+use hearth_core::models::text::{cosine, Forward, TextEmbedder, DIMENSION};
 use hearth_core::models::Catalog;
 use serde::Deserialize;
 
@@ -30,11 +30,15 @@ fn reference() -> Reference {
 
 /// The embedder, from `$HEARTH_MODELS_DIR` or the repository's `models/weights/`.
 fn embedder() -> TextEmbedder {
+    embedder_with(Forward::Packed)
+}
+
+fn embedder_with(forward: Forward) -> TextEmbedder {
     let catalog = Catalog::bundled().unwrap();
     let dir = catalog.model("all-minilm-l6-v2").unwrap().installed_dir(&models_dir()).unwrap_or_else(|error| {
         panic!("{error}\n(the model tests need the weights: run `cargo xtask models` or `cargo xtask test`)")
     });
-    TextEmbedder::load(&dir, &candle_core::Device::Cpu).unwrap()
+    TextEmbedder::load_with(&dir, &candle_core::Device::Cpu, forward).unwrap()
 }
 
 #[test]
@@ -59,6 +63,23 @@ fn every_reference_sentence_embeds_within_cosine_0_999_of_sentence_transformers(
     let truncated = reference.items.iter().filter(|item| item.token_count > reference.max_seq_length).count();
     assert!(truncated >= 3, "the fixture must exercise truncation");
     eprintln!("worst cosine {:.6} for {:?}", worst.0, worst.1.chars().take(60).collect::<String>());
+}
+
+/// Hearth's packed encoder (the CPU default) against candle-transformers' BERT (the GPU path)
+/// on the same inputs: the two must agree far more closely than either needs to agree with
+/// PyTorch, whatever the mix of lengths in a batch.
+#[test]
+fn the_packed_encoder_matches_candle_transformers_bert() {
+    let reference = reference();
+    let texts: Vec<&str> = reference.items.iter().map(|item| item.text.as_str()).collect();
+    let packed = embedder_with(Forward::Packed).embed(&texts).unwrap();
+    let padded = embedder_with(Forward::Padded).embed(&texts).unwrap();
+    for ((text, packed), padded) in texts.iter().zip(&packed).zip(&padded) {
+        let similarity = cosine(packed, padded);
+        assert!(similarity > 0.99999, "cosine {similarity} for {text:?}");
+        let largest_difference = packed.iter().zip(padded).map(|(a, b)| (a - b).abs()).fold(0.0_f32, f32::max);
+        assert!(largest_difference < 2e-4, "a component differs by {largest_difference} for {text:?}");
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! running them (`text`: sentence embeddings with candle).
 
 pub mod downloads;
+mod encoder;
 pub mod fetch;
 pub mod sentiment;
 pub mod text;

@@ -1,13 +1,17 @@
-//! Sentence embeddings with all-MiniLM-L6-v2 on candle: BERT from candle-transformers, the
-//! model's own tokenizer without its fixed padding, truncation at the model's 256 tokens, mean
-//! pooling over the attention mask, then L2 normalisation — what sentence-transformers does.
-//! Inputs are grouped by length so a batch pads only to its own longest input.
+//! Sentence embeddings with all-MiniLM-L6-v2 on candle: the model's own tokenizer without its
+//! fixed padding, truncation at the model's 256 tokens, BERT, mean pooling over each text's
+//! tokens, then L2 normalisation — what sentence-transformers does. On the CPU the BERT is
+//! Hearth's packed encoder (`models::encoder`, no padding at all); on a GPU it is
+//! candle-transformers' `BertModel` over batches grouped by length, so each pads only to its own
+//! longest input.
 
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+
+use super::encoder::PackedBert;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::{Error, Result};
@@ -18,9 +22,24 @@ pub const DIMENSION: usize = 384;
 /// Inputs per forward pass.
 pub const BATCH_SIZE: usize = 32;
 
+/// Which implementation of BERT runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// Hearth's packed encoder: the default on the CPU.
+    Packed,
+    /// candle-transformers' `BertModel` with padded batches: the default on GPUs, and the
+    /// reference the packed encoder is tested against.
+    Padded,
+}
+
+enum Network {
+    Packed(PackedBert),
+    Padded(BertModel),
+}
+
 /// A loaded embedding model; share it (`Arc`) and call `embed` from any thread.
 pub struct TextEmbedder {
-    model: BertModel,
+    network: Network,
     tokenizer: Tokenizer,
     device: Device,
 }
@@ -36,8 +55,14 @@ fn model_error(what: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
 }
 
 impl TextEmbedder {
-    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`, with the
+    /// forward pass that suits `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, if device.is_cpu() { Forward::Packed } else { Forward::Padded })
+    }
+
+    /// `load` with a chosen forward pass (`Packed` needs the CPU).
+    pub fn load_with(dir: &Path, device: &Device, forward: Forward) -> Result<Self> {
         let damaged = |file: &str, error: &dyn std::fmt::Display| {
             Error::Unavailable(format!(
                 "the embedding model's {file} in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
@@ -67,8 +92,15 @@ impl TextEmbedder {
         #[allow(unsafe_code)]
         let variables = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, device) }
             .map_err(|error| damaged("model.safetensors", &error))?;
-        let model = BertModel::load(variables, &config).map_err(|error| damaged("model.safetensors", &error))?;
-        Ok(Self { model, tokenizer, device: device.clone() })
+        let network = match forward {
+            Forward::Packed => Network::Packed(
+                PackedBert::load(variables, &config).map_err(|error| damaged("model.safetensors", &error))?,
+            ),
+            Forward::Padded => Network::Padded(
+                BertModel::load(variables, &config).map_err(|error| damaged("model.safetensors", &error))?,
+            ),
+        };
+        Ok(Self { network, tokenizer, device: device.clone() })
     }
 
     /// Token ids of `text` as the model sees them (with [CLS] and [SEP], truncated).
@@ -95,6 +127,7 @@ impl TextEmbedder {
         // so later (smaller) batches reuse the buffers of earlier ones instead of asking the
         // kernel for fresh zeroed pages.
         let mut order: Vec<usize> = (0..texts.len()).collect();
+        // (The packed encoder does not pad, but the same order keeps its buffers warm too.)
         order.sort_by_key(|&index| std::cmp::Reverse(token_ids[index].len()));
         let mut vectors = vec![Vec::new(); texts.len()];
         for batch in order.chunks(BATCH_SIZE) {
@@ -107,6 +140,37 @@ impl TextEmbedder {
     }
 
     fn embed_batch(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        match &self.network {
+            Network::Packed(encoder) => Self::embed_packed(encoder, batch),
+            Network::Padded(model) => self.embed_padded(model, batch),
+        }
+    }
+
+    fn embed_packed(encoder: &PackedBert, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let hidden = encoder.hidden_size();
+        let states = encoder
+            .forward(batch)
+            .and_then(|states| states.flatten_all()?.to_vec1::<f32>())
+            .map_err(model_error("the embedding model failed"))?;
+        // Mean over each text's tokens, then unit length.
+        let mut rows = states.chunks_exact(hidden);
+        Ok(batch
+            .iter()
+            .map(|sequence| {
+                let mut mean = vec![0.0_f32; hidden];
+                for row in rows.by_ref().take(sequence.len()) {
+                    for (sum, value) in mean.iter_mut().zip(row) {
+                        *sum += value;
+                    }
+                }
+                let count = sequence.len().max(1) as f32;
+                let norm = (mean.iter().map(|x| (x / count) * (x / count)).sum::<f32>()).sqrt().max(1e-12);
+                mean.iter().map(|x| x / count / norm).collect()
+            })
+            .collect())
+    }
+
+    fn embed_padded(&self, model: &BertModel, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let longest = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(batch.len() * longest);
         let mut mask = Vec::with_capacity(batch.len() * longest);
@@ -120,8 +184,7 @@ impl TextEmbedder {
         let input_ids = Tensor::from_vec(ids, shape, &self.device).map_err(model_error("input ids"))?;
         let attention_mask = Tensor::from_vec(mask, shape, &self.device).map_err(model_error("attention mask"))?;
         let token_type_ids = input_ids.zeros_like().map_err(model_error("token types"))?;
-        let hidden = self
-            .model
+        let hidden = model
             .forward(&input_ids, &token_type_ids, Some(&attention_mask))
             .map_err(model_error("the embedding model failed"))?;
         // Mean over real tokens only, then unit length.
