@@ -22,6 +22,7 @@ DOMAIN = {
     "test-nyt": "held out, in domain",
     "fixed_set": "unlike the training data",
     "social_eval": "unlike the training data",
+    "social_dev": "unlike the training data; for choosing between recipes",
 }
 
 

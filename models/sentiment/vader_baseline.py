@@ -4,8 +4,8 @@
 Scores the sets Hearth's trainer scores, with VADER's compound score and the standard
 thresholds: compound >= 0.05 -> positive, compound <= -0.05 -> negative, otherwise neutral.
 The sets: models/sentiment/data/test.tsv and every test-SOURCE.tsv beside it (made by
-prepare_data.py), tests/fixtures/sentiment/fixed_set.tsv and social_eval.tsv (the latter also
-per category). Prints and writes models/sentiment/vader_baseline.json: per set, accuracy,
+prepare_data.py), tests/fixtures/sentiment/fixed_set.tsv, social_eval.tsv and social_dev.tsv (the latter two
+also per category). Prints and writes models/sentiment/vader_baseline.json: per set, accuracy,
 macro-F1, per-class precision / recall / F1 / support, the confusion matrix (rows = gold,
 columns = predicted, order positive, neutral, negative); the exact command and the package
 version.
@@ -30,7 +30,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO / "models/sentiment/data"
-DEFAULT_SETS = [REPO / "tests/fixtures/sentiment/fixed_set.tsv", REPO / "tests/fixtures/sentiment/social_eval.tsv"]
+DEFAULT_SETS = [
+    REPO / "tests/fixtures/sentiment/fixed_set.tsv",
+    REPO / "tests/fixtures/sentiment/social_eval.tsv",
+    REPO / "tests/fixtures/sentiment/social_dev.tsv",
+]
 DEFAULT_OUTPUT = REPO / "models/sentiment/vader_baseline.json"
 LABELS = ("positive", "neutral", "negative")
 POS_THRESHOLD = 0.05
@@ -126,7 +130,7 @@ def rel(path: Path) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with test.tsv and test-SOURCE.tsv")
-    ap.add_argument("--eval", type=Path, action="append", help="more sets to score (default: the two fixtures)")
+    ap.add_argument("--eval", type=Path, action="append", help="more sets to score (default: the three fixtures)")
     ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = ap.parse_args()
     command = shlex.join([sys.executable, *sys.argv])

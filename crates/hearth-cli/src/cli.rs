@@ -117,6 +117,9 @@ pub enum Command {
         /// More sets to score with the trained head ([category<TAB>]label<TAB>text); repeatable
         #[arg(long = "eval", value_name = "FILE")]
         evaluation_sets: Vec<PathBuf>,
+        /// The set whose macro-F1 picks the epoch that is kept (default: DIR/validation.tsv)
+        #[arg(long, value_name = "FILE")]
+        select_on: Option<PathBuf>,
     },
     /// Embed text with the on-device sentence model: one text per line in, one vector per line out
     Embed {
@@ -275,8 +278,8 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Sentiment { input } => sentiment(app, input.as_deref(), out),
         Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
-        Command::TrainSentiment { data, out: out_dir, evaluation_sets } => {
-            crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets)
+        Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on } => {
+            crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref())
         }
         Command::Serve { .. } => unreachable_serve(),
     }
@@ -362,8 +365,8 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
     let vectors = embedder.embed(&texts)?;
     let embed_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    head.classify(&vectors, &candle_device)?;
-    let head_seconds = started.elapsed().as_secs_f64();
+    hearth_core::models::sentiment::classify_texts(&head, &embedder, &texts, &vectors, &candle_device)?;
+    let tone_seconds = started.elapsed().as_secs_f64();
     let per_second = |seconds: f64| (texts.len() as f64 / seconds * 10.0).round() / 10.0;
     println!(
         "{}",
@@ -372,8 +375,8 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
             "texts": texts.len(),
             "seconds": (embed_seconds * 1000.0).round() / 1000.0,
             "texts_per_second": per_second(embed_seconds),
-            "sentiment_head_texts_per_second": per_second(head_seconds),
-            "embed_and_tone_texts_per_second": per_second(embed_seconds + head_seconds),
+            "tone_texts_per_second": per_second(tone_seconds),
+            "embed_and_tone_texts_per_second": per_second(embed_seconds + tone_seconds),
             "threads": std::thread::available_parallelism().map_or(1, usize::from),
             "profile": if cfg!(debug_assertions) { "dev (dependencies at opt-level 2)" } else { "release" },
         })

@@ -98,6 +98,7 @@ pub fn train_sentiment(
     data: &Path,
     out: &Path,
     evaluation_sets: &[std::path::PathBuf],
+    select_on: Option<&Path>,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let device = DeviceChoice::Cpu.device()?;
@@ -142,6 +143,8 @@ pub fn train_sentiment(
         .collect();
     train_rows.extend(extra_neutral);
     let validation_rows = read_labelled(&data.join("validation.tsv"))?;
+    let selection_file = select_on.map_or_else(|| data.join("validation.tsv"), Path::to_path_buf);
+    let selection_rows = read_labelled(&selection_file)?;
     let mut test_sets = vec![("test".to_owned(), read_labelled(&data.join("test.tsv"))?)];
     let mut source_tests: Vec<std::path::PathBuf> = std::fs::read_dir(data)?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -158,6 +161,7 @@ pub fn train_sentiment(
     }
     let train_examples = embed(&train_rows)?;
     let validation_examples = embed(&validation_rows)?;
+    let selection_examples = embed(&selection_rows)?;
     let test_examples: Vec<Vec<Example>> =
         test_sets.iter().map(|(_, rows)| embed(rows)).collect::<anyhow::Result<_>>()?;
     let embedding_seconds = started.elapsed().as_secs_f64();
@@ -171,7 +175,7 @@ pub fn train_sentiment(
     let mean = raw.iter().sum::<f32>() / 3.0;
     let options =
         TrainingOptions { class_weights: [raw[0] / mean, raw[1] / mean, raw[2] / mean], ..TrainingOptions::default() };
-    let trained = train(&train_examples, &validation_examples, &options, &device)?;
+    let trained = train(&train_examples, &selection_examples, &options, &device)?;
     let head = SentimentHead::from_safetensors(&trained.weights, &device)?;
     let score = |examples: &[Example]| -> anyhow::Result<hearth_core::models::sentiment::Evaluation> {
         let embeddings: Vec<Vec<f32>> = examples.iter().map(|example| example.embedding.clone()).collect();
@@ -210,7 +214,8 @@ pub fn train_sentiment(
         "train_examples": train_examples.len(),
         "train_counts": { "positive": counts[0], "neutral": counts[1], "negative": counts[2] },
         "best_epoch": trained.best_epoch,
-        "validation_macro_f1_by_epoch": trained.validation_macro_f1_by_epoch,
+        "epoch_selected_on": selection_file.strip_prefix(std::env::current_dir()?).unwrap_or(&selection_file),
+        "selection_macro_f1_by_epoch": trained.selection_macro_f1_by_epoch,
         "train": score(&train_examples)?,
         "validation": score(&validation_examples)?,
         "evaluations": evaluations,

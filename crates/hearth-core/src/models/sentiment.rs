@@ -300,15 +300,15 @@ impl SplitMix64 {
     }
 }
 
-/// A trained head and how it did on the validation set, epoch by epoch.
+/// A trained head and how it did on the selection set, epoch by epoch.
 pub struct Trained {
     pub weights: Vec<u8>,
     pub best_epoch: usize,
-    pub validation_macro_f1_by_epoch: Vec<f64>,
+    pub selection_macro_f1_by_epoch: Vec<f64>,
 }
 
-/// Trains the head on `train`, keeping the epoch with the best validation macro-F1.
-pub fn train(train: &[Example], validation: &[Example], options: &TrainingOptions, device: &Device) -> Result<Trained> {
+/// Trains the head on `train`, keeping the epoch with the best macro-F1 on `selection`.
+pub fn train(train: &[Example], selection: &[Example], options: &TrainingOptions, device: &Device) -> Result<Trained> {
     let mut random = SplitMix64(options.seed);
     // Kaiming-uniform-style initialisation from our own generator.
     let mut uniform = |rows: usize, columns: usize, bound: f32| -> Result<Var> {
@@ -331,8 +331,8 @@ pub fn train(train: &[Example], validation: &[Example], options: &TrainingOption
         hidden: Linear::new(variables[0].as_tensor().clone(), Some(variables[1].as_tensor().clone())),
         output: Linear::new(variables[2].as_tensor().clone(), Some(variables[3].as_tensor().clone())),
     };
-    let validation_embeddings: Vec<Vec<f32>> = validation.iter().map(|example| example.embedding.clone()).collect();
-    let validation_truth: Vec<Tone> = validation.iter().map(|example| example.tone).collect();
+    let selection_embeddings: Vec<Vec<f32>> = selection.iter().map(|example| example.embedding.clone()).collect();
+    let selection_truth: Vec<Tone> = selection.iter().map(|example| example.tone).collect();
     let mut order: Vec<usize> = (0..train.len()).collect();
     let mut best: Option<(f64, usize, Vec<u8>)> = None;
     let mut by_epoch = Vec::new();
@@ -354,15 +354,15 @@ pub fn train(train: &[Example], validation: &[Example], options: &TrainingOption
             optimiser.backward_step(&loss).map_err(candle("training step"))?;
         }
         let predicted: Vec<Tone> =
-            head(&variables).classify(&validation_embeddings, device)?.into_iter().map(|score| score.label).collect();
-        let macro_f1 = evaluate(&predicted, &validation_truth).macro_f1;
+            head(&variables).classify(&selection_embeddings, device)?.into_iter().map(|score| score.label).collect();
+        let macro_f1 = evaluate(&predicted, &selection_truth).macro_f1;
         by_epoch.push(macro_f1);
         if best.as_ref().is_none_or(|(best_f1, _, _)| macro_f1 > *best_f1) {
             best = Some((macro_f1, epoch, save(&variables)?));
         }
     }
     let (_, best_epoch, weights) = best.ok_or_else(|| Error::invalid("training needs at least one epoch"))?;
-    Ok(Trained { weights, best_epoch, validation_macro_f1_by_epoch: by_epoch })
+    Ok(Trained { weights, best_epoch, selection_macro_f1_by_epoch: by_epoch })
 }
 
 fn save(variables: &[Var; 4]) -> Result<Vec<u8>> {
