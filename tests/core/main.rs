@@ -11,6 +11,7 @@ mod enrich;
 mod feed;
 mod interactions;
 mod models;
+mod ranking;
 mod search;
 mod sentiment;
 mod support;

@@ -16,7 +16,7 @@ use crate::models::text::TextEmbedder;
 use crate::models::{self, Catalog, DeviceChoice, ModelStatus};
 use crate::post::{NewPost, Post};
 use crate::progress::Changes;
-use crate::ranking::{RankingStrategy, RecencyEngagement};
+use crate::ranking::{self, Personalised, RankingStrategy};
 use crate::search::{self, SearchResult};
 use crate::store::interactions::{self as log, MutedAuthor};
 use crate::store::{now_ms, posts, Store};
@@ -77,9 +77,20 @@ pub struct Status {
     pub media: i64,
     pub demo_imported: bool,
     pub ranking: &'static str,
+    /// What the ranker has learned so far.
+    pub personalisation: Personalisation,
     /// Where models run, as configured (`config.toml` or `--device`).
     pub device: DeviceChoice,
     pub config_path: String,
+}
+
+/// The ranker's learned state, in a few numbers and words.
+#[derive(Debug, Clone, Serialize)]
+pub struct Personalisation {
+    /// Interactions learned from since the last reset.
+    pub interactions_learned: u64,
+    /// The interests found, each named by its most telling word (where one stands out).
+    pub interests: Vec<String>,
 }
 
 /// The bytes of a media item, ready to serve.
@@ -112,7 +123,7 @@ impl App {
         Ok(Self {
             config: Arc::new(config),
             store,
-            ranking: Arc::new(RecencyEngagement),
+            ranking: Arc::new(Personalised),
             enrichment: None,
             downloads: models::downloads::Downloads::new(changes.clone()),
             changes,
@@ -160,7 +171,9 @@ impl App {
     }
 
     pub fn feed(&self, query: &FeedQuery) -> Result<FeedPage> {
-        feed::page(&self.store, self.ranking.as_ref(), query, now_ms())
+        let now = now_ms();
+        let profile = self.store.write(|connection| ranking::learn(connection, now))?;
+        feed::page(&self.store, self.ranking.as_ref(), &profile, query, now)
     }
 
     pub fn get_post(&self, post_id: i64) -> Result<Post> {
@@ -169,9 +182,24 @@ impl App {
             .ok_or_else(|| Error::not_found("post", post_id))
     }
 
-    /// Records what the user did; returns the post as it is now, if the event was about one.
+    /// Records what the user did, and learns from it at once; returns the post as it is now,
+    /// if the event was about one.
     pub fn record_interaction(&self, input: &InteractionInput) -> Result<Option<Post>> {
-        interactions::record(&self.store, input)?.map(|post_id| self.get_post(post_id)).transpose()
+        let post_id = interactions::record(&self.store, input)?;
+        self.store.write(|connection| ranking::learn(connection, now_ms()))?;
+        post_id.map(|post_id| self.get_post(post_id)).transpose()
+    }
+
+    /// Forgets what the ranker learned (the interaction log stays); `forget_interactions`
+    /// also empties the log and the state derived from it (likes, hides, mutes stay as
+    /// they are on the posts).
+    pub fn reset_personalisation(&self, forget_interactions: bool) -> Result<()> {
+        self.store.write(|connection| {
+            if forget_interactions {
+                log::forget_all(connection)?;
+            }
+            ranking::reset(connection, now_ms())
+        })
     }
 
     pub fn create_post(&self, new_post: &NewPost) -> Result<Post> {
@@ -209,6 +237,17 @@ impl App {
             media: counts.media,
             demo_imported: demo::is_imported(&self.store)?,
             ranking: self.ranking.name(),
+            personalisation: self.store.read(|connection| {
+                let profile = ranking::load(connection)?;
+                Ok(Personalisation {
+                    interactions_learned: profile.events,
+                    interests: profile
+                        .interests
+                        .iter()
+                        .filter_map(|interest| interest.topic().map(str::to_owned))
+                        .collect(),
+                })
+            })?,
             device: self.config.device,
             config_path: self.config.config_path().display().to_string(),
         })

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::interactions::contains_muted_word;
+use crate::interactions::MuteRule;
 use crate::post::{MediaKind, Post};
-use crate::ranking::{RankingStrategy, UserSignals};
+use crate::ranking::{self, Profile, RankingInput, RankingStrategy};
 use crate::store::posts::{self, Candidate, CandidateQuery};
-use crate::store::{interactions as log, Store};
+use crate::store::{enrichments, interactions as log, Store};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
@@ -86,8 +86,14 @@ impl Cursor {
     }
 }
 
-/// One page of the feed.
-pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now_ms: i64) -> Result<FeedPage> {
+/// One page of the feed; ranked pages are ordered by `ranking` for `profile`.
+pub fn page(
+    store: &Store,
+    ranking: &dyn RankingStrategy,
+    profile: &Profile,
+    query: &FeedQuery,
+    now_ms: i64,
+) -> Result<FeedPage> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if !(1..=MAX_PAGE_SIZE).contains(&limit) {
         return Err(Error::invalid(format!("limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")));
@@ -102,9 +108,10 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
         ..CandidateQuery::default()
     };
     store.read(|connection| {
-        let muted_words = log::muted_words(connection)?;
-        let visible =
-            |candidate: &Candidate| !muted_words.iter().any(|word| contains_muted_word(&candidate.text, word));
+        // A stored rule that no longer parses (a pattern from a future version) mutes nothing.
+        let muted_words: Vec<MuteRule> =
+            log::muted_words(connection)?.iter().filter_map(|word| MuteRule::parse(word).ok()).collect();
+        let visible = |candidate: &Candidate| !muted_words.iter().any(|rule| rule.matches(&candidate.text));
         match (query.mode, cursor) {
             (FeedMode::Chronological, cursor @ (None | Some(Cursor::Chronological { .. }))) => {
                 let mut before = match cursor {
@@ -138,19 +145,27 @@ pub fn page(store: &Store, ranking: &dyn RankingStrategy, query: &FeedQuery, now
                     Some(Cursor::Ranked { as_of_ms, offset }) => (as_of_ms, offset),
                     _ => (now_ms, 0),
                 };
-                let pool =
-                    posts::candidates(connection, &CandidateQuery { limit: RANKED_CANDIDATE_POOL, ..base.clone() })?;
+                let pool = posts::candidates(
+                    connection,
+                    &CandidateQuery {
+                        limit: RANKED_CANDIDATE_POOL,
+                        recent_since_ms: Some(as_of_ms - ranking::QUIET_WINDOW_MS),
+                        ..base.clone()
+                    },
+                )?;
                 let pool: Vec<Candidate> = pool.into_iter().filter(|candidate| visible(candidate)).collect();
-                let signals =
-                    UserSignals { demoted_authors: log::show_less_by_author(connection)?.into_iter().collect() };
-                let ranked = ranking.rank(&pool, &signals, as_of_ms);
+                let ids: Vec<i64> = pool.iter().map(|candidate| candidate.id).collect();
+                let embeddings = enrichments::post_vectors(connection, &ids, "embedding", ranking::EMBEDDING_MODEL)?;
+                let ranked =
+                    ranking.rank(&RankingInput { candidates: &pool, embeddings: &embeddings, profile }, as_of_ms);
                 let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ranked.len());
                 let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(ranked.len());
                 let slice = &ranked[start..end];
                 let ids: Vec<i64> = slice.iter().map(|ranked| ranked.post_id).collect();
                 let mut page_posts = posts::load_posts(connection, &ids)?;
                 for (post, ranked) in page_posts.iter_mut().zip(slice) {
-                    post.reason = Some(ranked.reason.clone());
+                    post.reason = ranked.reasons.first().cloned();
+                    post.reasons.clone_from(&ranked.reasons);
                 }
                 let next_cursor = (end < ranked.len())
                     .then(|| Cursor::Ranked { as_of_ms, offset: i64::try_from(end).unwrap_or(i64::MAX) }.encode());

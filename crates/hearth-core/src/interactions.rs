@@ -133,14 +133,56 @@ pub fn record(store: &Store, input: &InteractionInput) -> Result<Option<i64>> {
 }
 
 fn normalise_muted_word(value: Option<&str>) -> Result<String> {
-    let word = value.unwrap_or_default().trim().to_lowercase();
+    let word = value.unwrap_or_default().trim();
+    // A pattern keeps its case (`\B` is not `\b`); it matches without regard to case anyway.
+    let word = if MuteRule::is_pattern(word) { word.to_owned() } else { word.to_lowercase() };
     if word.is_empty() {
         return Err(Error::invalid("a muted word cannot be empty"));
     }
     if word.chars().count() > MAX_MUTED_WORD_CHARS {
         return Err(Error::invalid(format!("a muted word can be at most {MAX_MUTED_WORD_CHARS} characters")));
     }
+    MuteRule::parse(&word)?;
     Ok(word)
+}
+
+/// One muted word, phrase or pattern, ready to test posts against. A mute written `/.../` is
+/// a regular expression (Rust `regex` syntax, case-insensitive, linear time, size-limited);
+/// anything else is a word or phrase matched whole.
+#[derive(Debug, Clone)]
+pub enum MuteRule {
+    Words(String),
+    Pattern(regex::Regex),
+}
+
+/// The compiled size a muted pattern may reach (a guard against patterns that explode).
+const MAX_PATTERN_BYTES: usize = 256 * 1024;
+
+impl MuteRule {
+    fn is_pattern(text: &str) -> bool {
+        text.len() > 2 && text.starts_with('/') && text.ends_with('/')
+    }
+
+    pub fn parse(muted: &str) -> Result<Self> {
+        if !Self::is_pattern(muted) {
+            return Ok(Self::Words(muted.to_lowercase()));
+        }
+        regex::RegexBuilder::new(&muted[1..muted.len() - 1])
+            .case_insensitive(true)
+            .size_limit(MAX_PATTERN_BYTES)
+            .build()
+            .map(Self::Pattern)
+            .map_err(|error| {
+                Error::invalid(format!("the muted pattern {muted} is not a valid regular expression: {error}"))
+            })
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Self::Words(words) => contains_muted_word(text, words),
+            Self::Pattern(pattern) => pattern.is_match(text),
+        }
+    }
 }
 
 /// Whether `text` contains `muted` (already lower-case) as a whole word or phrase.
@@ -166,6 +208,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn muted_patterns_match_anywhere_without_regard_to_case() {
+        let rule = MuteRule::parse("/\\bcrypto\\w*/").unwrap();
+        assert!(rule.matches("New CRYPTOCURRENCY drop!"));
+        assert!(!rule.matches("a cryptic crossword"));
+        assert!(MuteRule::parse("/").unwrap().matches("a / b"), "a lone slash is a word");
+    }
+
+    #[test]
     fn muted_words_match_whole_words_only() {
         assert!(contains_muted_word("I love my Cat.", "cat"));
         assert!(contains_muted_word("cat", "cat"));
@@ -181,5 +231,8 @@ mod tests {
         assert_eq!(normalise_muted_word(Some("  Spoilers ")).unwrap(), "spoilers");
         assert!(normalise_muted_word(Some("   ")).is_err());
         assert!(normalise_muted_word(Some(&"x".repeat(101))).is_err());
+        assert_eq!(normalise_muted_word(Some(" /\\bCrypto\\w*/ ")).unwrap(), "/\\bCrypto\\w*/");
+        let error = normalise_muted_word(Some("/(unclosed/")).unwrap_err();
+        assert!(error.to_string().contains("not a valid regular expression"), "{error}");
     }
 }

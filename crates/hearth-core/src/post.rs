@@ -128,8 +128,10 @@ pub struct Post {
     pub media: Vec<Media>,
     pub counts: Counts,
     pub state: PostState,
-    /// In ranked mode: why the post is where it is, in plain words.
+    /// In ranked mode: the main reason the post is where it is, in plain words.
     pub reason: Option<String>,
+    /// In ranked mode: the strongest reasons (the first is `reason`), for "Why this post?".
+    pub reasons: Vec<String>,
     /// Its tone, once the enrichment pipeline has tagged it.
     pub tone: Option<PostTone>,
 }

@@ -79,8 +79,15 @@ fn sum(values: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + rest
 }
 
+/// The dot product of two vectors (of the shorter length), for callers in other crates: not
+/// inlined, so it runs as this crate is built (optimised) whatever the caller's profile.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let length = a.len().min(b.len());
+    dot_lanes(&a[..length], &b[..length])
+}
+
 #[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0_f32; 8];
     let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
     let rest: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
@@ -152,7 +159,7 @@ pub fn add_bias_residual_layer_norm(rows: &mut [f32], residual: &[f32], bias: &[
             for value in row.iter_mut() {
                 *value -= mean;
             }
-            let variance = dot(row, row) / width as f32;
+            let variance = dot_lanes(row, row) / width as f32;
             let scale = 1.0 / (variance + norm.epsilon).sqrt();
             for ((value, gamma), beta) in row.iter_mut().zip(norm.gamma).zip(norm.beta) {
                 *value = *value * scale * gamma + beta;
@@ -236,7 +243,7 @@ fn sequence_attention(qkv: &[f32], bias: &[f32], heads: usize, out: &mut [f32]) 
         }
         for (query, out_row) in queries.chunks_exact(head_size).zip(out.chunks_exact_mut(hidden)) {
             for (score, key) in scores.iter_mut().zip(keys.chunks_exact(head_size)) {
-                *score = dot(query, key);
+                *score = dot_lanes(query, key);
             }
             softmax(&mut scores);
             let context = &mut out_row[columns.clone()];

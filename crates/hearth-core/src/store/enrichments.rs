@@ -137,6 +137,36 @@ pub fn coverage(connection: &Connection, kind: &str, model_id: &str, model_versi
     )?)
 }
 
+/// The newest `kind` vector by `model_id` of each of `post_ids` that has one.
+pub fn post_vectors(
+    connection: &Connection,
+    post_ids: &[i64],
+    kind: &str,
+    model_id: &str,
+) -> Result<std::collections::HashMap<i64, Vec<f32>>> {
+    let mut vectors = std::collections::HashMap::with_capacity(post_ids.len());
+    // SQLite allows 32,766 parameters; 500 per statement keeps each prepared statement small.
+    for chunk in post_ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT post_id, vector FROM enrichments
+             WHERE kind = ? AND model_id = ? AND vector IS NOT NULL AND post_id IN ({placeholders})
+             ORDER BY created_at"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let parameters: Vec<&dyn rusqlite::ToSql> = [&kind as &dyn rusqlite::ToSql, &model_id]
+            .into_iter()
+            .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql))
+            .collect();
+        let mut rows = statement.query(parameters.as_slice())?;
+        while let Some(row) = rows.next()? {
+            let blob: Vec<u8> = row.get(1)?;
+            vectors.insert(row.get(0)?, vector_from_bytes(&blob)?);
+        }
+    }
+    Ok(vectors)
+}
+
 /// Little-endian f32s, the blob format of `enrichments.vector`.
 pub fn vector_to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|value| value.to_le_bytes()).collect()

@@ -115,6 +115,46 @@ pub fn append(connection: &Connection, event: &InteractionRow<'_>) -> Result<i64
     Ok(id)
 }
 
+/// An event read back from the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedInteraction {
+    pub id: i64,
+    pub post_id: Option<i64>,
+    pub author_id: Option<i64>,
+    pub kind: String,
+    pub dwell_ms: Option<i64>,
+    pub created_at_ms: i64,
+}
+
+/// Up to `limit` events after `after_id`, oldest first.
+pub fn after(connection: &Connection, after_id: i64, limit: i64) -> Result<Vec<LoggedInteraction>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, post_id, author_id, kind, dwell_ms, created_at FROM interactions WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![after_id, limit], |row| {
+        Ok(LoggedInteraction {
+            id: row.get(0)?,
+            post_id: row.get(1)?,
+            author_id: row.get(2)?,
+            kind: row.get(3)?,
+            dwell_ms: row.get(4)?,
+            created_at_ms: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Empties the log (what the user did stays on the posts: likes, hides, mutes).
+pub fn forget_all(connection: &Connection) -> Result<()> {
+    connection.execute("DELETE FROM interactions", [])?;
+    Ok(())
+}
+
+/// The newest event's id (0 for an empty log).
+pub fn last_id(connection: &Connection) -> Result<i64> {
+    Ok(connection.query_row("SELECT coalesce(max(id), 0) FROM interactions", [], |row| row.get(0))?)
+}
+
 /// A muted author, for the settings page.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MutedAuthor {
@@ -136,16 +176,6 @@ pub fn muted_authors(connection: &Connection) -> Result<Vec<MutedAuthor>> {
 pub fn muted_words(connection: &Connection) -> Result<Vec<String>> {
     let mut statement = connection.prepare_cached("SELECT word FROM muted_words ORDER BY word")?;
     let rows = statement.query_map([], |row| row.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Authors the user asked to see less of: `(author_id, number of show_less events)`.
-pub fn show_less_by_author(connection: &Connection) -> Result<Vec<(i64, i64)>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT p.author_id, count(*) FROM interactions i JOIN posts p ON p.id = i.post_id
-         WHERE i.kind IN ('show_less', 'hide') GROUP BY p.author_id",
-    )?;
-    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -228,6 +228,12 @@ pub struct Candidate {
     pub state: PostState,
     pub n_images: i64,
     pub n_audio: i64,
+    /// The user has opened, read, liked or boosted it.
+    pub seen: bool,
+    /// The tone label the enrichment pipeline gave it, if any.
+    pub tone: Option<String>,
+    /// The author's posts since `CandidateQuery::recent_since_ms`.
+    pub author_recent_posts: i64,
 }
 
 /// Which candidates to fetch, newest first.
@@ -243,17 +249,32 @@ pub struct CandidateQuery {
     pub include_hidden: bool,
     /// Leave out posts tagged negative.
     pub calm: bool,
+    /// From when `Candidate::author_recent_posts` counts (all time if `None`).
+    pub recent_since_ms: Option<i64>,
     pub limit: i64,
+}
+
+/// The columns `candidate_from_row` reads; `?R` is where `author_recent_posts` counts from.
+macro_rules! candidate_columns {
+    () => {
+        "p.id, p.author_id, p.source_id, p.text, p.created_at, p.like_count, p.boost_count, p.reply_count,
+         coalesce(s.liked, 0), coalesce(s.hidden, 0), coalesce(s.show_less, 0),
+         (SELECT count(*) FROM media m WHERE m.post_id = p.id AND m.kind = 'image'),
+         (SELECT count(*) FROM media m WHERE m.post_id = p.id AND m.kind = 'audio'),
+         coalesce(s.opened_count, 0) + coalesce(s.dwell_ms_total, 0) + coalesce(s.liked, 0) + coalesce(s.boosted, 0) > 0,
+         (SELECT json_extract(e.value_json, '$.label') FROM enrichments e
+          WHERE e.post_id = p.id AND e.kind = 'sentiment' ORDER BY e.created_at DESC LIMIT 1),
+         (SELECT count(*) FROM posts q WHERE q.author_id = p.author_id AND q.created_at >= ?R)"
+    };
 }
 
 /// Posts matching the query, newest first, without posts by muted authors.
 pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec<Candidate>> {
     let (before_time, before_id) = query.before.unwrap_or((i64::MAX, i64::MAX));
-    let mut statement = connection.prepare_cached(
-        "SELECT p.id, p.author_id, p.source_id, p.text, p.created_at, p.like_count, p.boost_count, p.reply_count,
-                coalesce(s.liked, 0), coalesce(s.hidden, 0), coalesce(s.show_less, 0),
-                (SELECT count(*) FROM media m WHERE m.post_id = p.id AND m.kind = 'image'),
-                (SELECT count(*) FROM media m WHERE m.post_id = p.id AND m.kind = 'audio')
+    let sql = concat!(
+        "SELECT ",
+        candidate_columns!(),
+        "
          FROM posts p
          LEFT JOIN post_state s ON s.post_id = p.id
          WHERE (p.created_at < ?1 OR (p.created_at = ?1 AND p.id < ?2))
@@ -266,8 +287,10 @@ pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec
            AND (NOT ?9 OR NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
                                       AND json_extract(e.value_json, '$.label') = 'negative'))
          ORDER BY p.created_at DESC, p.id DESC
-         LIMIT ?8",
-    )?;
+         LIMIT ?8"
+    )
+    .replace("?R", "?10");
+    let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(
         params![
             before_time,
@@ -278,11 +301,56 @@ pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec
             query.has_media.map(MediaKind::as_str),
             query.include_hidden,
             query.limit,
-            query.calm
+            query.calm,
+            query.recent_since_ms.unwrap_or(i64::MIN)
         ],
         candidate_from_row,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One post's candidate row (whether or not it is hidden or muted), if it exists.
+pub fn candidate(connection: &Connection, post_id: i64, recent_since_ms: i64) -> Result<Option<Candidate>> {
+    let sql = concat!(
+        "SELECT ",
+        candidate_columns!(),
+        " FROM posts p LEFT JOIN post_state s ON s.post_id = p.id WHERE p.id = ?1"
+    )
+    .replace("?R", "?2");
+    Ok(connection.prepare_cached(&sql)?.query_row(params![post_id, recent_since_ms], candidate_from_row).optional()?)
+}
+
+/// Up to `count` posts the user has not interacted with, picked pseudo-randomly from `seed`
+/// (each a uniform draw over the id range): what a learned preference is contrasted with.
+pub fn untouched_posts(connection: &Connection, seed: u64, exclude: i64, count: usize) -> Result<Vec<i64>> {
+    let (low, high): (Option<i64>, Option<i64>) =
+        connection.query_row("SELECT min(id), max(id) FROM posts", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let (Some(low), Some(high)) = (low, high) else { return Ok(Vec::new()) };
+    let mut statement = connection.prepare_cached(
+        "SELECT p.id FROM posts p WHERE p.id >= ?1 AND p.id <> ?2
+           AND NOT EXISTS (SELECT 1 FROM post_state s WHERE s.post_id = p.id)
+         ORDER BY p.id LIMIT 1",
+    )?;
+    let mut state = seed;
+    let mut picked = Vec::with_capacity(count);
+    for _ in 0..count * 2 {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        let span = u64::try_from(high - low + 1).unwrap_or(1).max(1);
+        let start = low + i64::try_from(z % span).unwrap_or(0);
+        if let Some(id) = statement.query_row(params![start, exclude], |row| row.get::<_, i64>(0)).optional()? {
+            if !picked.contains(&id) {
+                picked.push(id);
+            }
+        }
+        if picked.len() == count {
+            break;
+        }
+    }
+    Ok(picked)
 }
 
 fn candidate_from_row(row: &Row<'_>) -> rusqlite::Result<Candidate> {
@@ -296,6 +364,9 @@ fn candidate_from_row(row: &Row<'_>) -> rusqlite::Result<Candidate> {
         state: PostState { liked: row.get(8)?, hidden: row.get(9)?, show_less: row.get(10)? },
         n_images: row.get(11)?,
         n_audio: row.get(12)?,
+        seen: row.get(13)?,
+        tone: row.get(14)?,
+        author_recent_posts: row.get(15)?,
     })
 }
 
@@ -353,6 +424,7 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
                 state: PostState { liked, hidden: row.get(14)?, show_less: row.get(15)? },
                 media: Vec::new(),
                 reason: None,
+                reasons: Vec::new(),
                 tone: row.get::<_, Option<String>>(16)?.and_then(|json| serde_json::from_str(&json).ok()),
             })
         })
