@@ -64,6 +64,15 @@ pub async fn status(app: State<'_, Startup>) -> CommandResult<Status> {
 }
 
 #[tauri::command]
+pub async fn reset_personalisation(app: State<'_, Startup>, forget_interactions: bool) -> CommandResult<Status> {
+    blocking(&app, move |app| {
+        app.reset_personalisation(forget_interactions)?;
+        app.status()
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn import_demo(app: State<'_, Startup>) -> CommandResult<DemoImport> {
     blocking(&app, |app| app.import_demo()).await
 }

@@ -113,6 +113,7 @@ pub fn run() -> ExitCode {
             commands::search,
             commands::mutes,
             commands::status,
+            commands::reset_personalisation,
             commands::import_demo,
             commands::enrichment_status,
             commands::models,

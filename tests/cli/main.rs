@@ -222,3 +222,61 @@ fn sentiment_labels_each_line_with_a_signed_score() {
     let scores: Vec<f64> = lines.iter().map(|line| line["score"].as_f64().unwrap()).collect();
     assert!(scores[0] > 0.0 && scores[1] < 0.0 && scores.iter().all(|score| (-1.0..=1.0).contains(score)));
 }
+
+fn models_dir() -> std::path::PathBuf {
+    std::env::var_os("HEARTH_MODELS_DIR")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/weights"), Into::into)
+}
+
+#[test]
+fn eval_ranking_scores_hearth_popularity_and_random_and_refuses_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ranking");
+    let run = |interactions: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["eval-ranking", "--json", "--k", "5", "--negatives", "20", "--interactions"])
+            .arg(interactions)
+            .arg("--items")
+            .arg(fixtures.join("items.csv"))
+            .env("HEARTH_MODELS_DIR", models_dir())
+            .output()
+            .unwrap()
+    };
+    let output = run(&fixtures.join("interactions.csv"));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines = json_lines(&output);
+    let methods: Vec<&str> = lines.iter().map(|line| line["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["hearth", "popularity", "random"]);
+    let ndcg = |index: usize| lines[index]["ndcg"].as_f64().unwrap();
+    for line in &lines {
+        assert_eq!(line["users"], 24);
+        assert!((0.0..=1.0).contains(&line["hr"].as_f64().unwrap()));
+    }
+    // Each user keeps to two of four topics: reading the items' text must pay.
+    assert!(ndcg(0) > ndcg(1) && ndcg(0) > ndcg(2), "{lines:?}");
+
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(&broken, "user,item,rating,timestamp\n1,2,five,3\n").unwrap();
+    let output = run(&broken);
+    assert!(!output.status.success());
+    let error: Value = serde_json::from_str(String::from_utf8_lossy(&output.stderr).trim()).unwrap();
+    assert_eq!(error["code"], "invalid_input");
+    assert!(error["message"].as_str().unwrap().contains("row 2"), "{error}");
+}
+
+#[test]
+fn reset_personalisation_forgets_what_was_learned_and_keeps_the_log_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(hearth(dir.path(), &["demo"]).status.success());
+    let first = json_lines(&hearth(dir.path(), &["feed", "--limit", "1", "--json"]))[0]["id"].to_string();
+    assert!(hearth(dir.path(), &["like", &first]).status.success());
+    let status = json_lines(&hearth(dir.path(), &["status", "--json"]))[0].clone();
+    assert_eq!(status["personalisation"]["interactions_learned"], 1);
+    let reset = json_lines(&hearth(dir.path(), &["reset-personalisation", "--json"]));
+    assert_eq!(reset[0]["interactions_learned"], 0);
+    assert_eq!(json_lines(&hearth(dir.path(), &["status", "--json"]))[0]["interactions"], 1, "the log stays");
+    assert!(hearth(dir.path(), &["reset-personalisation", "--forget-interactions"]).status.success());
+    assert_eq!(json_lines(&hearth(dir.path(), &["status", "--json"]))[0]["interactions"], 0);
+}

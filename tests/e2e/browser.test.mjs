@@ -232,7 +232,12 @@ describe('Hearth in a real browser', { timeout: 120_000 }, () => {
         : route.continue(),
     );
     await gotoFeed(page);
+    // Where the audio posts rank depends on what earlier tests liked: scroll until one loads.
     const card = page.locator('[data-testid="audio-card"]').first();
+    for (let i = 0; i < 30 && (await card.count()) === 0; i++) {
+      await page.locator(CARD).last().scrollIntoViewIfNeeded();
+      await page.waitForTimeout(300);
+    }
     await card.waitFor({ timeout: 20_000 });
     await card.scrollIntoViewIfNeeded();
     await card.locator('audio').evaluate((a) => a.play().catch(() => {}));

@@ -38,9 +38,17 @@ function errMessage(e: unknown): string {
   return e instanceof ApiError ? e.message : 'Something went wrong.';
 }
 
+/**
+ * A post as the backend sent it back after an action, keeping the ranking reasons of the feed
+ * page it came from (a single post comes back without them).
+ */
 function mergeUpdate(old: Post, fresh: Post | null | undefined): Post {
   if (!fresh || fresh.id !== old.id) return old;
-  return { ...fresh, reason: fresh.reason ?? old.reason };
+  return {
+    ...fresh,
+    reason: fresh.reason ?? old.reason,
+    reasons: fresh.reasons?.length ? fresh.reasons : old.reasons,
+  };
 }
 
 export function App() {
@@ -73,7 +81,8 @@ export function App() {
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [importing, setImporting] = useState(false);
   const [now, setNow] = useState(() => new Date());
-  const staleAfterMutes = useRef(false);
+  // Set when Settings changed what the feed shows (mutes, a personalisation reset): reloaded on the way back.
+  const staleFeed = useRef(false);
 
   const searchInput = useRef<HTMLInputElement>(null);
   const composeButton = useRef<HTMLButtonElement>(null);
@@ -374,8 +383,8 @@ export function App() {
   };
   const closeSettings = () => {
     setView(searched ? 'search' : 'feed');
-    if (staleAfterMutes.current) {
-      staleAfterMutes.current = false;
+    if (staleFeed.current) {
+      staleFeed.current = false;
       void loadFeed(mode, calm);
     }
   };
@@ -516,7 +525,7 @@ export function App() {
         theme={theme}
         onTheme={chooseTheme}
         onBack={closeSettings}
-        onMutesChanged={() => (staleAfterMutes.current = true)}
+        onFeedChanged={() => (staleFeed.current = true)}
         toast={toast}
       />
     );

@@ -7,7 +7,9 @@ import {
   displayUrl,
   formatDuration,
   initials,
+  isDemotion,
   linkify,
+  reasonsToShow,
   relativeTime,
   safeColor,
   sourceLabel,
@@ -348,6 +350,29 @@ export function ToneChip({ tone }: { tone: Post['tone'] | undefined }) {
   );
 }
 
+/**
+ * "Why this post?": a disclosure listing the ranker's reasons, strongest first. Reasons that
+ * explain a demotion ("Lower: …") are set in a quieter colour. Nothing outside ranked mode.
+ */
+export function WhyThisPost({ post }: { post: Pick<Post, 'reason'> & { reasons?: string[] | null } }) {
+  const reasons = reasonsToShow(post);
+  if (reasons.length === 0) return null;
+  return (
+    <details class="why" data-testid="why">
+      <summary>
+        <I.Info size={14} /> Why this post?
+      </summary>
+      <ul class="why-list" aria-label="Reasons this post is here">
+        {reasons.map((reason, i) => (
+          <li key={i} class={isDemotion(reason) ? 'why-lower' : undefined}>
+            {reason}
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
 function isInteractive(el: EventTarget | null, stop: Element): boolean {
   let n = el as Element | null;
   while (n && n !== stop) {
@@ -475,14 +500,7 @@ export function PostCard(props: Props) {
           <VideoPlayer key={v.id} media={v} />
         ))}
 
-        {post.reason && (
-          <details class="why">
-            <summary>
-              <I.Info size={14} /> Why this post?
-            </summary>
-            <p>{post.reason}</p>
-          </details>
-        )}
+        <WhyThisPost post={post} />
 
         <div class="actions" role="group" aria-label="Post actions">
           <button

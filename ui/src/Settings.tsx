@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, ApiError, onProgress } from './api';
 import type { EnrichmentStatus, ModelStatus, Mutes, Status } from './types';
-import { downloadError, downloadText, enrichmentText, sizeMB, taggedText } from './format';
+import { downloadError, downloadText, enrichmentText, learnedText, sizeMB, taggedText } from './format';
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
 import * as I from './icons';
@@ -19,7 +19,8 @@ type Props = {
   theme: ThemeChoice;
   onTheme: (t: ThemeChoice) => void;
   onBack: () => void;
-  onMutesChanged: () => void;
+  /** Something here changed what the feed shows (mutes, a personalisation reset). */
+  onFeedChanged: () => void;
   toast: (msg: string, kind?: 'info' | 'error') => void;
 };
 
@@ -53,6 +54,168 @@ export function ShortcutList() {
         <dd>Send the post you are writing</dd>
       </div>
     </dl>
+  );
+}
+
+type PersonalisationProps = {
+  /** The status Settings loaded (shared with the Status section); null until it arrives. */
+  status: Status | null;
+  /** Why the status could not be read (the Status section shows it too). */
+  statusError: string | null;
+  onRetry: () => void;
+  /** Called with the status the backend returned after a reset. */
+  onReset: (status: Status) => void;
+};
+
+/**
+ * Settings → Personalisation: what the ranker on this device has learned, and a reset behind an
+ * inline confirmation step that can also delete the interaction history.
+ */
+export function PersonalisationSection({ status, statusError, onRetry, onReset }: PersonalisationProps) {
+  const [confirming, setConfirming] = useState(false);
+  const [forget, setForget] = useState(false);
+  const [resetting, setResetting] = useState(false);
+  const [resetError, setResetError] = useState<string | null>(null);
+  const [done, setDone] = useState('');
+  const resetButton = useRef<HTMLButtonElement>(null);
+  const forgetBox = useRef<HTMLInputElement>(null);
+  // Focus goes back to "Reset personalisation" once the confirmation step has closed and the
+  // button is enabled again (a disabled button cannot take focus).
+  const refocus = useRef(false);
+
+  useEffect(() => {
+    if (confirming) forgetBox.current?.focus();
+  }, [confirming]);
+  useEffect(() => {
+    if (refocus.current && !confirming && !resetting) {
+      refocus.current = false;
+      resetButton.current?.focus();
+    }
+  }, [confirming, resetting]);
+
+  const open = () => {
+    setForget(false);
+    setResetError(null);
+    setDone('');
+    setConfirming(true);
+  };
+  const close = () => {
+    refocus.current = true;
+    setConfirming(false);
+    setResetError(null);
+  };
+  const reset = async () => {
+    setResetting(true);
+    setResetError(null);
+    try {
+      const fresh = await api.resetPersonalisation(forget);
+      onReset(fresh);
+      setDone(
+        (forget ? 'Personalisation reset and your interaction history deleted.' : 'Personalisation reset.') +
+          ' Your feed is back in its starting order.',
+      );
+      close();
+    } catch (e) {
+      setResetError(errText(e));
+    } finally {
+      setResetting(false);
+    }
+  };
+
+  const learned = status?.personalisation;
+  return (
+    <div class="personalisation" data-testid="personalisation">
+      {learned ? (
+        <>
+          <p>
+            Your feed is ranked on this device from what you do.{' '}
+            <span data-testid="interactions-learned">{learnedText(learned.interactions_learned)}</span>
+          </p>
+          {learned.interests.length > 0 ? (
+            <p data-testid="interests">Interests it has found: {learned.interests.join(', ')}</p>
+          ) : learned.interactions_learned === 0 ? (
+            <p class="muted">Nothing learned yet, so your feed is in its starting order: newest and most varied first.</p>
+          ) : (
+            <p class="muted">No clear interests yet.</p>
+          )}
+        </>
+      ) : statusError ? (
+        <p class="muted">
+          Could not read what Hearth has learned.{' '}
+          <button type="button" class="link-btn" onClick={onRetry}>
+            Retry
+          </button>
+        </p>
+      ) : (
+        <p class="muted">Loading…</p>
+      )}
+      <button
+        ref={resetButton}
+        type="button"
+        class="btn"
+        data-testid="reset-personalisation"
+        aria-expanded={confirming}
+        aria-controls="personalisation-confirm"
+        disabled={resetting}
+        onClick={() => (confirming ? close() : open())}
+      >
+        Reset personalisation
+      </button>
+      {confirming && (
+        <div
+          id="personalisation-confirm"
+          class="confirm"
+          role="group"
+          aria-labelledby="personalisation-confirm-title"
+          aria-describedby="personalisation-confirm-text"
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && !resetting) {
+              // Handled here, so the app does not also leave Settings.
+              e.preventDefault();
+              close();
+            }
+          }}
+        >
+          <p>
+            <strong id="personalisation-confirm-title">Reset personalisation?</strong>{' '}
+            <span id="personalisation-confirm-text">
+              Hearth forgets what it has learned, and your feed goes back to its starting order.
+            </span>
+          </p>
+          <label class="check">
+            <input
+              ref={forgetBox}
+              type="checkbox"
+              data-testid="reset-forget"
+              checked={forget}
+              disabled={resetting}
+              aria-describedby="personalisation-forget-help"
+              onChange={(e) => setForget((e.target as HTMLInputElement).checked)}
+            />
+            Also delete my interaction history
+          </label>
+          <p class="muted small" id="personalisation-forget-help">
+            Hearth learns from this record of what you did. Your likes and hides stay on the posts either way.
+          </p>
+          {resetError && (
+            <p class="inline-error" role="alert">
+              Could not reset: {resetError}
+            </p>
+          )}
+          <div class="row">
+            <button type="button" class="btn primary" data-testid="reset-confirm" disabled={resetting} onClick={() => void reset()}>
+              {resetting ? 'Resetting…' : 'Reset'}
+            </button>
+            <button type="button" class="btn" data-testid="reset-cancel" disabled={resetting} onClick={close}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      <p class="small reset-done" role="status" data-testid="reset-done">
+        {done}
+      </p>
+    </div>
   );
 }
 
@@ -285,7 +448,7 @@ function ModelList({ models, loadError, onRetry, progressError, download }: Mode
   );
 }
 
-export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Props) {
+export function Settings({ theme, onTheme, onBack, onFeedChanged, toast }: Props) {
   const [status, setStatus] = useState<Status | null>(null);
   const [statusError, setStatusError] = useState<string | null>(null);
   const [mutes, setMutes] = useState<Mutes | null>(null);
@@ -311,7 +474,7 @@ export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Prop
     try {
       await api.recordInteraction(input);
       toast(done);
-      onMutesChanged();
+      onFeedChanged();
       loadMutes();
     } catch (e) {
       toast(errText(e), 'error');
@@ -418,6 +581,22 @@ export function Settings({ theme, onTheme, onBack, onMutesChanged, toast }: Prop
             <p class="muted small">Posts containing this word will no longer appear in your feed.</p>
           </form>
         </div>
+      ),
+    },
+    {
+      id: 'personalisation',
+      title: 'Personalisation',
+      render: () => (
+        <PersonalisationSection
+          status={status}
+          statusError={statusError}
+          onRetry={loadStatus}
+          onReset={(fresh) => {
+            setStatus(fresh);
+            setStatusError(null);
+            onFeedChanged();
+          }}
+        />
       ),
     },
     {

@@ -124,6 +124,20 @@ describe('request building', () => {
     // Odd characters in an id cannot change the path.
     expect(calls.downloadModel('a/b?c').path).toBe('/api/models/a%2Fb%3Fc/download');
   });
+  it('builds the personalisation reset request', () => {
+    for (const forget of [true, false]) {
+      const c = calls.resetPersonalisation(forget);
+      expect(c.command).toBe('reset_personalisation');
+      expect(c.args).toEqual({ forgetInteractions: forget });
+      const { url, init } = buildRequest(c, 'tok');
+      expect(url).toBe('/api/personalisation/reset');
+      expect(init.method).toBe('POST');
+      const headers = init.headers as Record<string, string>;
+      expect(headers.Authorization).toBe('Bearer tok');
+      expect(headers['Content-Type']).toBe('application/json');
+      expect(JSON.parse(init.body as string)).toEqual({ forget_interactions: forget });
+    }
+  });
   it('adds the bearer token and JSON body', () => {
     const { url, init } = buildRequest(calls.recordInteraction({ post_id: 3, kind: 'like' }), 'tok');
     expect(url).toBe('/api/interactions');
@@ -196,6 +210,18 @@ describe('HTTP transport', () => {
       ['POST', '/api/models/m1/download'],
     ]);
   });
+  it('resets personalisation over HTTP and returns the new status', async () => {
+    window.history.replaceState(null, '', '/?token=T4');
+    const status = { interactions: 0, personalisation: { interactions_learned: 0, interests: [] } };
+    const fetch = vi.fn(async () => jsonResponse(200, status));
+    vi.stubGlobal('fetch', fetch);
+    await expect(api.resetPersonalisation(true)).resolves.toEqual(status);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/personalisation/reset');
+    expect(init.method).toBe('POST');
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T4');
+    expect(JSON.parse(init.body as string)).toEqual({ forget_interactions: true });
+  });
   it('returns null for a JSON null reply', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => jsonResponse(200, null)));
     await expect(api.recordInteraction({ kind: 'mute_word', value: 'x', post_id: null })).resolves.toBeNull();
@@ -261,6 +287,20 @@ describe('Tauri transport', () => {
       ['search', { query: 'tea', limit: 5, tone: 'negative' }],
       ['models', {}],
       ['download_model', { id: 'tone-small' }],
+    ]);
+  });
+  it('resets personalisation with the documented command and camelCase argument', async () => {
+    const status = { personalisation: { interactions_learned: 0, interests: [] } };
+    const invoke = vi.fn(async () => status);
+    w.__TAURI_INTERNALS__ = { invoke };
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+    await expect(api.resetPersonalisation(false)).resolves.toEqual(status);
+    await api.resetPersonalisation(true);
+    expect(fetch).not.toHaveBeenCalled();
+    expect(invoke.mock.calls.map((c) => [(c as unknown[])[0], (c as unknown[])[1]])).toEqual([
+      ['reset_personalisation', { forgetInteractions: false }],
+      ['reset_personalisation', { forgetInteractions: true }],
     ]);
   });
   it('turns rejected {code,message} objects into ApiError', async () => {

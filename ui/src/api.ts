@@ -244,6 +244,13 @@ export const calls = {
   }),
   mutes: (): Call => ({ command: 'mutes', method: 'GET', path: '/api/mutes' }),
   status: (): Call => ({ command: 'status', method: 'GET', path: '/api/status' }),
+  resetPersonalisation: (forgetInteractions: boolean): Call => ({
+    command: 'reset_personalisation',
+    args: { forgetInteractions },
+    method: 'POST',
+    path: '/api/personalisation/reset',
+    body: { forget_interactions: forgetInteractions },
+  }),
   importDemo: (): Call => ({ command: 'import_demo', method: 'POST', path: '/api/demo' }),
   enrichmentStatus: (): Call => ({ command: 'enrichment_status', method: 'GET', path: '/api/enrichment' }),
   models: (): Call => ({ command: 'models', method: 'GET', path: '/api/models' }),
@@ -316,6 +323,11 @@ export const api = {
   search: (q: string, limit?: number, tone?: ToneLabel | null) => send<SearchResult>(calls.search(q, limit, tone)),
   mutes: () => send<Mutes>(calls.mutes()),
   status: () => send<Status>(calls.status()),
+  /**
+   * Forgets what the ranker learned; `forgetInteractions` also deletes the interaction history
+   * (likes and hides stay on the posts). Returns the status as it is afterwards.
+   */
+  resetPersonalisation: (forgetInteractions: boolean) => send<Status>(calls.resetPersonalisation(forgetInteractions)),
   importDemo: () => send<{ imported: number }>(calls.importDemo()),
   enrichmentStatus: () => send<EnrichmentStatus>(calls.enrichmentStatus()),
   models: () => send<ModelStatus[]>(calls.models()),

@@ -212,3 +212,24 @@ export function downloadError(error: string | null | undefined): string {
   const first = e.charAt(0).toUpperCase() + e.slice(1);
   return /[.!?…]$/.test(first) ? first : first + '.';
 }
+
+/**
+ * The reasons to list under "Why this post?": `reasons`, or the single `reason` when the list is
+ * empty (or missing); none outside ranked mode. Blank entries are dropped.
+ */
+export function reasonsToShow(post: { reason: string | null; reasons?: string[] | null }): string[] {
+  const listed = (post.reasons ?? []).filter((r) => r.trim() !== '');
+  if (listed.length > 0) return listed;
+  return post.reason?.trim() ? [post.reason] : [];
+}
+
+/** Whether a ranking reason explains why a post sits lower ("Lower: you have seen it already"). */
+export function isDemotion(reason: string): boolean {
+  return /^lower\b/i.test(reason.trim());
+}
+
+/** "Learned from 1 interaction." / "Learned from 1,204 interactions." */
+export function learnedText(interactions: number): string {
+  const n = Math.max(0, Math.floor(Number.isFinite(interactions) ? interactions : 0));
+  return `Learned from ${n.toLocaleString()} ${n === 1 ? 'interaction' : 'interactions'}.`;
+}

@@ -47,6 +47,7 @@ export function samplePost(over: Partial<Post> = {}): Post {
     counts: { likes: 0, boosts: 0, replies: 0 },
     state: { liked: false, hidden: false, show_less: false },
     reason: null,
+    reasons: [],
     tone: { label: 'positive', score: 0.7 },
     ...over,
   };

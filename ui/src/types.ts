@@ -35,7 +35,13 @@ export type Post = {
   media: Media[];
   counts: { likes: number; boosts: number; replies: number };
   state: { liked: boolean; hidden: boolean; show_less: boolean };
+  /** Ranked mode only: the main reason this post is here, in plain words (`reasons[0]`). */
   reason: string | null;
+  /**
+   * Ranked mode only: up to 3 reasons, strongest first; empty in chronological mode. A reason
+   * that starts with "Lower" explains why the post sits lower than it otherwise would.
+   */
+  reasons: string[];
   /** The tone the on-device model gave the text; null until tagged (or when there is no text). */
   tone: Tone | null;
 };
@@ -130,9 +136,18 @@ export type Status = {
   interactions: number;
   media: number;
   demo_imported: boolean;
+  /** What the on-device ranker has learned (`reset_personalisation` starts it over). */
+  personalisation: Personalisation;
   /** Where models run, as configured: `device` in `config_path`, or the `--device` flag. */
   device: 'auto' | 'cpu' | 'cuda' | 'metal';
   config_path: string;
+};
+
+export type Personalisation = {
+  /** Interactions learned from since the last reset. */
+  interactions_learned: number;
+  /** The interests found, each named by its most telling word. */
+  interests: string[];
 };
 
 export type EnrichmentState = 'starting' | 'working' | 'idle' | 'unavailable' | 'off';

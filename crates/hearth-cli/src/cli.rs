@@ -85,6 +85,41 @@ pub enum Command {
     },
     /// Where your data is and how much there is
     Status,
+    /// Evaluate the ranker offline: leave-one-out HR@K and NDCG@K on a rating log next to
+    /// popularity and random (one JSON object per method), and/or synthetic users
+    EvalRanking {
+        /// Ratings, CSV with the header `user,item,rating,timestamp`
+        #[arg(long, value_name = "FILE", requires = "items", required_unless_present = "synthetic")]
+        interactions: Option<PathBuf>,
+        /// Item texts, CSV with the header `item,text`
+        #[arg(long, value_name = "FILE", requires = "interactions")]
+        items: Option<PathBuf>,
+        /// The cut-off K of HR@K and NDCG@K
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+        k: u16,
+        /// Items each held-out item is ranked among (never rated by that user)
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=10_000))]
+        negatives: u16,
+        #[arg(long, default_value_t = 20_261_122)]
+        seed: u64,
+        /// Run the synthetic-user simulation (NDCG@K by number of interactions)
+        #[arg(long)]
+        synthetic: bool,
+    },
+    /// Measure the ranker (used by `cargo xtask bench ranking`); works in a temporary folder
+    #[command(hide = true)]
+    BenchRanking {
+        #[arg(long, default_value_t = 100_000)]
+        posts: usize,
+        #[arg(long, default_value_t = 100_000)]
+        interactions: usize,
+    },
+    /// Forget what the ranker learned about you (your interaction history stays)
+    ResetPersonalisation {
+        /// Also delete the interaction history (likes and hides stay on the posts)
+        #[arg(long)]
+        forget_interactions: bool,
+    },
     /// Check the database file for damage (exits non-zero if any is found)
     Check,
     /// List, fetch and verify the on-device models
@@ -254,9 +289,47 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             let status = app.status()?;
             out.value(&status, || {
                 format!(
-                    "Hearth {}\ndata: {}\n{} posts from {} authors, {} media, {} interactions",
-                    status.version, status.data_dir, status.posts, status.authors, status.media, status.interactions
+                    "Hearth {}\ndata: {}\n{} posts from {} authors, {} media, {} interactions\nranking learned from {} interactions{}",
+                    status.version,
+                    status.data_dir,
+                    status.posts,
+                    status.authors,
+                    status.media,
+                    status.interactions,
+                    status.personalisation.interactions_learned,
+                    if status.personalisation.interests.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; interests: {}", status.personalisation.interests.join(", "))
+                    }
                 )
+            })
+        }
+        Command::EvalRanking { interactions, items, k, negatives, seed, synthetic } => crate::evaluation::eval_ranking(
+            app,
+            interactions.as_deref().zip(items.as_deref()),
+            usize::from(k),
+            usize::from(negatives),
+            seed,
+            synthetic,
+            out.json,
+        ),
+        Command::BenchRanking { posts, interactions } => {
+            let dir = tempfile::tempdir()?;
+            crate::evaluation::bench_ranking(dir.path(), posts, interactions)
+        }
+        Command::ResetPersonalisation { forget_interactions } => {
+            app.reset_personalisation(forget_interactions)?;
+            let status = app.status()?;
+            out.value(&status.personalisation, || {
+                if forget_interactions {
+                    "Personalisation reset and the interaction history deleted; the feed starts fresh.".to_owned()
+                } else {
+                    format!(
+                        "Personalisation reset; the feed starts fresh. Your {} logged interactions are kept.",
+                        status.interactions
+                    )
+                }
             })
         }
         Command::Check => {

@@ -2,6 +2,7 @@
 //! library so integration tests drive the real router and commands in-process.
 
 pub mod cli;
+pub mod evaluation;
 pub mod progress;
 pub mod serve;
 pub mod train;

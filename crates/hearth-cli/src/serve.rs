@@ -88,6 +88,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/search", get(search))
         .route("/mutes", get(mutes))
         .route("/status", get(status))
+        .route("/personalisation/reset", post(reset_personalisation))
         .route("/demo", post(import_demo))
         .route("/enrichment", get(enrichment_status))
         .route("/events", get(events))
@@ -434,6 +435,26 @@ async fn events(State(state): State<ServerState>) -> impl IntoResponse {
         Some((Ok::<_, std::convert::Infallible>(event), (app, Some(seen))))
     });
     sse::Sse::new(stream).keep_alive(sse::KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+}
+
+/// `POST /api/personalisation/reset` body: `{"forget_interactions": bool}` (default false).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetPersonalisation {
+    #[serde(default)]
+    forget_interactions: bool,
+}
+
+async fn reset_personalisation(
+    State(state): State<ServerState>,
+    Json(reset): Json<ResetPersonalisation>,
+) -> Result<Response, ApiError> {
+    let status = blocking(move || {
+        state.app.reset_personalisation(reset.forget_interactions)?;
+        state.app.status()
+    })
+    .await?;
+    Ok(json(&status))
 }
 
 async fn import_demo(State(state): State<ServerState>) -> Result<Response, ApiError> {

@@ -14,11 +14,12 @@ pub mod media;
 pub mod models;
 pub mod post;
 pub mod progress;
+pub mod random;
 pub mod ranking;
 pub mod search;
 pub mod store;
 
-pub use app::{App, Check, DemoImport, MediaFile, Mutes, Status};
+pub use app::{App, Check, DemoImport, MediaFile, Mutes, Personalisation, Status};
 pub use config::Config;
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use feed::{FeedMode, FeedPage, FeedQuery};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::models::text::TextEmbedder;
+use crate::random::SplitMix64;
 
 /// Bumped whenever the shipped head is retrained; stored with every tone enrichment.
 pub const MODEL_VERSION: &str = "2";
@@ -275,31 +276,6 @@ pub fn evaluate(predicted: &[Tone], truth: &[Tone]) -> Evaluation {
     }
 }
 
-/// SplitMix64: a tiny, fixed pseudo-random generator, so training is the same on every machine.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    fn symmetric(&mut self) -> f32 {
-        ((self.next() >> 40) as f32 / (1_u64 << 24) as f32) * 2.0 - 1.0
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for index in (1..items.len()).rev() {
-            let other = usize::try_from(self.next() % (index as u64 + 1)).unwrap_or(0);
-            items.swap(index, other);
-        }
-    }
-}
-
 /// A trained head and how it did on the selection set, epoch by epoch.
 pub struct Trained {
     pub weights: Vec<u8>,
@@ -404,11 +380,5 @@ mod tests {
         assert_eq!(evaluation.confusion, [[1, 0, 0], [0, 1, 1], [1, 0, 1]]);
         assert!((evaluation.accuracy - 0.6).abs() < 1e-9);
         assert!((evaluation.f1[0] - 2.0 / 3.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn the_generator_is_fixed() {
-        let mut random = SplitMix64(1);
-        assert_eq!(random.next(), 0x910a_2dec_8902_5cc1);
     }
 }

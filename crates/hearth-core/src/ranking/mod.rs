@@ -9,6 +9,7 @@
 //! `reset` forgets it without touching the log.
 
 pub mod diversity;
+pub mod evaluation;
 pub mod explain;
 pub mod profile;
 

@@ -58,9 +58,9 @@ const N: usize = FEATURES.len();
 /// sensible cold-start order (fresh, engaging, quiet voices first) in which personal signals
 /// count as soon as they exist.
 const PRIOR_WEIGHTS: [f64; N] = [1.6, -2.0, 1.0, 0.4, 1.0, 0.5, 0.5, 0.3, -0.6, 0.25, -3.0];
-const LEARNING_RATE: f64 = 0.05;
+const LEARNING_RATE: f64 = 0.4;
 /// Pull towards the prior per update, so a handful of events cannot wreck the order.
-const PRIOR_PULL: f64 = 0.02;
+const PRIOR_PULL: f64 = 0.002;
 const HALF_LIFE_HOURS: f64 = 36.0;
 /// Engagement (likes + 2 boosts + replies) that counts as "as popular as it gets".
 const ENGAGEMENT_SATURATION: f64 = 200.0;
@@ -69,9 +69,12 @@ const MAX_DISLIKES: usize = 8;
 /// Cosine above which a post joins an existing centroid rather than starting its own. (With
 /// all-MiniLM-L6-v2, posts on one topic are typically 0.2–0.4 apart, unrelated ones about 0.1.)
 const JOIN_SIMILARITY: f32 = 0.3;
-/// Cosines at or below this say nothing; `SIMILARITY_SPAN` above it counts as fully similar.
-const SIMILARITY_FLOOR: f32 = 0.1;
-const SIMILARITY_SPAN: f32 = 0.4;
+/// How far above the typical cosine (in standard deviations) counts as fully similar.
+const SIMILARITY_SPREADS: f64 = 4.0;
+/// The baseline learns like a running mean over about this many observations.
+const BASELINE_MEMORY: f64 = 200.0;
+/// An interest not renewed for this many interactions counts half.
+const INTEREST_HALF_LIFE_EVENTS: f64 = 30.0;
 const KEYWORDS_KEPT: usize = 16;
 
 /// Media kinds, for the media preference.
@@ -129,6 +132,9 @@ pub struct Centroid {
     pub posts: u32,
     /// Salient words of those posts, with counts: what the explanation calls it.
     pub keywords: BTreeMap<String, f64>,
+    /// The profile's event count when a post last joined: interests fade unless renewed.
+    #[serde(default)]
+    pub last_event: u64,
 }
 
 impl Centroid {
@@ -164,6 +170,11 @@ pub struct Profile {
     pub media: [f64; 3],
     /// Interactions learned from.
     pub events: u64,
+    /// Typical closeness of posts the user passed over, to the interests and to the dislikes.
+    #[serde(default)]
+    pub interest_baseline: Baseline,
+    #[serde(default)]
+    pub dislike_baseline: Baseline,
 }
 
 impl Default for Profile {
@@ -177,6 +188,8 @@ impl Default for Profile {
             tones: [0.0; 3],
             media: [0.0; 3],
             events: 0,
+            interest_baseline: Baseline::default(),
+            dislike_baseline: Baseline::default(),
         }
     }
 }
@@ -190,9 +203,38 @@ pub struct Scored {
     pub interest: Option<usize>,
 }
 
-/// A cosine as a feature in [0, 1]: 0 up to the floor of unrelated text, 1 from floor + span.
-fn similarity(cosine: f32) -> f64 {
-    f64::from(((cosine - SIMILARITY_FLOOR) / SIMILARITY_SPAN).clamp(0.0, 1.0))
+/// What cosine an ordinary post (one the user did not act on) has to the nearest centroid: the
+/// similarity features measure closeness above this, so they mean the same whether a
+/// collection's texts are all alike (film blurbs) or all different (social posts).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Baseline {
+    pub mean: f64,
+    pub variance: f64,
+    pub observations: f64,
+}
+
+impl Default for Baseline {
+    /// For all-MiniLM-L6-v2 on social posts: unrelated texts sit about 0.1 ± 0.1 apart.
+    fn default() -> Self {
+        Self { mean: 0.1, variance: 0.01, observations: 0.0 }
+    }
+}
+
+impl Baseline {
+    fn observe(&mut self, cosine: f32) {
+        let value = f64::from(cosine);
+        self.observations = (self.observations + 1.0).min(BASELINE_MEMORY);
+        let rate = 1.0 / self.observations.max(1.0);
+        let delta = value - self.mean;
+        self.mean += rate * delta;
+        self.variance = (1.0 - rate) * (self.variance + rate * delta * delta);
+    }
+
+    /// A cosine as a feature in [0, 1]: 0 at or below the typical post, 1 when far above it.
+    fn similarity(&self, cosine: f32) -> f64 {
+        let spread = self.variance.sqrt().max(0.05);
+        ((f64::from(cosine) - self.mean) / (SIMILARITY_SPREADS * spread)).clamp(0.0, 1.0)
+    }
 }
 
 fn closest(centroids: &[Centroid], embedding: &[f32]) -> Option<(usize, f32)> {
@@ -200,6 +242,25 @@ fn closest(centroids: &[Centroid], embedding: &[f32]) -> Option<(usize, f32)> {
         .iter()
         .enumerate()
         .map(|(index, centroid)| (index, hearth_kernels::dot(&centroid.vector, embedding)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// `closest`, with each centroid's similarity feature faded by how long ago it was renewed.
+fn closest_fresh(
+    centroids: &[Centroid],
+    embedding: &[f32],
+    baseline: &Baseline,
+    now_event: u64,
+) -> Option<(usize, f64)> {
+    centroids
+        .iter()
+        .enumerate()
+        .map(|(index, centroid)| {
+            #[allow(clippy::cast_precision_loss)]
+            let age = now_event.saturating_sub(centroid.last_event) as f64;
+            let fade = 0.5_f64.powf(age / INTEREST_HALF_LIFE_EVENTS);
+            (index, baseline.similarity(hearth_kernels::dot(&centroid.vector, embedding)) * fade)
+        })
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
@@ -215,12 +276,14 @@ impl Profile {
         let mut features = [0.0; N];
         let mut interest = None;
         if let Some(embedding) = item.embedding {
-            if let Some((index, cosine)) = closest(&self.interests, embedding) {
-                features[0] = similarity(cosine);
+            if let Some((index, value)) =
+                closest_fresh(&self.interests, embedding, &self.interest_baseline, self.events)
+            {
+                features[0] = value;
                 interest = Some(index);
             }
             if let Some((_, cosine)) = closest(&self.dislikes, embedding) {
-                features[1] = similarity(cosine);
+                features[1] = self.dislike_baseline.similarity(cosine);
             }
         }
         let affinity = |map: &HashMap<i64, Affinity>, id: Option<i64>, scale: f64| {
@@ -253,6 +316,16 @@ impl Profile {
     /// changes, as they were when the user acted.
     pub fn learn(&mut self, signal: Signal, item: &Item<'_>, contrast: &[Item<'_>], now_ms: i64) {
         let acted_on = self.score(item, now_ms).features;
+        for other in contrast {
+            if let Some(embedding) = other.embedding {
+                if let Some((_, cosine)) = closest(&self.interests, embedding) {
+                    self.interest_baseline.observe(cosine);
+                }
+                if let Some((_, cosine)) = closest(&self.dislikes, embedding) {
+                    self.dislike_baseline.observe(cosine);
+                }
+            }
+        }
         for other in contrast {
             let other = self.score(other, now_ms).features;
             // The pair should order as: preferred above the other.
@@ -298,9 +371,11 @@ impl Profile {
         let keywords = keywords(item.text);
         match signal {
             Signal::Positive { strength, .. } => {
-                absorb(&mut self.interests, MAX_INTERESTS, embedding, strength, &keywords)
+                absorb(&mut self.interests, MAX_INTERESTS, embedding, strength, &keywords, self.events)
             }
-            Signal::Negative { strength } => absorb(&mut self.dislikes, MAX_DISLIKES, embedding, strength, &keywords),
+            Signal::Negative { strength } => {
+                absorb(&mut self.dislikes, MAX_DISLIKES, embedding, strength, &keywords, self.events)
+            }
         }
     }
 
@@ -312,7 +387,14 @@ impl Profile {
 
 /// Adds `embedding` (with `weight`) to the closest centroid if it is close enough, else starts
 /// a new one; when the list is full, the closest takes it anyway.
-fn absorb(centroids: &mut Vec<Centroid>, limit: usize, embedding: &[f32], weight: f64, keywords: &[String]) {
+fn absorb(
+    centroids: &mut Vec<Centroid>,
+    limit: usize,
+    embedding: &[f32],
+    weight: f64,
+    keywords: &[String],
+    now_event: u64,
+) {
     let index = match closest(centroids, embedding) {
         Some((index, similarity)) if similarity >= JOIN_SIMILARITY || centroids.len() >= limit => index,
         _ => {
@@ -332,6 +414,7 @@ fn absorb(centroids: &mut Vec<Centroid>, limit: usize, embedding: &[f32], weight
     }
     centroid.weight += weight;
     centroid.posts += 1;
+    centroid.last_event = now_event;
     for word in keywords {
         *centroid.keywords.entry(word.clone()).or_default() += 1.0;
     }

@@ -6,10 +6,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::Migration;
 use crate::error::{Error, Result};
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    timestamp: 202_611_221_420,
-    name: "enrichments",
-    sql: r"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        timestamp: 202_611_221_420,
+        name: "enrichments",
+        sql: r"
 CREATE TABLE enrichments (
     id            INTEGER PRIMARY KEY,
     post_id       INTEGER REFERENCES posts (id) ON DELETE CASCADE,
@@ -27,7 +28,15 @@ CREATE UNIQUE INDEX enrichments_one_per_model
     ON enrichments (coalesce(post_id, -1), coalesce(media_id, -1), kind, model_id, model_version);
 CREATE INDEX enrichments_by_kind ON enrichments (kind, model_id);
 ",
-}];
+    },
+    Migration {
+        timestamp: 202_611_222_100,
+        name: "enrichments by post",
+        // The unique index is on expressions (`coalesce(post_id, -1)`), which `post_id = ?`
+        // cannot use: without this, looking up one post's tone or embedding scanned every row.
+        sql: "CREATE INDEX enrichments_by_post ON enrichments (post_id, kind, model_id);",
+    },
+];
 
 /// What an enrichment is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

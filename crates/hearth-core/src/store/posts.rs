@@ -331,16 +331,11 @@ pub fn untouched_posts(connection: &Connection, seed: u64, exclude: i64, count: 
            AND NOT EXISTS (SELECT 1 FROM post_state s WHERE s.post_id = p.id)
          ORDER BY p.id LIMIT 1",
     )?;
-    let mut state = seed;
+    let mut random = crate::random::SplitMix64(seed);
     let mut picked = Vec::with_capacity(count);
     for _ in 0..count * 2 {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
         let span = u64::try_from(high - low + 1).unwrap_or(1).max(1);
-        let start = low + i64::try_from(z % span).unwrap_or(0);
+        let start = low + i64::try_from(random.next_u64() % span).unwrap_or(0);
         if let Some(id) = statement.query_row(params![start, exclude], |row| row.get::<_, i64>(0)).optional()? {
             if !picked.contains(&id) {
                 picked.push(id);
