@@ -64,6 +64,11 @@ pub async fn status(app: State<'_, Startup>) -> CommandResult<Status> {
 }
 
 #[tauri::command]
+pub async fn digest(app: State<'_, Startup>) -> CommandResult<hearth_core::digest::Digest> {
+    blocking(&app, |app| app.digest()).await
+}
+
+#[tauri::command]
 pub async fn reset_personalisation(app: State<'_, Startup>, forget_interactions: bool) -> CommandResult<Status> {
     blocking(&app, move |app| {
         app.reset_personalisation(forget_interactions)?;

@@ -114,6 +114,7 @@ pub fn run() -> ExitCode {
             commands::mutes,
             commands::status,
             commands::reset_personalisation,
+            commands::digest,
             commands::import_demo,
             commands::enrichment_status,
             commands::models,

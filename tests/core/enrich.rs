@@ -121,11 +121,15 @@ fn search_can_be_narrowed_to_one_tone() {
         })
         .unwrap();
     while enrich_batch(test.app.store(), &models, 64).unwrap() > 0 {}
-    let ids =
-        |tone| test.app.search("sunflower harvest", None, tone).unwrap().posts.iter().map(|p| p.id).collect::<Vec<_>>();
-    assert_eq!(ids(Some("positive")), [happy.id]);
-    assert_eq!(ids(Some("negative")), [sad.id]);
-    assert_eq!(ids(None).len(), 2);
+    let found = |tone| test.app.search("sunflower harvest", None, tone).unwrap().posts;
+    for (tone, post) in [("positive", &happy), ("negative", &sad)] {
+        let posts = found(Some(tone));
+        assert_eq!(posts[0].id, post.id, "the post with both words comes first");
+        // Posts found by meaning are narrowed by tone too.
+        assert!(posts.iter().all(|p| p.tone.as_ref().is_some_and(|t| t.label == tone)), "{tone}");
+    }
+    let both: Vec<i64> = found(None).iter().take(2).map(|p| p.id).collect();
+    assert!(both.contains(&happy.id) && both.contains(&sad.id));
     assert_eq!(
         test.app.search("sunflower", None, Some("angry")).unwrap_err().code(),
         hearth_core::ErrorCode::InvalidInput

@@ -5,6 +5,7 @@
 
 mod compose;
 mod demo;
+mod digest;
 mod embeddings;
 mod embeddings_support;
 mod enrich;

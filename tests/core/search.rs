@@ -52,3 +52,23 @@ fn hostile_or_empty_queries_are_safe() {
     assert_eq!(test.app.search(&"a".repeat(501), None, None).unwrap_err().code(), ErrorCode::InvalidInput);
     assert!(test.app.status().unwrap().posts >= 150, "nothing was dropped");
 }
+
+/// Hybrid search: a query that shares no word with the astronomy posts still finds them by
+/// meaning (real embeddings from the enrichment pipeline).
+#[test]
+fn search_finds_posts_by_meaning_when_no_word_matches() {
+    use hearth_core::enrich::{enrich_batch, TextModels};
+    use hearth_core::models::DeviceChoice;
+    let test = demo_app();
+    let models = TextModels::load(&crate::embeddings_support::models_dir(), DeviceChoice::Cpu).unwrap();
+    while enrich_batch(test.app.store(), &models, 64).unwrap() > 0 {}
+    let found = test.app.search("stargazing with a telescope", Some(5), None).unwrap();
+    assert!(found.semantic);
+    let astronomy = found.posts.iter().filter(|post| post.author.handle == "priya@nightsky.example").count();
+    assert!(
+        astronomy >= 3,
+        "{astronomy} of the top five are astronomy posts: {:?}",
+        found.posts.iter().map(|p| &p.text).collect::<Vec<_>>()
+    );
+    assert!(found.total >= 5);
+}

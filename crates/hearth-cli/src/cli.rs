@@ -83,6 +83,8 @@ pub enum Command {
         #[arg(long, value_parser = ["positive", "neutral", "negative"])]
         tone: Option<String>,
     },
+    /// What happened today: the last day's posts in topics, the ones you care about first
+    Digest,
     /// Where your data is and how much there is
     Status,
     /// Evaluate the ranker offline: leave-one-out HR@K and NDCG@K on a rating log next to
@@ -317,6 +319,35 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::BenchRanking { posts, interactions } => {
             let dir = tempfile::tempdir()?;
             crate::evaluation::bench_ranking(dir.path(), posts, interactions)
+        }
+        Command::Digest => {
+            let digest = app.digest()?;
+            out.value(&digest, || {
+                let mut text = format!(
+                    "{} posts since {} in {} topics{}",
+                    digest.posts,
+                    digest.since,
+                    digest.topics.len(),
+                    if digest.not_yet_read > 0 {
+                        format!(" ({} not yet read by the model)", digest.not_yet_read)
+                    } else {
+                        String::new()
+                    }
+                );
+                for topic in &digest.topics {
+                    text.push_str(&format!(
+                        "\n\n{} ({} post{})",
+                        topic.title,
+                        topic.size,
+                        if topic.size == 1 { "" } else { "s" }
+                    ));
+                    for post in &topic.posts {
+                        let line: String = post.text.lines().next().unwrap_or("").chars().take(100).collect();
+                        text.push_str(&format!("\n  #{} @{}: {line}", post.id, post.author.handle));
+                    }
+                }
+                text
+            })
         }
         Command::ResetPersonalisation { forget_interactions } => {
             app.reset_personalisation(forget_interactions)?;

@@ -86,6 +86,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/posts/{id}", get(get_post))
         .route("/interactions", post(record_interaction))
         .route("/search", get(search))
+        .route("/digest", get(digest))
         .route("/mutes", get(mutes))
         .route("/status", get(status))
         .route("/personalisation/reset", post(reset_personalisation))
@@ -371,6 +372,10 @@ struct SearchParams {
 
 async fn search(State(state): State<ServerState>, Query(params): Query<SearchParams>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.search(&params.q, params.limit, params.tone.as_deref())).await?))
+}
+
+async fn digest(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.digest()).await?))
 }
 
 async fn mutes(State(state): State<ServerState>) -> Result<Response, ApiError> {

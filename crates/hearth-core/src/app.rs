@@ -2,7 +2,7 @@
 //! commands, HTTP handlers, CLI commands), which call its plain methods.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -37,6 +37,9 @@ pub struct App {
     downloads: models::downloads::Downloads,
     /// Bumped whenever a download or the enrichment pipeline moves (see `wait_for_progress`).
     changes: Changes,
+    /// The embedding model for search queries: loaded on the first search and kept. While it
+    /// is missing, each search tries again, so a download takes effect at once.
+    query_embedder: Arc<Mutex<Option<Arc<TextEmbedder>>>>,
 }
 
 /// What the UI's progress bars show: every model (with its download, if one runs) and the
@@ -127,6 +130,7 @@ impl App {
             enrichment: None,
             downloads: models::downloads::Downloads::new(changes.clone()),
             changes,
+            query_embedder: Arc::default(),
         })
     }
 
@@ -208,8 +212,28 @@ impl App {
         self.get_post(post_id)
     }
 
+    /// "What happened today": the last day's posts in topics, the ones this user cares about first.
+    pub fn digest(&self) -> Result<crate::digest::Digest> {
+        let now = now_ms();
+        let profile = self.store.write(|connection| ranking::learn(connection, now))?;
+        crate::digest::digest(&self.store, &profile, now)
+    }
+
+    /// Hybrid search: by words and, when the embedding model is installed, by meaning.
     pub fn search(&self, query: &str, limit: Option<i64>, tone: Option<&str>) -> Result<SearchResult> {
-        search::search(&self.store, query, limit, tone)
+        search::search(&self.store, query, self.query_vector(query).as_deref(), limit, tone)
+    }
+
+    /// The query's embedding, if the model can be loaded.
+    fn query_vector(&self, query: &str) -> Option<Vec<f32>> {
+        let embedder = {
+            let mut slot = self.query_embedder.lock().ok()?;
+            if slot.is_none() {
+                *slot = self.text_embedder(self.config.device).ok().map(Arc::new);
+            }
+            slot.clone()?
+        };
+        embedder.embed(&[query]).ok()?.pop()
     }
 
     pub fn mutes(&self) -> Result<Mutes> {

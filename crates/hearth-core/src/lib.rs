@@ -6,6 +6,7 @@ pub mod app;
 pub mod compose;
 pub mod config;
 pub mod demo;
+pub mod digest;
 pub mod enrich;
 pub mod error;
 pub mod feed;

@@ -1,4 +1,8 @@
-//! Search over everything seen: full text (FTS5) now; semantic search joins it later.
+//! Search over everything seen, hybrid: full-text matches (FTS5, BM25) and posts whose
+//! embedding is close to the query's, merged by reciprocal rank fusion — so "vegetable patch"
+//! finds a post about runner beans, and an exact word still comes first. Without the embedding
+//! model it is full text alone, and says so. This room compares stored vectors; the query's
+//! vector comes from the caller (`App`), which runs the model.
 
 use serde::Serialize;
 
@@ -13,12 +17,30 @@ pub const MAX_QUERY_CHARS: usize = 500;
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchResult {
     pub posts: Vec<Post>,
+    /// About how many posts matched (by words or by meaning), of which `posts` are the best.
     pub total: i64,
+    /// Whether meaning was searched too (false when the embedding model is not installed).
+    pub semantic: bool,
 }
 
-/// Posts whose text matches every word of `query` (the last word as a prefix), best first;
-/// with `tone`, only posts the tone model tagged so.
-pub fn search(store: &Store, query: &str, limit: Option<i64>, tone: Option<&str>) -> Result<SearchResult> {
+/// How many of each list's best are fused.
+const FUSED_DEPTH: usize = 100;
+/// Reciprocal rank fusion's damping constant (the usual 60).
+const FUSION_K: f64 = 60.0;
+/// Cosine a post needs to the query to count as a match by meaning (all-MiniLM-L6-v2:
+/// unrelated texts sit around 0.1).
+const MIN_SEMANTIC_COSINE: f32 = 0.3;
+
+/// Posts whose text matches every word of `query` (the last word as a prefix) or whose meaning
+/// is close to it (given the query's `query_vector`), best first; with `tone`, only posts the
+/// tone model tagged so.
+pub fn search(
+    store: &Store,
+    query: &str,
+    query_vector: Option<&[f32]>,
+    limit: Option<i64>,
+    tone: Option<&str>,
+) -> Result<SearchResult> {
     if let Some(tone) = tone {
         if !["positive", "neutral", "negative"].contains(&tone) {
             return Err(Error::invalid(format!("tone must be positive, neutral or negative, not {tone:?}")));
@@ -35,9 +57,52 @@ pub fn search(store: &Store, query: &str, limit: Option<i64>, tone: Option<&str>
         return Err(Error::invalid("type a word to search for"));
     };
     store.read(|connection| {
-        let (ids, total) = posts::full_text_search(connection, &fts_query, limit, tone)?;
-        Ok(SearchResult { posts: posts::load_posts(connection, &ids)?, total })
+        let depth = i64::try_from(FUSED_DEPTH).unwrap_or(100);
+        let (by_words, word_total) = posts::full_text_search(connection, &fts_query, depth, tone)?;
+        let Some(query_vector) = query_vector else {
+            let ids: Vec<i64> = by_words.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();
+            return Ok(SearchResult {
+                posts: posts::load_posts(connection, &ids)?,
+                total: word_total,
+                semantic: false,
+            });
+        };
+        let mut by_meaning: Vec<(i64, f32)> =
+            posts::searchable_vectors(connection, crate::ranking::EMBEDDING_MODEL, tone)?
+                .into_iter()
+                .map(|(id, vector)| (id, hearth_kernels::dot(&vector, query_vector)))
+                .filter(|(_, cosine)| *cosine >= MIN_SEMANTIC_COSINE)
+                .collect();
+        by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        let meaning_total = by_meaning.len();
+        let by_meaning: Vec<i64> = by_meaning.into_iter().take(FUSED_DEPTH).map(|(id, _)| id).collect();
+        let fused = fuse(&[&by_words, &by_meaning]);
+        // Matches beyond the fused depth still count in the total (which can then count a post
+        // found both ways twice: it is "about").
+        let beyond = usize::try_from(word_total).unwrap_or(0).saturating_sub(by_words.len())
+            + meaning_total.saturating_sub(by_meaning.len());
+        let total = i64::try_from(fused.len() + beyond).unwrap_or(i64::MAX).max(word_total);
+        let ids: Vec<i64> = fused.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();
+        Ok(SearchResult { posts: posts::load_posts(connection, &ids)?, total, semantic: true })
     })
+}
+
+/// Reciprocal rank fusion: each list gives an id 1 / (k + rank); best total first.
+fn fuse(lists: &[&[i64]]) -> Vec<i64> {
+    let mut scores: Vec<(i64, f64)> = Vec::new();
+    for list in lists {
+        for (rank, id) in list.iter().enumerate() {
+            #[allow(clippy::cast_precision_loss)]
+            let gain = 1.0 / (FUSION_K + rank as f64 + 1.0);
+            match scores.iter_mut().find(|(seen, _)| seen == id) {
+                Some((_, score)) => *score += gain,
+                None => scores.push((*id, gain)),
+            }
+        }
+    }
+    // Stable sort: equal scores keep the words-first order they were met in.
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scores.into_iter().map(|(id, _)| id).collect()
 }
 
 /// Turns what a person typed into a safe FTS5 query: each word quoted (so `AND`, `*`, `"` and
@@ -62,6 +127,12 @@ pub fn to_fts_query(typed: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fusion_rewards_posts_found_both_ways_and_keeps_word_order_on_ties() {
+        assert_eq!(fuse(&[&[1, 2, 3], &[3, 4]]), [3, 1, 2, 4]);
+        assert_eq!(fuse(&[&[7, 8], &[]]), [7, 8]);
+    }
 
     #[test]
     fn typed_text_becomes_a_safe_fts_query() {

@@ -496,6 +496,28 @@ pub fn full_text_search(
     Ok((ids, total))
 }
 
+/// The stored `model_id` embedding of every post a search may show (not hidden, author not
+/// muted, of `tone` if given), to compare a query with.
+pub fn searchable_vectors(connection: &Connection, model_id: &str, tone: Option<&str>) -> Result<Vec<(i64, Vec<f32>)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT p.id, e.vector FROM posts p
+         JOIN enrichments e ON e.post_id = p.id AND e.kind = 'embedding' AND e.model_id = ?1
+         LEFT JOIN post_state s ON s.post_id = p.id
+         WHERE e.vector IS NOT NULL
+           AND coalesce(s.hidden, 0) = 0
+           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM enrichments t WHERE t.post_id = p.id AND t.kind = 'sentiment'
+                                      AND json_extract(t.value_json, '$.label') = ?2))",
+    )?;
+    let mut rows = statement.query(params![model_id, tone])?;
+    let mut vectors = Vec::new();
+    while let Some(row) = rows.next()? {
+        let blob: Vec<u8> = row.get(1)?;
+        vectors.push((row.get(0)?, super::enrichments::vector_from_bytes(&blob)?));
+    }
+    Ok(vectors)
+}
+
 /// Row counts shown on the settings page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableCounts {
