@@ -8,35 +8,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { CARD, UI_DIST, assertServeBuilt, importDemo, launchChromium, recordPageProblems, startServe } from './support/hearth.mjs';
+import { CARD, demoBrowserSession, recordPageProblems } from './support/hearth.mjs';
 
-let dataDir;
-let server;
-let browser;
-
-before(async () => {
-  assertServeBuilt();
-  dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-personalisation-'));
-  importDemo(dataDir);
-  server = await startServe(dataDir, { uiDir: UI_DIST });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-/** GET `path` from the API with the run's token. */
-async function apiGet(path) {
-  const res = await fetch(`${server.origin}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
-  assert.ok(res.ok, `GET ${path} failed (${res.status})`);
-  return res.json();
-}
+const session = demoBrowserSession('personalisation', { before, after });
+const apiGet = (apiPath) => session.apiGet(apiPath);
 
 /** The kind of interaction a request records, or null. */
 function interactionKind(request) {
@@ -49,16 +24,16 @@ function interactionKind(request) {
 }
 
 test('reasons are listed, and a confirmed reset forgets what the ranker learned', { timeout: 120_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const context = await session.browser.newContext({ viewport: { width: 1100, height: 900 } });
   const page = await context.newPage();
   const problems = [];
-  recordPageProblems(page, server.origin, problems);
+  recordPageProblems(page, session.server.origin, problems);
   await page.route('**/api/interactions', (route) =>
     interactionKind(route.request()) === 'dwell'
       ? route.fulfill({ status: 200, contentType: 'application/json', body: 'null' })
       : route.continue(),
   );
-  await page.goto(server.url);
+  await page.goto(session.server.url);
   await page.locator(CARD).first().waitFor({ timeout: 20_000 });
 
   // The feed starts ranked; a post's "Why this post?" opens a list of one to three reasons.

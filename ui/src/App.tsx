@@ -1,16 +1,17 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, openExternal } from './api';
-import type { FeedMode, Post } from './types';
+import type { Digest, FeedMode, Post } from './types';
 import { ToneFilter, type ToneChoice } from './ToneFilter';
 import { PostCard, SkeletonCard, type Collapsed } from './PostCard';
 import { Compose } from './Compose';
 import { Settings, ShortcutList } from './Settings';
+import { DigestView, type DigestState } from './Digest';
 import { actionForKey, isTypingTarget, moveIndex } from './keyboard';
 import { DwellTracker } from './dwell';
 import { loadTheme, saveTheme, type ThemeChoice } from './theme';
 import * as I from './icons';
 
-type View = 'feed' | 'search' | 'settings';
+type View = 'feed' | 'search' | 'digest' | 'settings';
 type LoadState = 'loading' | 'ready' | 'more' | 'error';
 type Toast = { id: number; text: string; kind: 'info' | 'error' };
 
@@ -71,7 +72,14 @@ export function App() {
   const [searchState, setSearchState] = useState<LoadState>('ready');
   const [searchError, setSearchError] = useState('');
   const [searchTone, setSearchTone] = useState<ToneChoice>(null);
+  // Whether the results include posts matched by meaning as well as by words.
+  const [semantic, setSemantic] = useState(false);
   const searchReq = useRef(0);
+
+  const [digest, setDigest] = useState<Digest | null>(null);
+  const [digestState, setDigestState] = useState<DigestState>('loading');
+  const [digestError, setDigestError] = useState('');
+  const digestReq = useRef(0);
 
   const [collapsed, setCollapsed] = useState<Record<number, Collapsed>>({});
   const [expanded, setExpanded] = useState<Record<number, boolean>>({});
@@ -225,6 +233,7 @@ export function App() {
       if (req !== searchReq.current) return; // a newer search (or filter change) won
       setResults(r.posts);
       setTotal(r.total);
+      setSemantic(r.semantic === true);
       setSearchState('ready');
     } catch (e) {
       if (req !== searchReq.current) return;
@@ -248,10 +257,49 @@ export function App() {
     setFocusIndex(-1);
   };
 
+  // ---- today's digest ---------------------------------------------------------------------------
+  const loadDigest = async () => {
+    const req = ++digestReq.current;
+    setDigestState('loading');
+    setDigestError('');
+    setFocusIndex(-1);
+    try {
+      const d = await api.digest();
+      if (req !== digestReq.current) return;
+      setDigest(d);
+      setDigestState('ready');
+    } catch (e) {
+      if (req !== digestReq.current) return;
+      setDigestError(errMessage(e));
+      setDigestState('error');
+    }
+  };
+
+  const openDigest = () => {
+    setView('digest');
+    window.scrollTo({ top: 0 });
+    void loadDigest();
+  };
+
+  const closeDigest = () => {
+    digestReq.current++;
+    setView('feed');
+    setFocusIndex(-1);
+  };
+
+  /** Applies `fn` to every post of the digest's topics, dropping topics left without posts. */
+  const mapDigestPosts = (fn: (posts: Post[]) => Post[]) =>
+    setDigest((cur) =>
+      cur
+        ? { ...cur, topics: cur.topics.map((t) => ({ ...t, posts: fn(t.posts) })).filter((t) => t.posts.length > 0) }
+        : cur,
+    );
+
   // ---- post updates -------------------------------------------------------------------------
   const updatePost = (id: number, fn: (p: Post) => Post) => {
     setPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
     setResults((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
+    mapDigestPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
   };
 
   const onLike = async (post: Post) => {
@@ -315,6 +363,7 @@ export function App() {
       const authorId = post.author.id;
       setPosts((cur) => cur.filter((p) => p.author.id !== authorId));
       setResults((cur) => cur.filter((p) => p.author.id !== authorId));
+      mapDigestPosts((cur) => cur.filter((p) => p.author.id !== authorId));
       setFocusIndex(-1);
       toast(`Muted @${post.author.handle}`);
     } catch (e) {
@@ -390,7 +439,8 @@ export function App() {
   };
 
   // ---- keyboard -------------------------------------------------------------------------------
-  const list = view === 'search' ? results : view === 'feed' ? posts : [];
+  const digestPosts = digestState === 'ready' && digest ? digest.topics.flatMap((t) => t.posts) : [];
+  const list = view === 'search' ? results : view === 'feed' ? posts : view === 'digest' ? digestPosts : [];
 
   const cardEls = () =>
     [...(feedEl.current?.querySelectorAll<HTMLElement>('[data-testid="post-card"]') ?? [])];
@@ -417,6 +467,7 @@ export function App() {
     if (isTypingTarget(e.target)) return;
     if (e.key === 'Escape') {
       if (view === 'search') clearSearch();
+      else if (view === 'digest') closeDigest();
       else if (view === 'settings') closeSettings();
       return;
     }
@@ -430,7 +481,7 @@ export function App() {
         if (view === 'settings') return;
         const n = moveIndex(idx, action === 'next' ? 1 : -1, cardEls().length);
         if (n >= 0) focusCard(n);
-        if (action === 'next' && n >= cardEls().length - 3) void loadMore();
+        if (action === 'next' && view === 'feed' && n >= cardEls().length - 3) void loadMore();
         break;
       }
       case 'like':
@@ -462,6 +513,9 @@ export function App() {
       case 'calm':
         toggleCalm();
         break;
+      case 'digest':
+        openDigest();
+        break;
       case 'settings':
         openSettings();
         break;
@@ -492,20 +546,23 @@ export function App() {
     unobserveDwell: (el: Element) => tracker.unobserve(el),
   };
 
-  // aria-setsize is -1 while more posts can still be loaded (size unknown).
-  const renderCards = (items: Post[], setSize: number) => {
-    const roving = focusIndex >= 0 && focusIndex < items.length ? focusIndex : 0;
+  // aria-setsize is -1 while more posts can still be loaded (size unknown). A list drawn in parts
+  // (the digest's topics) passes where the part starts (`offset`) and how many cards there are in all
+  // (`count`): the roving focus and j/k run through every part, one card tabbable in all.
+  const renderCards = (items: Post[], setSize: number, offset = 0, count = items.length) => {
+    const roving = focusIndex >= 0 && focusIndex < count ? focusIndex : 0;
     return items.map((p, i) => (
       <PostCard
         key={p.id}
         post={p}
         index={i}
         setSize={setSize}
-        tabbable={i === roving}
+        tabbable={offset + i === roving}
         collapsed={collapsed[p.id]}
         expanded={Boolean(expanded[p.id])}
         now={now}
         {...handlers}
+        onFocusCard={(index) => setFocusIndex(offset + index)}
       />
     ));
   };
@@ -529,6 +586,18 @@ export function App() {
         toast={toast}
       />
     );
+  } else if (view === 'digest') {
+    body = (
+      <DigestView
+        state={digestState}
+        digest={digest}
+        error={digestError}
+        onBack={closeDigest}
+        onRetry={() => void loadDigest()}
+        renderPosts={(items, offset) => renderCards(items, items.length, offset, digestPosts.length)}
+        listRef={feedEl}
+      />
+    );
   } else if (view === 'search') {
     body = (
       <>
@@ -543,6 +612,11 @@ export function App() {
             )}
           </h1>
         </div>
+        {searchState === 'ready' && semantic && results.length > 0 && (
+          <p class="search-note muted" data-testid="semantic-note">
+            Includes posts that match by meaning
+          </p>
+        )}
         <div class="search-filters">
           <ToneFilter value={searchTone} onChange={changeSearchTone} />
         </div>
@@ -736,7 +810,7 @@ export function App() {
             <span class="compose-label">New post</span>
           </button>
         </div>
-        <nav class="tabs" aria-label="Feed order">
+        <nav class="tabs" aria-label="Views">
           <div class="segmented" role="radiogroup" aria-label="Feed order">
             {(['ranked', 'chronological'] as FeedMode[]).map((m) => {
               const checked = mode === m && view === 'feed';
@@ -765,6 +839,21 @@ export function App() {
               );
             })}
           </div>
+          <button
+            type="button"
+            class={'today-btn' + (view === 'digest' ? ' on' : '')}
+            data-testid="digest-button"
+            aria-label="Today's digest"
+            aria-current={view === 'digest' ? 'page' : undefined}
+            aria-keyshortcuts="t"
+            title="Today’s digest: the last 24 hours in topics"
+            onClick={openDigest}
+          >
+            <I.Sunrise size={15} />
+            <span class="today-label" aria-hidden="true">
+              Today
+            </span>
+          </button>
           <button
             type="button"
             role="switch"

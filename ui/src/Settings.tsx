@@ -45,7 +45,7 @@ export function ShortcutList() {
         <dt>
           <kbd>Esc</kbd>
         </dt>
-        <dd>Close dialogs, leave search or settings</dd>
+        <dd>Close dialogs, leave search, settings or today’s digest</dd>
       </div>
       <div class="shortcut">
         <dt>

@@ -105,6 +105,16 @@ describe('request building', () => {
       expect(calls.search('tea', 50, none).args).toEqual({ query: 'tea', limit: 50 });
     }
   });
+  it('builds the digest request', () => {
+    const c = calls.digest();
+    expect(c.command).toBe('digest');
+    expect(c.args).toBeUndefined();
+    const { url, init } = buildRequest(c, 'tok');
+    expect(url).toBe('/api/digest');
+    expect(init.method).toBe('GET');
+    expect(init.body).toBeUndefined();
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer tok');
+  });
   it('builds the models requests', () => {
     const list = calls.models();
     expect(list.command).toBe('models');
@@ -191,7 +201,7 @@ describe('HTTP transport', () => {
         ? jsonResponse(202, list)
         : url.startsWith('/api/models')
           ? jsonResponse(200, list)
-          : jsonResponse(200, { posts: [], total: 0 }),
+          : jsonResponse(200, { posts: [], total: 0, semantic: false }),
     );
     vi.stubGlobal('fetch', fetch);
     await api.search('tea', 50, 'neutral');
@@ -209,6 +219,17 @@ describe('HTTP transport', () => {
       ['GET', '/api/models'],
       ['POST', '/api/models/m1/download'],
     ]);
+  });
+  it('reads the digest over HTTP', async () => {
+    window.history.replaceState(null, '', '/?token=T5');
+    const digest = { since: '2024-06-14T20:27:00Z', posts: 0, not_yet_read: 0, topics: [] };
+    const fetch = vi.fn(async () => jsonResponse(200, digest));
+    vi.stubGlobal('fetch', fetch);
+    await expect(api.digest()).resolves.toEqual(digest);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/digest');
+    expect(init.method).toBe('GET');
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T5');
   });
   it('resets personalisation over HTTP and returns the new status', async () => {
     window.history.replaceState(null, '', '/?token=T4');
@@ -250,7 +271,7 @@ describe('HTTP transport', () => {
 
 describe('Tauri transport', () => {
   it('uses invoke with the documented command names and arguments', async () => {
-    const invoke = vi.fn(async (cmd: string) => (cmd === 'search' ? { posts: [], total: 0 } : null));
+    const invoke = vi.fn(async (cmd: string) => (cmd === 'search' ? { posts: [], total: 0, semantic: false } : null));
     w.__TAURI_INTERNALS__ = { invoke };
     const fetch = vi.fn();
     vi.stubGlobal('fetch', fetch);
@@ -288,6 +309,16 @@ describe('Tauri transport', () => {
       ['models', {}],
       ['download_model', { id: 'tone-small' }],
     ]);
+  });
+  it('reads the digest with the documented command and no arguments', async () => {
+    const digest = { since: '2024-06-14T20:27:00Z', posts: 0, not_yet_read: 0, topics: [] };
+    const invoke = vi.fn(async () => digest);
+    w.__TAURI_INTERNALS__ = { invoke };
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+    await expect(api.digest()).resolves.toEqual(digest);
+    expect(fetch).not.toHaveBeenCalled();
+    expect(invoke.mock.calls.map((c) => [(c as unknown[])[0], (c as unknown[])[1]])).toEqual([['digest', {}]]);
   });
   it('resets personalisation with the documented command and camelCase argument', async () => {
     const status = { personalisation: { interactions_learned: 0, interests: [] } };

@@ -5,6 +5,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import type {
+  Digest,
   EnrichmentStatus,
   ErrorCode,
   FeedPage,
@@ -243,6 +244,7 @@ export const calls = {
     path: '/api/search' + query({ q, limit, tone }),
   }),
   mutes: (): Call => ({ command: 'mutes', method: 'GET', path: '/api/mutes' }),
+  digest: (): Call => ({ command: 'digest', method: 'GET', path: '/api/digest' }),
   status: (): Call => ({ command: 'status', method: 'GET', path: '/api/status' }),
   resetPersonalisation: (forgetInteractions: boolean): Call => ({
     command: 'reset_personalisation',
@@ -322,6 +324,8 @@ export const api = {
   createPost: (post: NewPost) => send<Post>(calls.createPost(post)),
   search: (q: string, limit?: number, tone?: ToneLabel | null) => send<SearchResult>(calls.search(q, limit, tone)),
   mutes: () => send<Mutes>(calls.mutes()),
+  /** Today's posts (the last 24 hours) grouped into topics. */
+  digest: () => send<Digest>(calls.digest()),
   status: () => send<Status>(calls.status()),
   /**
    * Forgets what the ranker learned; `forgetInteractions` also deletes the interaction history

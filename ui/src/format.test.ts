@@ -1,6 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import { h, render } from 'preact';
-import { compactCount, formatDuration, initials, linkify, relativeTime, textColorOn } from './format';
+import {
+  clockTime,
+  compactCount,
+  digestSummary,
+  formatDuration,
+  initials,
+  linkify,
+  notYetReadText,
+  relativeTime,
+  textColorOn,
+  topicSizeText,
+} from './format';
 import { PostText } from './PostCard';
 
 describe('relativeTime', () => {
@@ -109,5 +120,28 @@ describe('small formatters', () => {
     expect(compactCount(2_000_000)).toBe('2M');
     expect(formatDuration(83_000)).toBe('1:23');
     expect(formatDuration(null)).toBe('');
+  });
+});
+
+describe('digest words', () => {
+  const since = '2024-06-14T20:27:00Z';
+  it('writes the time of day the locale way', () => {
+    const expected = new Date(since).toLocaleTimeString(undefined, { timeStyle: 'short' });
+    expect(clockTime(since)).toBe(expected);
+    expect(expected).toMatch(/27/);
+    expect(clockTime('not a date')).toBe('');
+  });
+  it('counts posts and topics, in the singular for one', () => {
+    const at = clockTime(since);
+    expect(digestSummary(27, since, 10)).toBe(`27 posts since ${at} in 10 topics`);
+    expect(digestSummary(1, since, 1)).toBe(`1 post since ${at} in 1 topic`);
+    expect(digestSummary(1204, since, 3)).toBe(`1,204 posts since ${at} in 3 topics`);
+    expect(digestSummary(3, since, 0)).toBe(`3 posts since ${at}`);
+  });
+  it('says how many posts the model is still reading, and how big a topic is', () => {
+    expect(notYetReadText(3)).toBe('3 posts are still being read by the on-device model.');
+    expect(notYetReadText(1)).toBe('1 post is still being read by the on-device model.');
+    expect(topicSizeText(1)).toBe('(1 post)');
+    expect(topicSizeText(12)).toBe('(12 posts)');
   });
 });

@@ -26,6 +26,33 @@ export function absoluteTime(iso: string): string {
   return d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
 }
 
+/** Local time of day, short ("20:27" or "8:27 PM", as the locale writes it). */
+export function clockTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toLocaleTimeString(undefined, { timeStyle: 'short' });
+}
+
+function counted(n: number, one: string, many: string): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** The digest's opening line: "27 posts since 20:27 in 10 topics" (no topics: "3 posts since 20:27"). */
+export function digestSummary(posts: number, since: string, topics: number): string {
+  const head = `${counted(posts, 'post', 'posts')} since ${clockTime(since)}`;
+  return topics > 0 ? `${head} in ${counted(topics, 'topic', 'topics')}` : head;
+}
+
+/** "3 posts are still being read by the on-device model." */
+export function notYetReadText(n: number): string {
+  return `${counted(n, 'post is', 'posts are')} still being read by the on-device model.`;
+}
+
+/** A digest topic's size: "(1 post)", "(12 posts)". */
+export function topicSizeText(size: number): string {
+  return `(${counted(size, 'post', 'posts')})`;
+}
+
 export type Segment = { type: 'text'; value: string } | { type: 'link'; value: string; href: string };
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;

@@ -128,6 +128,13 @@ export const Refresh = (p: P) => (
     <path d="M21 3v5h-5" />
   </Svg>
 );
+/** A sun on the horizon: "Today". */
+export const Sunrise = (p: P) => (
+  <Svg {...p}>
+    <path d="M17 18a5 5 0 0 0-10 0" />
+    <path d="M12 2v7M4.2 10.2l1.4 1.4M1 18h2M21 18h2M18.4 11.6l1.4-1.4M23 22H1M8 6l4-4 4 4" />
+  </Svg>
+);
 export const Info = (p: P) => (
   <Svg {...p}>
     <circle cx="12" cy="12" r="9" />

@@ -13,6 +13,7 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: 'n' })).toBe('compose');
     expect(actionForKey({ key: 'r' })).toBe('refresh');
     expect(actionForKey({ key: 'c' })).toBe('calm');
+    expect(actionForKey({ key: 't' })).toBe('digest');
     expect(actionForKey({ key: ',' })).toBe('settings');
     expect(actionForKey({ key: '?' })).toBe('help');
   });
@@ -23,6 +24,8 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: 'x' })).toBeNull();
     expect(actionForKey({ key: 'J' })).toBeNull();
     expect(actionForKey({ key: 'c', ctrlKey: true })).toBeNull();
+    expect(actionForKey({ key: 'T' })).toBeNull();
+    expect(actionForKey({ key: 't', metaKey: true })).toBeNull();
   });
 });
 

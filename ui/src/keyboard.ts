@@ -11,6 +11,7 @@ export type Action =
   | 'compose'
   | 'refresh'
   | 'calm'
+  | 'digest'
   | 'settings'
   | 'help';
 
@@ -25,6 +26,7 @@ export const SHORTCUTS: { keys: string; action: Action; label: string }[] = [
   { keys: 'n', action: 'compose', label: 'New post' },
   { keys: 'r', action: 'refresh', label: 'Refresh the feed' },
   { keys: 'c', action: 'calm', label: 'Turn calm mode on or off (leave out posts tagged negative)' },
+  { keys: 't', action: 'digest', label: 'Today’s digest: the last 24 hours in topics' },
   { keys: ',', action: 'settings', label: 'Settings' },
   { keys: '?', action: 'help', label: 'Show keyboard shortcuts' },
 ];

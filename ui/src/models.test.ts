@@ -272,7 +272,7 @@ describe('search tone filter', () => {
 
   it('re-runs the search with the chosen tone', async () => {
     const fetch = vi.fn(async (url: string) =>
-      json(url.startsWith('/api/search') ? { posts: [post], total: 1 } : { posts: [], next_cursor: null }),
+      json(url.startsWith('/api/search') ? { posts: [post], total: 1, semantic: false } : { posts: [], next_cursor: null }),
     );
     vi.stubGlobal('fetch', fetch);
     await act(async () => render(h(App, {}), host));

@@ -92,7 +92,25 @@ export type Attachment = { file_name: string; mime: string; data_base64: string;
 
 export type NewPost = { text: string; images: Attachment[]; audio: Attachment | null };
 
-export type SearchResult = { posts: Post[]; total: number };
+/** One topic of the digest: its title, how many of today's posts it holds, and 1–4 of them, the most central first. */
+export type DigestTopic = { title: string; size: number; posts: Post[] };
+
+/**
+ * "What happened today" (`digest`): the last 24 hours' visible posts grouped into topics, the
+ * topics the user cares about first (at most 10).
+ */
+export type Digest = {
+  /** RFC 3339: the start of the last 24 hours. */
+  since: string;
+  /** Visible posts in the window. */
+  posts: number;
+  /** Of those, posts the model has not embedded yet (in no topic). */
+  not_yet_read: number;
+  topics: DigestTopic[];
+};
+
+/** Best match first; `semantic`: posts were matched by meaning as well as by words. */
+export type SearchResult = { posts: Post[]; total: number; semantic: boolean };
 
 export type ModelDownload = {
   state: 'fetching' | 'done' | 'failed';

@@ -156,18 +156,18 @@ pub fn page(
                 let pool: Vec<Candidate> = pool.into_iter().filter(|candidate| visible(candidate)).collect();
                 let ids: Vec<i64> = pool.iter().map(|candidate| candidate.id).collect();
                 let embeddings = enrichments::post_vectors(connection, &ids, "embedding", ranking::EMBEDDING_MODEL)?;
-                let ranked =
-                    ranking.rank(&RankingInput { candidates: &pool, embeddings: &embeddings, profile }, as_of_ms);
-                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ranked.len());
-                let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(ranked.len());
-                let slice = &ranked[start..end];
+                let input = RankingInput { candidates: &pool, embeddings: &embeddings, profile };
+                let ranked = ranking.rank(&input, as_of_ms);
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ranked.order.len());
+                let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(ranked.order.len());
+                let slice = &ranked.order[start..end];
                 let ids: Vec<i64> = slice.iter().map(|ranked| ranked.post_id).collect();
                 let mut page_posts = posts::load_posts(connection, &ids)?;
-                for (post, ranked) in page_posts.iter_mut().zip(slice) {
-                    post.reason = ranked.reasons.first().cloned();
-                    post.reasons.clone_from(&ranked.reasons);
+                for (post, place) in page_posts.iter_mut().zip(slice) {
+                    post.reasons = ranking.explain(&input, &ranked, place, as_of_ms);
+                    post.reason = post.reasons.first().cloned();
                 }
-                let next_cursor = (end < ranked.len())
+                let next_cursor = (end < ranked.order.len())
                     .then(|| Cursor::Ranked { as_of_ms, offset: i64::try_from(end).unwrap_or(i64::MAX) }.encode());
                 Ok(FeedPage { posts: page_posts, next_cursor })
             }

@@ -86,6 +86,25 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     dot_lanes(&a[..length], &b[..length])
 }
 
+/// `table[r * columns.len() + c] = dot(rows[r], columns[c])`, rows split across the rayon pool:
+/// many posts against a few centroids at once.
+pub fn dot_table(rows: &[&[f32]], columns: &[&[f32]]) -> Vec<f32> {
+    let width = columns.len();
+    let mut table = vec![0.0_f32; rows.len() * width];
+    if width == 0 {
+        return table;
+    }
+    let per_task = rows_per_task(rows.len(), width * 64);
+    table.par_chunks_mut(per_task * width).zip(rows.par_chunks(per_task)).for_each(|(out, rows)| {
+        for (out, row) in out.chunks_exact_mut(width).zip(rows) {
+            for (value, column) in out.iter_mut().zip(columns) {
+                *value = dot(row, column);
+            }
+        }
+    });
+    table
+}
+
 #[inline(always)]
 fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0_f32; 8];
@@ -303,6 +322,22 @@ mod tests {
             total += term / (2 * n + 1) as f64;
         }
         total * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn dot_table_is_every_pairwise_dot() {
+        let rows: Vec<Vec<f32>> = (0..37).map(|r| (0..9).map(|c| (r * 9 + c) as f32 * 0.01).collect()).collect();
+        let columns: Vec<Vec<f32>> = (0..3).map(|c| (0..9).map(|i| (c + i) as f32).collect()).collect();
+        let row_refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let column_refs: Vec<&[f32]> = columns.iter().map(Vec::as_slice).collect();
+        let table = dot_table(&row_refs, &column_refs);
+        for (r, row) in rows.iter().enumerate() {
+            for (c, column) in columns.iter().enumerate() {
+                let expected: f32 = row.iter().zip(column).map(|(a, b)| a * b).sum();
+                assert!((table[r * 3 + c] - expected).abs() < 1e-4);
+            }
+        }
+        assert!(dot_table(&row_refs, &[]).is_empty());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 // CHROMIUM overrides the browser (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -135,4 +136,37 @@ export async function chooseChronological(page) {
   await page.getByTestId('mode-chronological').click();
   await feedLoaded;
   await page.locator(CARD).first().waitFor();
+}
+
+/**
+ * A demo data dir, `hearth serve` on it and Chromium, started before the file's tests and
+ * stopped after them. Returns a live object: `session.server`, `session.browser` and
+ * `session.apiGet(path)` (GET with the run's token, JSON back) once `before` has run.
+ */
+export function demoBrowserSession(name, { before, after }) {
+  const session = {
+    dataDir: null,
+    server: null,
+    browser: null,
+    async apiGet(apiPath) {
+      const res = await fetch(`${session.server.origin}${apiPath}`, {
+        headers: { authorization: `Bearer ${session.server.token}` },
+      });
+      if (!res.ok) throw new Error(`GET ${apiPath} failed (${res.status})`);
+      return res.json();
+    },
+  };
+  before(async () => {
+    assertServeBuilt();
+    session.dataDir = mkdtempSync(path.join(tmpdir(), `hearth-${name}-`));
+    importDemo(session.dataDir);
+    session.server = await startServe(session.dataDir, { uiDir: UI_DIST });
+    session.browser = await launchChromium();
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.server?.stop();
+    if (session.dataDir) rmSync(session.dataDir, { recursive: true, force: true });
+  });
+  return session;
 }

@@ -38,13 +38,22 @@ const EVENTS_PER_PASS: i64 = 5_000;
 /// How many interactions may wait for their post's embedding before the oldest is dropped.
 const MAX_AWAITING: usize = 500;
 
-/// One candidate's place in the ranked feed, and why.
-#[derive(Debug, Clone, PartialEq)]
+/// One candidate's place in the ranked feed.
+#[derive(Debug, Clone, Copy)]
 pub struct Ranked {
     pub post_id: i64,
+    /// Where the post is in `RankingInput::candidates`.
+    pub index: usize,
     pub score: f64,
-    /// The strongest reasons, in plain words, strongest first.
-    pub reasons: Vec<String>,
+    /// What the score was made of, for `RankingStrategy::explain`.
+    pub scored: profile::Scored,
+}
+
+/// The feed order, and what a typical candidate looked like (reasons are relative to it).
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    pub order: Vec<Ranked>,
+    pub typical: [f64; profile::FEATURES.len()],
 }
 
 /// Everything a strategy ranks with.
@@ -61,10 +70,13 @@ pub trait RankingStrategy: Send + Sync {
     /// A stable name, shown in diagnostics and stored with learned state.
     fn name(&self) -> &'static str;
     /// Every candidate in feed order, best first.
-    fn rank(&self, input: &RankingInput<'_>, now_ms: i64) -> Vec<Ranked>;
+    fn rank(&self, input: &RankingInput<'_>, now_ms: i64) -> Ranking;
+    /// Why `ranked` is where it is, in plain words, strongest first (asked only for the posts
+    /// on the page being shown).
+    fn explain(&self, input: &RankingInput<'_>, ranking: &Ranking, ranked: &Ranked, now_ms: i64) -> Vec<String>;
 }
 
-/// The learned ranker: profile score, then re-ranking for variety, then reasons.
+/// The learned ranker: profile score, then re-ranking for variety; reasons on request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Personalised;
 
@@ -73,14 +85,14 @@ impl RankingStrategy for Personalised {
         "personalised-v1"
     }
 
-    fn rank(&self, input: &RankingInput<'_>, now_ms: i64) -> Vec<Ranked> {
+    fn rank(&self, input: &RankingInput<'_>, now_ms: i64) -> Ranking {
         let items: Vec<Item<'_>> = input
             .candidates
             .iter()
             .map(|candidate| item(candidate, input.embeddings.get(&candidate.id).map(Vec::as_slice)))
             .collect();
         let mut scored: Vec<(usize, profile::Scored)> =
-            items.iter().enumerate().map(|(index, item)| (index, input.profile.score(item, now_ms))).collect();
+            input.profile.score_many(&items, now_ms).into_iter().enumerate().collect();
         // Best first; ties by newer, then by id, so the order is stable.
         scored.sort_by(|(a, a_scored), (b, b_scored)| {
             let (a_candidate, b_candidate) = (&input.candidates[*a], &input.candidates[*b]);
@@ -109,25 +121,20 @@ impl RankingStrategy for Personalised {
                 embedding: items[*index].embedding,
             })
             .collect();
-        diversity::rerank(&entries)
+        let order = diversity::rerank(&entries)
             .into_iter()
             .map(|position| {
-                let (index, scored) = &scored[position];
-                let candidate = &input.candidates[*index];
-                Ranked {
-                    post_id: candidate.id,
-                    score: scored.score,
-                    reasons: explain::reasons(
-                        input.profile,
-                        &items[*index],
-                        candidate.counts,
-                        scored,
-                        &typical,
-                        now_ms,
-                    ),
-                }
+                let (index, scored) = scored[position];
+                Ranked { post_id: input.candidates[index].id, index, score: scored.score, scored }
             })
-            .collect()
+            .collect();
+        Ranking { order, typical }
+    }
+
+    fn explain(&self, input: &RankingInput<'_>, ranking: &Ranking, ranked: &Ranked, now_ms: i64) -> Vec<String> {
+        let candidate = &input.candidates[ranked.index];
+        let item = item(candidate, input.embeddings.get(&candidate.id).map(Vec::as_slice));
+        explain::reasons(input.profile, &item, candidate.counts, &ranked.scored, &ranking.typical, now_ms)
     }
 }
 

@@ -245,21 +245,17 @@ fn closest(centroids: &[Centroid], embedding: &[f32]) -> Option<(usize, f32)> {
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
-/// `closest`, with each centroid's similarity feature faded by how long ago it was renewed.
-fn closest_fresh(
-    centroids: &[Centroid],
-    embedding: &[f32],
-    baseline: &Baseline,
-    now_event: u64,
-) -> Option<(usize, f64)> {
+/// The best faded similarity among `cosines` (one per centroid, in order), and its centroid.
+fn best_fresh(centroids: &[Centroid], cosines: &[f32], baseline: &Baseline, now_event: u64) -> Option<(usize, f64)> {
     centroids
         .iter()
+        .zip(cosines)
         .enumerate()
-        .map(|(index, centroid)| {
+        .map(|(index, (centroid, &cosine))| {
             #[allow(clippy::cast_precision_loss)]
             let age = now_event.saturating_sub(centroid.last_event) as f64;
             let fade = 0.5_f64.powf(age / INTEREST_HALF_LIFE_EVENTS);
-            (index, baseline.similarity(hearth_kernels::dot(&centroid.vector, embedding)) * fade)
+            (index, baseline.similarity(cosine) * fade)
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
@@ -273,16 +269,43 @@ fn preference(counts: &[f64; 3], index: usize) -> f64 {
 impl Profile {
     /// The features and score of `item` at `now_ms`.
     pub fn score(&self, item: &Item<'_>, now_ms: i64) -> Scored {
+        self.score_many(std::slice::from_ref(item), now_ms).pop().unwrap_or(Scored {
+            score: 0.0,
+            features: [0.0; N],
+            interest: None,
+        })
+    }
+
+    /// `score` for many items at once: their closeness to every centroid is one table, computed
+    /// across the cores.
+    pub fn score_many(&self, items: &[Item<'_>], now_ms: i64) -> Vec<Scored> {
+        let rows: Vec<&[f32]> = items.iter().map(|item| item.embedding.unwrap_or(&[])).collect();
+        let interests: Vec<&[f32]> = self.interests.iter().map(|centroid| centroid.vector.as_slice()).collect();
+        let dislikes: Vec<&[f32]> = self.dislikes.iter().map(|centroid| centroid.vector.as_slice()).collect();
+        let interest_table = hearth_kernels::dot_table(&rows, &interests);
+        let dislike_table = hearth_kernels::dot_table(&rows, &dislikes);
+        items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let interest_cosines = &interest_table[index * interests.len()..(index + 1) * interests.len()];
+                let dislike_cosines = &dislike_table[index * dislikes.len()..(index + 1) * dislikes.len()];
+                self.score_with(item, now_ms, interest_cosines, dislike_cosines)
+            })
+            .collect()
+    }
+
+    fn score_with(&self, item: &Item<'_>, now_ms: i64, interest_cosines: &[f32], dislike_cosines: &[f32]) -> Scored {
         let mut features = [0.0; N];
         let mut interest = None;
-        if let Some(embedding) = item.embedding {
+        if item.embedding.is_some() {
             if let Some((index, value)) =
-                closest_fresh(&self.interests, embedding, &self.interest_baseline, self.events)
+                best_fresh(&self.interests, interest_cosines, &self.interest_baseline, self.events)
             {
                 features[0] = value;
                 interest = Some(index);
             }
-            if let Some((_, cosine)) = closest(&self.dislikes, embedding) {
+            if let Some(cosine) = dislike_cosines.iter().copied().max_by(f32::total_cmp) {
                 features[1] = self.dislike_baseline.similarity(cosine);
             }
         }
