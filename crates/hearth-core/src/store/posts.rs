@@ -323,8 +323,10 @@ pub fn candidate(connection: &Connection, post_id: i64, recent_since_ms: i64) ->
 /// Up to `count` posts the user has not interacted with, picked pseudo-randomly from `seed`
 /// (each a uniform draw over the id range): what a learned preference is contrasted with.
 pub fn untouched_posts(connection: &Connection, seed: u64, exclude: i64, count: usize) -> Result<Vec<i64>> {
-    let (low, high): (Option<i64>, Option<i64>) =
-        connection.query_row("SELECT min(id), max(id) FROM posts", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    // Two queries: SQLite answers a lone min() or max() from the index, but both in one
+    // statement scan the whole table.
+    let low: Option<i64> = connection.query_row("SELECT min(id) FROM posts", [], |row| row.get(0))?;
+    let high: Option<i64> = connection.query_row("SELECT max(id) FROM posts", [], |row| row.get(0))?;
     let (Some(low), Some(high)) = (low, high) else { return Ok(Vec::new()) };
     let mut statement = connection.prepare_cached(
         "SELECT p.id FROM posts p WHERE p.id >= ?1 AND p.id <> ?2
