@@ -495,7 +495,7 @@ describe('SseParser', () => {
       { event: 'error', data: 'one\ntwo\n three \n' },
     ]);
   });
-  it('returns an event only once its blank line has arrived, wherever the chunks split', () => {
+  it('returns an event once its blank line has arrived, wherever the chunks split', () => {
     const text = 'event: progress\ndata: {"n":1}\n\nevent: progress\ndata: {"n":2}\n\n';
     const parser = new SseParser();
     expect(parser.push('event: prog')).toEqual([]);
@@ -511,7 +511,7 @@ describe('SseParser', () => {
     for (let i = 0; i <= text.length; i++) expect(parse([text.slice(0, i), text.slice(i)]), `cut at ${i}`).toEqual(whole);
     expect(parse([...text])).toEqual(whole);
   });
-  it('skips comment lines such as keep-alives and unknown fields', () => {
+  it('ignores comment lines such as keep-alives and unknown fields', () => {
     expect(parse([': keep-alive\n\n', 'id: 7\nretry: 10\n:x\nevent: progress\ndata: 1\n\n', ': ping\n\n'])).toEqual([
       { event: 'progress', data: '1' },
     ]);
