@@ -232,11 +232,13 @@ fn models_dir() -> std::path::PathBuf {
 fn eval_ranking_scores_hearth_popularity_and_random_and_refuses_bad_files() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/ranking");
-    let run = |interactions: &std::path::Path| {
+    let run_with = |interactions: &std::path::Path, extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_hearth"))
             .arg("--data-dir")
             .arg(dir.path())
-            .args(["eval-ranking", "--json", "--k", "5", "--negatives", "20", "--interactions"])
+            .args(["eval-ranking", "--json", "--k", "5", "--negatives", "20"])
+            .args(extra)
+            .arg("--interactions")
             .arg(interactions)
             .arg("--items")
             .arg(fixtures.join("items.csv"))
@@ -244,6 +246,7 @@ fn eval_ranking_scores_hearth_popularity_and_random_and_refuses_bad_files() {
             .output()
             .unwrap()
     };
+    let run = |interactions: &std::path::Path| run_with(interactions, &[]);
     let output = run(&fixtures.join("interactions.csv"));
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let lines = json_lines(&output);
@@ -256,6 +259,13 @@ fn eval_ranking_scores_hearth_popularity_and_random_and_refuses_bad_files() {
     }
     // Each user keeps to two of four topics: reading the items' text must pay.
     assert!(ndcg(0) > ndcg(1) && ndcg(0) > ndcg(2), "{lines:?}");
+
+    // The validation split holds out a different interaction per user, so the figures move.
+    let validation = run_with(&fixtures.join("interactions.csv"), &["--validation"]);
+    assert!(validation.status.success(), "{}", String::from_utf8_lossy(&validation.stderr));
+    let validation = json_lines(&validation);
+    assert_eq!(validation[0]["users"], 24);
+    assert_ne!(validation[0]["ndcg"], lines[0]["ndcg"], "{validation:?}");
 
     let broken = dir.path().join("broken.csv");
     std::fs::write(&broken, "user,item,rating,timestamp\n1,2,five,3\n").unwrap();

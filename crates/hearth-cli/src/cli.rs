@@ -107,6 +107,10 @@ pub enum Command {
         /// Run the synthetic-user simulation (NDCG@K by number of interactions)
         #[arg(long)]
         synthetic: bool,
+        /// Set each user's last interaction aside unseen and hold out the one before it: the
+        /// split to tune on, so the reported (last-interaction) figures stay untouched
+        #[arg(long, requires = "interactions")]
+        validation: bool,
     },
     /// Measure the ranker (used by `cargo xtask bench ranking`); works in a temporary folder
     #[command(hide = true)]
@@ -308,15 +312,20 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
                 )
             })
         }
-        Command::EvalRanking { interactions, items, k, negatives, seed, synthetic } => crate::evaluation::eval_ranking(
-            app,
-            interactions.as_deref().zip(items.as_deref()),
-            usize::from(k),
-            usize::from(negatives),
-            seed,
-            synthetic,
-            out.json,
-        ),
+        Command::EvalRanking { interactions, items, k, negatives, seed, synthetic, validation } => {
+            crate::evaluation::eval_ranking(
+                app,
+                interactions
+                    .as_deref()
+                    .zip(items.as_deref())
+                    .map(|(interactions, items)| crate::evaluation::RatingLog { interactions, items, validation }),
+                usize::from(k),
+                usize::from(negatives),
+                seed,
+                synthetic,
+                out.json,
+            )
+        }
         Command::BenchRanking { posts, interactions } => {
             let dir = tempfile::tempdir()?;
             crate::evaluation::bench_ranking(dir.path(), posts, interactions)

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use hearth_core::ranking::evaluation::{leave_one_out, read_items, read_ratings, simulate, synthetic_posts};
+use hearth_core::ranking::evaluation::{
+    leave_one_out, read_items, read_ratings, simulate, synthetic_posts, without_last_per_user,
+};
 use hearth_core::App;
 
 /// Interactions after which the simulation reports NDCG.
@@ -23,9 +25,16 @@ fn embed_all(app: &App, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {
     Ok(vectors)
 }
 
+/// A rating log to evaluate on, and whether to use its validation split.
+pub struct RatingLog<'a> {
+    pub interactions: &'a Path,
+    pub items: &'a Path,
+    pub validation: bool,
+}
+
 pub fn eval_ranking(
     app: &App,
-    files: Option<(&Path, &Path)>,
+    log: Option<RatingLog<'_>>,
     k: usize,
     negatives: usize,
     seed: u64,
@@ -35,9 +44,12 @@ pub fn eval_ranking(
     let read = |path: &Path| {
         std::fs::read_to_string(path).map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))
     };
-    if let Some((interactions, items)) = files {
-        let ratings = read_ratings(&read(interactions)?)?;
-        let items = read_items(&read(items)?)?;
+    if let Some(log) = log {
+        let mut ratings = read_ratings(&read(log.interactions)?)?;
+        if log.validation {
+            ratings = without_last_per_user(ratings);
+        }
+        let items = read_items(&read(log.items)?)?;
         let texts: Vec<&str> = items.iter().map(|(_, text)| text.as_str()).collect();
         let vectors = embed_all(app, &texts)?;
         let embeddings: HashMap<String, Vec<f32>> = items.iter().map(|(id, _)| id.clone()).zip(vectors).collect();

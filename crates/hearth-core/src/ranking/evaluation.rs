@@ -175,6 +175,21 @@ fn hit_and_gain(scores: &[f64], k: usize) -> (f64, f64) {
     (hit / orders, gain / orders)
 }
 
+/// The log without each user's last interaction by time (the validation split: tune on what
+/// `leave_one_out` then holds out, and the test interactions stay unseen). Equal timestamps
+/// keep the file's order, as in `leave_one_out`.
+pub fn without_last_per_user(ratings: Vec<Rating>) -> Vec<Rating> {
+    let mut last: HashMap<&str, (i64, usize)> = HashMap::new();
+    for (index, rating) in ratings.iter().enumerate() {
+        let entry = last.entry(rating.user.as_str()).or_insert((rating.timestamp, index));
+        if rating.timestamp >= entry.0 {
+            *entry = (rating.timestamp, index);
+        }
+    }
+    let dropped: HashSet<usize> = last.values().map(|&(_, index)| index).collect();
+    ratings.into_iter().enumerate().filter(|(index, _)| !dropped.contains(index)).map(|(_, rating)| rating).collect()
+}
+
 /// Leave-one-out HR@k and NDCG@k for Hearth, popularity and random. `embeddings` has one unit
 /// vector per item id (items without one are ranked without similarity); `texts` names them.
 pub fn leave_one_out(
@@ -498,6 +513,16 @@ mod tests {
         assert!(parse_csv("a\n\"open", "f").is_err());
         assert!(read_ratings("user,item,rating\n1,2,3\n").unwrap_err().to_string().contains("header"));
         assert!(read_ratings("user,item,rating,timestamp\n1,2,five,9\n").unwrap_err().to_string().contains("row 2"));
+    }
+
+    #[test]
+    fn the_validation_split_drops_each_users_last_interaction_and_only_that() {
+        let log = read_ratings("user,item,rating,timestamp\na,1,5,30\nb,2,4,5\na,3,1,10\na,4,3,30\nb,5,2,1\nc,6,5,7\n")
+            .unwrap();
+        let kept: Vec<String> =
+            without_last_per_user(log).iter().map(|rating| format!("{}:{}", rating.user, rating.item)).collect();
+        // a: 4 is last (a tie at 30 keeps the file's order, as leave_one_out does); b: 2; c: 6.
+        assert_eq!(kept, ["a:1", "a:3", "b:5"]);
     }
 
     #[test]
