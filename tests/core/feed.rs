@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use hearth_core::post::MediaKind;
-use hearth_core::{ErrorCode, FeedMode, FeedQuery};
+use hearth_core::{ErrorCode, FeedMode, FeedQuery, InteractionInput, InteractionKind};
 
 use crate::support::{demo_app, empty_app, whole_feed};
 
@@ -32,6 +32,44 @@ fn ranked_pages_cover_every_post_once_and_explain_themselves() {
     let chronological: Vec<i64> = whole_feed(&test.app, FeedMode::Chronological).iter().map(|p| p.id).collect();
     let ranked: Vec<i64> = posts.iter().map(|post| post.id).collect();
     assert_ne!(ranked, chronological);
+}
+
+#[test]
+fn ranked_paging_neither_repeats_nor_skips_while_the_ranker_learns() {
+    let test = demo_app();
+    let app = &test.app;
+    let total = usize::try_from(app.status().unwrap().posts).unwrap();
+    let all: Vec<i64> = whole_feed(app, FeedMode::Chronological).iter().map(|post| post.id).collect();
+    let mut shown: Vec<i64> = Vec::new();
+    let mut hidden_ahead = None;
+    let mut cursor = None;
+    loop {
+        let page =
+            app.feed(&FeedQuery { mode: FeedMode::Ranked, cursor, limit: Some(7), ..FeedQuery::default() }).unwrap();
+        shown.extend(page.posts.iter().map(|post| post.id));
+        // Scrolling as people do: like the first post of each page and ask for less of the
+        // last; each one changes what the ranker has learned before the next page.
+        let (first, last) = (page.posts.first().unwrap().id, page.posts.last().unwrap().id);
+        app.record_interaction(&InteractionInput::on_post(first, InteractionKind::Like)).unwrap();
+        app.record_interaction(&InteractionInput::on_post(last, InteractionKind::ShowLess)).unwrap();
+        // And hide one post further down, before it is reached.
+        if hidden_ahead.is_none() {
+            let ahead = *all.iter().rev().find(|id| !shown.contains(id)).unwrap();
+            app.record_interaction(&InteractionInput::on_post(ahead, InteractionKind::Hide)).unwrap();
+            hidden_ahead = Some(ahead);
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let unique: HashSet<i64> = shown.iter().copied().collect();
+    assert_eq!(unique.len(), shown.len(), "a post came twice: {shown:?}");
+    assert!(!unique.contains(&hidden_ahead.unwrap()), "a post hidden while scrolling still came");
+    assert_eq!(shown.len(), total - 1, "every other post came once");
+    // A new first page ranks afresh, with what was learned.
+    let fresh = app.feed(&FeedQuery { mode: FeedMode::Ranked, limit: Some(7), ..FeedQuery::default() }).unwrap();
+    assert!(fresh.posts.iter().all(|post| post.id != hidden_ahead.unwrap()));
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub struct App {
     /// The embedding model for search queries: loaded on the first search and kept. While it
     /// is missing, each search tries again, so a download takes effect at once.
     query_embedder: Arc<Mutex<Option<Arc<TextEmbedder>>>>,
+    /// The ranked orders later feed pages continue.
+    ranked_snapshots: Arc<feed::RankedSnapshots>,
 }
 
 /// What the UI's progress bars show: every model (with its download, if one runs) and the
@@ -131,6 +133,7 @@ impl App {
             downloads: models::downloads::Downloads::new(changes.clone()),
             changes,
             query_embedder: Arc::default(),
+            ranked_snapshots: Arc::default(),
         })
     }
 
@@ -176,8 +179,8 @@ impl App {
 
     pub fn feed(&self, query: &FeedQuery) -> Result<FeedPage> {
         let now = now_ms();
-        let profile = self.store.write(|connection| ranking::learn(connection, now))?;
-        feed::page(&self.store, self.ranking.as_ref(), &profile, query, now)
+        let learn = || self.store.write(|connection| ranking::learn(connection, now));
+        feed::page(&self.store, self.ranking.as_ref(), &self.ranked_snapshots, learn, query, now)
     }
 
     pub fn get_post(&self, post_id: i64) -> Result<Post> {

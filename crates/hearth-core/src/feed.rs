@@ -1,12 +1,17 @@
 //! Pages of the timeline: chronological (keyset paging) or ranked (asks `ranking` for order),
-//! with mutes and filters applied.
+//! with mutes and filters applied. Later ranked pages continue the order the first page was
+//! cut from (`RankedSnapshots`), so what the ranker learns while the user scrolls can neither
+//! repeat a post nor skip one.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::interactions::MuteRule;
 use crate::post::{MediaKind, Post};
-use crate::ranking::{self, Profile, RankingInput, RankingStrategy};
+use crate::ranking::{self, Profile, Ranking, RankingInput, RankingStrategy};
 use crate::store::posts::{self, Candidate, CandidateQuery};
 use crate::store::{enrichments, interactions as log, Store};
 
@@ -14,6 +19,9 @@ pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
 /// How many of the newest posts the ranked feed considers.
 pub const RANKED_CANDIDATE_POOL: i64 = 2_000;
+/// Ranked orders kept for paging (each about 4 MB at a full pool); older ones are dropped, and
+/// a cursor into a dropped one ranks again.
+const SNAPSHOTS_KEPT: usize = 4;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -52,6 +60,51 @@ pub struct FeedPage {
     pub next_cursor: Option<String>,
 }
 
+impl FeedQuery {
+    /// The filters, as text: ranked pages continue a snapshot only under the same ones.
+    fn filters(&self) -> String {
+        format!("{:?}/{:?}/{:?}/{}/{}", self.author_id, self.source_id, self.has_media, self.include_hidden, self.calm)
+    }
+}
+
+/// A ranked order as the first page saw it, with everything its reasons are drawn from.
+struct Snapshot {
+    as_of_ms: i64,
+    filters: String,
+    candidates: Vec<Candidate>,
+    embeddings: HashMap<i64, Vec<f32>>,
+    profile: Profile,
+    ranking: Ranking,
+}
+
+/// The last few ranked orders handed out, newest first (see the module comment).
+#[derive(Default)]
+pub struct RankedSnapshots(Mutex<VecDeque<Arc<Snapshot>>>);
+
+impl std::fmt::Debug for RankedSnapshots {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kept = self.0.lock().map_or(0, |entries| entries.len());
+        formatter.debug_struct("RankedSnapshots").field("kept", &kept).finish()
+    }
+}
+
+impl RankedSnapshots {
+    fn find(&self, as_of_ms: i64, filters: &str) -> Option<Arc<Snapshot>> {
+        let entries = self.0.lock().ok()?;
+        entries.iter().find(|entry| entry.as_of_ms == as_of_ms && entry.filters == filters).cloned()
+    }
+
+    fn keep(&self, snapshot: Snapshot) -> Arc<Snapshot> {
+        let snapshot = Arc::new(snapshot);
+        if let Ok(mut entries) = self.0.lock() {
+            entries.retain(|entry| entry.as_of_ms != snapshot.as_of_ms || entry.filters != snapshot.filters);
+            entries.push_front(Arc::clone(&snapshot));
+            entries.truncate(SNAPSHOTS_KEPT);
+        }
+        snapshot
+    }
+}
+
 /// Where the next page starts. Opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cursor {
@@ -86,11 +139,13 @@ impl Cursor {
     }
 }
 
-/// One page of the feed; ranked pages are ordered by `ranking` for `profile`.
+/// One page of the feed. A first ranked page is ordered by `ranking` for the profile `learn`
+/// returns (called only then) and kept in `snapshots`; later pages continue it.
 pub fn page(
     store: &Store,
     ranking: &dyn RankingStrategy,
-    profile: &Profile,
+    snapshots: &RankedSnapshots,
+    learn: impl FnOnce() -> Result<Profile>,
     query: &FeedQuery,
     now_ms: i64,
 ) -> Result<FeedPage> {
@@ -107,6 +162,13 @@ pub fn page(
         calm: query.calm,
         ..CandidateQuery::default()
     };
+    let filters = query.filters();
+    let continued = match (query.mode, cursor) {
+        (FeedMode::Ranked, Some(Cursor::Ranked { as_of_ms, .. })) => snapshots.find(as_of_ms, &filters),
+        _ => None,
+    };
+    // Learning writes, so it happens before the read below takes the connection.
+    let profile = if query.mode == FeedMode::Ranked && continued.is_none() { Some(learn()?) } else { None };
     store.read(|connection| {
         // A stored rule that no longer parses (a pattern from a future version) mutes nothing.
         let muted_words: Vec<MuteRule> =
@@ -145,29 +207,63 @@ pub fn page(
                     Some(Cursor::Ranked { as_of_ms, offset }) => (as_of_ms, offset),
                     _ => (now_ms, 0),
                 };
-                let pool = posts::candidates(
-                    connection,
-                    &CandidateQuery {
-                        limit: RANKED_CANDIDATE_POOL,
-                        recent_since_ms: Some(as_of_ms - ranking::QUIET_WINDOW_MS),
-                        ..base.clone()
-                    },
-                )?;
-                let pool: Vec<Candidate> = pool.into_iter().filter(|candidate| visible(candidate)).collect();
-                let ids: Vec<i64> = pool.iter().map(|candidate| candidate.id).collect();
-                let embeddings = enrichments::post_vectors(connection, &ids, "embedding", ranking::EMBEDDING_MODEL)?;
-                let input = RankingInput { candidates: &pool, embeddings: &embeddings, profile };
-                let ranked = ranking.rank(&input, as_of_ms);
-                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ranked.order.len());
-                let end = start.saturating_add(usize::try_from(limit).unwrap_or(0)).min(ranked.order.len());
-                let slice = &ranked.order[start..end];
-                let ids: Vec<i64> = slice.iter().map(|ranked| ranked.post_id).collect();
-                let mut page_posts = posts::load_posts(connection, &ids)?;
-                for (post, place) in page_posts.iter_mut().zip(slice) {
-                    post.reasons = ranking.explain(&input, &ranked, place, as_of_ms);
+                let snapshot = match (continued, profile) {
+                    (Some(snapshot), _) => snapshot,
+                    (None, profile) => {
+                        let pool = posts::candidates(
+                            connection,
+                            &CandidateQuery {
+                                limit: RANKED_CANDIDATE_POOL,
+                                recent_since_ms: Some(as_of_ms - ranking::QUIET_WINDOW_MS),
+                                ..base.clone()
+                            },
+                        )?;
+                        let candidates: Vec<Candidate> =
+                            pool.into_iter().filter(|candidate| visible(candidate)).collect();
+                        let ids: Vec<i64> = candidates.iter().map(|candidate| candidate.id).collect();
+                        let embeddings =
+                            enrichments::post_vectors(connection, &ids, "embedding", ranking::EMBEDDING_MODEL)?;
+                        let profile = profile.unwrap_or_default();
+                        let input =
+                            RankingInput { candidates: &candidates, embeddings: &embeddings, profile: &profile };
+                        let ranking = ranking.rank(&input, as_of_ms);
+                        snapshots.keep(Snapshot { as_of_ms, filters, candidates, embeddings, profile, ranking })
+                    }
+                };
+                let input = RankingInput {
+                    candidates: &snapshot.candidates,
+                    embeddings: &snapshot.embeddings,
+                    profile: &snapshot.profile,
+                };
+                let order = &snapshot.ranking.order;
+                // What was hidden or muted since the order was made stays out of later pages.
+                let muted_authors: HashSet<i64> =
+                    log::muted_authors(connection)?.iter().map(|author| author.id).collect();
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(order.len());
+                let wanted = usize::try_from(limit).unwrap_or(0);
+                let mut end = start;
+                let mut page_posts: Vec<Post> = Vec::with_capacity(wanted);
+                let mut places = Vec::with_capacity(wanted);
+                while page_posts.len() < wanted && end < order.len() {
+                    let batch = &order[end..(end + wanted - page_posts.len()).min(order.len())];
+                    end += batch.len();
+                    let ids: Vec<i64> = batch.iter().map(|ranked| ranked.post_id).collect();
+                    for (post, place) in posts::load_posts(connection, &ids)?.into_iter().zip(batch) {
+                        let candidate = &snapshot.candidates[place.index];
+                        let still_shown = (query.include_hidden || !post.state.hidden)
+                            && !muted_authors.contains(&candidate.author_id)
+                            && visible(candidate);
+                        if still_shown {
+                            page_posts.push(post);
+                            places.push(place);
+                        }
+                    }
+                }
+                for (post, place) in page_posts.iter_mut().zip(places) {
+                    post.reasons = ranking.explain(&input, &snapshot.ranking, place, as_of_ms);
                     post.reason = post.reasons.first().cloned();
                 }
-                let next_cursor = (end < ranked.order.len())
+                let next_cursor = (end < order.len())
                     .then(|| Cursor::Ranked { as_of_ms, offset: i64::try_from(end).unwrap_or(i64::MAX) }.encode());
                 Ok(FeedPage { posts: page_posts, next_cursor })
             }
