@@ -10,6 +10,7 @@ mod embeddings;
 mod embeddings_support;
 mod enrich;
 mod feed;
+mod images;
 mod interactions;
 mod models;
 mod ranking;

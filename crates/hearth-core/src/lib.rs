@@ -10,6 +10,7 @@ pub mod digest;
 pub mod enrich;
 pub mod error;
 pub mod feed;
+pub mod images;
 pub mod interactions;
 pub mod media;
 pub mod models;

