@@ -290,3 +290,38 @@ fn reset_personalisation_forgets_what_was_learned_and_keeps_the_log_unless_asked
     assert!(hearth(dir.path(), &["reset-personalisation", "--forget-interactions"]).status.success());
     assert_eq!(json_lines(&hearth(dir.path(), &["status", "--json"]))[0]["interactions"], 0);
 }
+
+#[test]
+fn classify_labels_each_file_in_order_and_reports_bad_ones_without_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images");
+    let truncated = dir.path().join("truncated.png");
+    let png = std::fs::read(images.join("cat.png")).unwrap();
+    std::fs::write(&truncated, &png[..png.len() / 3]).unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a picture").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["classify", "--json", "--top", "3"])
+        .arg(images.join("espresso.gif"))
+        .arg(&truncated)
+        .arg(images.join("cat.jpg"))
+        .arg(&text)
+        .env("HEARTH_MODELS_DIR", models_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "some files failed, so the exit status says so");
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("espresso.gif"));
+    let labels = lines[0]["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 3);
+    assert_eq!((labels[0]["class_id"].as_u64(), labels[0]["label"].as_str()), (Some(967), Some("espresso")));
+    let scores: Vec<f64> = labels.iter().map(|label| label["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|pair| pair[0] >= pair[1]) && scores[0] <= 1.0);
+    assert_eq!(lines[1]["error"]["code"], "invalid_input");
+    assert!(lines[1]["error"]["message"].as_str().unwrap().contains("damaged or truncated"), "{}", lines[1]);
+    assert!((281..=285).contains(&lines[2]["labels"][0]["class_id"].as_u64().unwrap()), "{}", lines[2]);
+    assert!(lines[3]["error"]["message"].as_str().unwrap().contains("not an image"));
+}

@@ -169,6 +169,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
     },
+    /// Recognise what images show (EfficientNet-Lite0, ImageNet's 1,000 classes): one line per
+    /// file, best label first; a file that cannot be read gets an error line, and the rest run
+    Classify {
+        /// Image files (JPEG, PNG, WebP, GIF)
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// How many labels per image
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        top: u16,
+    },
     /// Serve the app to your browser on 127.0.0.1 (browser mode)
     Serve {
         /// Port to listen on (0 picks a free one)
@@ -389,6 +399,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         }
         Command::Models { action } => models_command(app, action, out),
         Command::Embed { input } => embed(app, input.as_deref(), out),
+        Command::Classify { files, top } => classify(app, &files, usize::from(top), out),
         Command::Sentiment { input } => sentiment(app, input.as_deref(), out),
         Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
@@ -568,6 +579,58 @@ fn embed(app: &App, input: Option<&std::path::Path>, out: &Output) -> anyhow::Re
                 writeln!(lock, "[{} …] {text}", head.join(", "))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// `hearth classify`: one `{"file", "labels"}` (or `{"file", "error"}`) line per file, in
+/// order; images are decoded as they are classified, a batch at a time.
+fn classify(app: &App, files: &[PathBuf], top: usize, out: &Output) -> anyhow::Result<()> {
+    use hearth_core::models::image_classifier::BATCH_SIZE;
+    let classifier = app.image_classifier(app.config().device)?;
+    let stdout = std::io::stdout();
+    let mut lock = stdout.lock();
+    let mut failed = 0;
+    for chunk in files.chunks(BATCH_SIZE) {
+        let decoded: Vec<hearth_core::Result<hearth_core::images::RgbImage>> = chunk
+            .iter()
+            .map(|file| {
+                std::fs::read(file)
+                    .map_err(|error| hearth_core::Error::invalid(format!("cannot read {}: {error}", file.display())))
+                    .and_then(|bytes| hearth_core::images::decode(&bytes))
+            })
+            .collect();
+        let images: Vec<hearth_core::images::RgbImage> =
+            decoded.iter().filter_map(|image| image.as_ref().ok().cloned()).collect();
+        let mut labels = classifier.classify(&images, top)?.into_iter();
+        for (file, image) in chunk.iter().zip(decoded) {
+            let name = file.display().to_string();
+            match image {
+                Ok(_) => {
+                    let labels = labels.next().unwrap_or_default();
+                    if out.json {
+                        writeln!(lock, "{}", serde_json::json!({ "file": name, "labels": labels }))?;
+                    } else {
+                        let text: Vec<String> =
+                            labels.iter().map(|label| format!("{} {:.0}%", label.label, label.score * 100.0)).collect();
+                        writeln!(lock, "{name}: {}", text.join(", "))?;
+                    }
+                }
+                Err(error) => {
+                    failed += 1;
+                    if out.json {
+                        writeln!(lock, "{}", serde_json::json!({ "file": name, "error": error.body() }))?;
+                    } else {
+                        writeln!(lock, "{name}: error: {error}")?;
+                    }
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(
+            hearth_core::Error::invalid(format!("{failed} of {} files could not be classified", files.len())).into()
+        );
     }
     Ok(())
 }

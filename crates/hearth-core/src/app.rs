@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::feed::{self, FeedPage, FeedQuery};
 use crate::interactions::{self, InteractionInput};
 use crate::models::fetch::FetchProgress;
+use crate::models::image_classifier::{self, ImageClassifier};
 use crate::models::text::TextEmbedder;
 use crate::models::{self, Catalog, DeviceChoice, ModelStatus};
 use crate::post::{NewPost, Post};
@@ -358,6 +359,13 @@ impl App {
         let catalog = Catalog::bundled()?;
         let dir = catalog.model(TEXT_EMBEDDING_MODEL)?.installed_dir(&self.config.models_dir())?;
         TextEmbedder::load(&dir, &device.device()?)
+    }
+
+    /// The image classifier (EfficientNet-Lite0) on `device`, loaded from the models folder.
+    pub fn image_classifier(&self, device: DeviceChoice) -> Result<ImageClassifier> {
+        let catalog = Catalog::bundled()?;
+        let dir = catalog.model(image_classifier::MODEL_ID)?.installed_dir(&self.config.models_dir())?;
+        ImageClassifier::load(&dir, &device.device()?)
     }
 
     /// The database, for tests and tools in this crate's family.
