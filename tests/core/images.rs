@@ -88,3 +88,92 @@ fn jpeg_webp_gif_and_exif_rotated_photos_are_recognised() {
     };
     assert_eq!(ids(&labels[2])[..3], ids(&labels[1])[..3]);
 }
+
+fn attachment(name: &str, alt_text: Option<&str>) -> hearth_core::post::Attachment {
+    use base64::Engine as _;
+    let bytes = std::fs::read(repo_root().join("tests/fixtures/images").join(name)).unwrap();
+    hearth_core::post::Attachment {
+        file_name: name.to_owned(),
+        mime: String::new(),
+        data_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        alt_text: alt_text.map(str::to_owned),
+    }
+}
+
+#[test]
+fn the_pipeline_labels_attached_images_describes_them_and_search_finds_them_by_what_they_show() {
+    use hearth_core::enrich::{enrich_batch, enrich_images_batch, image_coverage, load_image_classifier, TextModels};
+    use hearth_core::models::DeviceChoice;
+    use hearth_core::NewPost;
+
+    let test = crate::support::empty_app();
+    let app = &test.app;
+    let post = |text: &str, images: Vec<hearth_core::post::Attachment>| {
+        app.create_post(&NewPost { text: text.into(), images, ..NewPost::default() }).unwrap()
+    };
+    let visitor = post("Look who came to visit this morning", vec![attachment("cat.png", None)]);
+    let coffee = post("Best start to the day", vec![attachment("espresso.webp", Some("My cup at the corner café"))]);
+    let plain = post("A post about the weather, no pictures", Vec::new());
+    assert_eq!(image_coverage(app.store()).unwrap(), (0, 2));
+
+    let text = TextModels::load(&models_dir(), DeviceChoice::Cpu).unwrap();
+    let classifier = load_image_classifier(&models_dir(), DeviceChoice::Cpu).unwrap();
+    while enrich_batch(app.store(), &text, 32).unwrap() > 0 {}
+    let data_dir = test.dir.path();
+    assert_eq!(enrich_images_batch(app.store(), &text, &classifier, data_dir, 16).unwrap(), 2);
+    assert_eq!(enrich_images_batch(app.store(), &text, &classifier, data_dir, 16).unwrap(), 0, "once only");
+    assert_eq!(image_coverage(app.store()).unwrap(), (2, 2));
+
+    let cat = &app.get_post(visitor.id).unwrap().media[0];
+    assert_eq!(cat.labels.len(), 5);
+    assert!((281..=285).contains(&cat.labels[0].class_id), "{:?}", cat.labels);
+    let description = cat.machine_description.as_deref().unwrap();
+    assert!(description.starts_with("Perhaps") && description.to_lowercase().contains("cat"), "{description}");
+    let cup = &app.get_post(coffee.id).unwrap().media[0];
+    assert_eq!(cup.alt_text.as_deref(), Some("My cup at the corner café"), "the author's alt text is kept");
+    assert_eq!(cup.labels[0].label, "espresso");
+
+    // Neither post's text names what its picture shows.
+    let found =
+        |query: &str| -> Vec<i64> { app.search(query, None, None).unwrap().posts.iter().map(|p| p.id).collect() };
+    assert_eq!(found("cat").first(), Some(&visitor.id), "by the image's labels");
+    assert_eq!(found("espresso").first(), Some(&coffee.id));
+    assert_eq!(found("coffee").first(), Some(&coffee.id), "by meaning: the labels say espresso");
+    assert!(!found("cat").contains(&plain.id));
+}
+
+#[test]
+fn an_unreadable_stored_image_gets_an_error_and_the_rest_are_labelled() {
+    use hearth_core::enrich::{enrich_images_batch, image_coverage, load_image_classifier, TextModels};
+    use hearth_core::models::DeviceChoice;
+    use hearth_core::NewPost;
+
+    let test = crate::support::empty_app();
+    let app = &test.app;
+    let broken = app
+        .create_post(&NewPost { text: "one".into(), images: vec![attachment("cat.png", None)], ..NewPost::default() })
+        .unwrap();
+    let fine = app
+        .create_post(&NewPost {
+            text: "two".into(),
+            images: vec![attachment("espresso.png", None)],
+            ..NewPost::default()
+        })
+        .unwrap();
+    // Damage the first file on disk after it was stored (a failing disk, a bad sync).
+    let media_dir = test.dir.path().join("media");
+    let cat_bytes = std::fs::read(repo_root().join("tests/fixtures/images/cat.png")).unwrap();
+    for entry in std::fs::read_dir(&media_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if std::fs::read(&path).unwrap() == cat_bytes {
+            std::fs::write(&path, &cat_bytes[..cat_bytes.len() / 4]).unwrap();
+        }
+    }
+    let text = TextModels::load(&models_dir(), DeviceChoice::Cpu).unwrap();
+    let classifier = load_image_classifier(&models_dir(), DeviceChoice::Cpu).unwrap();
+    assert_eq!(enrich_images_batch(app.store(), &text, &classifier, test.dir.path(), 16).unwrap(), 2);
+    assert_eq!(image_coverage(app.store()).unwrap(), (2, 2), "the broken one is not retried forever");
+    let broken = app.get_post(broken.id).unwrap();
+    assert!(broken.media[0].labels.is_empty() && broken.media[0].machine_description.is_none());
+    assert_eq!(app.get_post(fine.id).unwrap().media[0].labels[0].class_id, 967);
+}

@@ -554,11 +554,12 @@ fn bench_images(app: &App, files: &[PathBuf], count: usize) -> anyhow::Result<()
 
 /// `hearth enrich`: the enrichment backlog, in the foreground, with progress on stderr.
 fn enrich(app: &App, out: &Output) -> anyhow::Result<()> {
+    use hearth_core::enrich;
     let started = std::time::Instant::now();
-    let models = hearth_core::enrich::TextModels::load(&app.config().models_dir(), app.config().device)?;
+    let models = enrich::TextModels::load(&app.config().models_dir(), app.config().device)?;
     let mut enriched = 0;
     loop {
-        let done = hearth_core::enrich::enrich_batch(app.store(), &models, hearth_core::enrich::BATCH_SIZE)?;
+        let done = enrich::enrich_batch(app.store(), &models, enrich::BATCH_SIZE)?;
         if done == 0 {
             break;
         }
@@ -569,13 +570,55 @@ fn enrich(app: &App, out: &Output) -> anyhow::Result<()> {
     if enriched > 0 {
         eprintln!();
     }
+    // Images, when the image model is installed; without it the text work still counts.
+    let mut labelled = 0;
+    let image_problem = match enrich::load_image_classifier(&app.config().models_dir(), app.config().device) {
+        Ok(classifier) => {
+            loop {
+                let done = enrich::enrich_images_batch(
+                    app.store(),
+                    &models,
+                    &classifier,
+                    &app.config().data_dir,
+                    enrich::IMAGE_BATCH_SIZE,
+                )?;
+                if done == 0 {
+                    break;
+                }
+                labelled += done;
+                let status = app.enrichment_status()?;
+                eprint!("\rlabelled {} of {} images", status.images.done, status.images.total);
+            }
+            if labelled > 0 {
+                eprintln!();
+            }
+            None
+        }
+        Err(error) => Some(error.to_string()),
+    };
     let status = app.enrichment_status()?;
     let seconds = started.elapsed().as_secs_f64();
     out.value(
-        &serde_json::json!({ "enriched": enriched, "done": status.done, "total": status.total, "seconds": seconds }),
+        &serde_json::json!({
+            "enriched": enriched,
+            "done": status.done,
+            "total": status.total,
+            "images_labelled": labelled,
+            "images_done": status.images.done,
+            "images_total": status.images.total,
+            "images_unavailable": image_problem,
+            "seconds": seconds,
+        }),
         || {
+            let images = match &image_problem {
+                Some(problem) => format!(" Images were not labelled: {problem}"),
+                None => format!(
+                    " Labelled {labelled} images; {} of {} have labels.",
+                    status.images.done, status.images.total
+                ),
+            };
             format!(
-                "Enriched {enriched} posts in {seconds:.1} s; {} of {} posts have a tone.",
+                "Enriched {enriched} posts in {seconds:.1} s; {} of {} posts have a tone.{images}",
                 status.done, status.total
             )
         },

@@ -142,8 +142,13 @@ impl App {
     /// enrichment pipeline tagging posts in the background on the configured device.
     pub fn open_interactive(config: Config) -> Result<Self> {
         let mut app = Self::open_with_demo(config)?;
-        let worker =
-            EnrichmentWorker::start(app.store.clone(), app.config.models_dir(), app.config.device, app.changes.clone());
+        let worker = EnrichmentWorker::start(
+            app.store.clone(),
+            app.config.models_dir(),
+            app.config.data_dir.clone(),
+            app.config.device,
+            app.changes.clone(),
+        );
         app.enrichment = Some(Arc::new(worker));
         Ok(app)
     }
@@ -154,7 +159,9 @@ impl App {
             Some(worker) => Ok(worker.status()),
             None => {
                 let (done, total) = crate::enrich::coverage(&self.store)?;
-                Ok(EnrichmentStatus { state: "off", done, total, message: None })
+                let (images_done, images_total) = crate::enrich::image_coverage(&self.store)?;
+                let images = crate::enrich::ImageStatus { done: images_done, total: images_total, message: None };
+                Ok(EnrichmentStatus { state: "off", done, total, message: None, images })
             }
         }
     }

@@ -1,19 +1,23 @@
-//! The enrichment pipeline: runs the text models over posts — new ones as they arrive and the
-//! backlog — and stores an embedding and a tone per post in `enrichments`, keyed by model id
-//! and version, so the work is idempotent and resumes after a crash (what is stored is done;
+//! The enrichment pipeline: runs the models over posts — new ones as they arrive and the
+//! backlog — and stores in `enrichments`, keyed by model id and version, an embedding and a
+//! tone per post and labels per image (with an embedding of what the image shows, for search
+//! by meaning), so the work is idempotent and resumes after a crash (what is stored is done;
 //! what is not is still pending). A background thread does the work in batches; the models are
-//! loaded once, on that thread, and the UI only reads the status.
+//! loaded once, on that thread, and the UI only reads the status. Without the image model the
+//! text work goes on, and the status says why images wait.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use serde::Serialize;
 
 use crate::app::TEXT_EMBEDDING_MODEL;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::images;
+use crate::models::image_classifier::{self, ImageClassifier, ImageLabels};
 use crate::models::sentiment::{self, SentimentHead};
 use crate::models::text::TextEmbedder;
 use crate::models::{Catalog, DeviceChoice};
@@ -23,6 +27,10 @@ use crate::store::{now_ms, Store};
 
 /// Posts per batch.
 pub const BATCH_SIZE: i64 = 32;
+/// Images per batch (one forward pass of the image model).
+pub const IMAGE_BATCH_SIZE: i64 = 16;
+/// How often the worker tries again to load a missing image model.
+const IMAGE_MODEL_RETRY: Duration = Duration::from_secs(60);
 /// The embedding model's version, as stored with each vector.
 const EMBEDDING_VERSION: &str = "1";
 /// How long the worker sleeps when there is nothing to do, unless woken.
@@ -65,18 +73,7 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
     store.write(|connection| {
         for (((post_id, _), vector), tone) in pending.iter().zip(vectors).zip(tones) {
             let subject = Subject::Post(*post_id);
-            enrichments::put(
-                connection,
-                &Enrichment {
-                    subject,
-                    kind: "embedding".into(),
-                    model_id: TEXT_EMBEDDING_MODEL.into(),
-                    model_version: EMBEDDING_VERSION.into(),
-                    value_json: None,
-                    vector: Some(vector),
-                },
-                now,
-            )?;
+            put_embedding(connection, subject, vector, now)?;
             let value =
                 serde_json::json!({ "label": tone.label, "score": tone.score, "probabilities": tone.probabilities });
             enrichments::put(
@@ -97,6 +94,115 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
     Ok(pending.len())
 }
 
+/// Stores the text model's embedding of a post's text or of what an image shows.
+fn put_embedding(connection: &rusqlite::Connection, subject: Subject, vector: Vec<f32>, now: i64) -> Result<()> {
+    enrichments::put(
+        connection,
+        &Enrichment {
+            subject,
+            kind: "embedding".into(),
+            model_id: TEXT_EMBEDDING_MODEL.into(),
+            model_version: EMBEDDING_VERSION.into(),
+            value_json: None,
+            vector: Some(vector),
+        },
+        now,
+    )
+}
+
+/// The image model from the models folder.
+pub fn load_image_classifier(models_dir: &Path, device: DeviceChoice) -> Result<ImageClassifier> {
+    let catalog = Catalog::bundled()?;
+    let dir = catalog.model(image_classifier::MODEL_ID)?.installed_dir(models_dir)?;
+    ImageClassifier::load(&dir, &device.device()?)
+}
+
+/// Labels up to `limit` stored images that have none yet, in one transaction; returns how
+/// many. An image that cannot be read gets its error stored instead, so it is not retried
+/// until the model version changes. What each image shows is embedded as text (by the text
+/// model), so search by meaning finds it.
+pub fn enrich_images_batch(
+    store: &Store,
+    text: &TextModels,
+    classifier: &ImageClassifier,
+    data_dir: &Path,
+    limit: i64,
+) -> Result<usize> {
+    let pending = store.read(|connection| {
+        enrichments::images_missing(connection, image_classifier::MODEL_ID, image_classifier::MODEL_VERSION, limit)
+    })?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let decoded: Vec<Result<images::RgbImage>> =
+        pending.iter().map(|(_, path)| read_stored_image(data_dir, path)).collect();
+    let readable: Vec<images::RgbImage> = decoded.iter().filter_map(|image| image.as_ref().ok().cloned()).collect();
+    let mut labelled = classifier.classify(&readable, image_classifier::LABELS_KEPT)?.into_iter();
+    let results: Vec<ImageLabels> = decoded
+        .iter()
+        .map(|image| match image {
+            Ok(_) => ImageLabels { labels: labelled.next().unwrap_or_default(), error: None },
+            Err(error) => ImageLabels { labels: Vec::new(), error: Some(error.to_string()) },
+        })
+        .collect();
+    // "a photo of an espresso, a tea cup": what search by meaning compares queries with.
+    let captions: Vec<String> = results
+        .iter()
+        .map(|result| {
+            let words = result.searchable_words();
+            if words.is_empty() {
+                String::new()
+            } else {
+                format!("a photo of {}", words.replace('\n', ", "))
+            }
+        })
+        .collect();
+    let to_embed: Vec<&str> = captions.iter().map(String::as_str).filter(|caption| !caption.is_empty()).collect();
+    let mut vectors = text.embedder.embed(&to_embed)?.into_iter();
+    let now = now_ms();
+    store.write(|connection| {
+        for (((media_id, _), result), caption) in pending.iter().zip(&results).zip(&captions) {
+            let subject = Subject::Media(*media_id);
+            let value = serde_json::to_string(result).map_err(|error| Error::Internal(error.to_string()))?;
+            let labels = Enrichment {
+                subject,
+                kind: "labels".into(),
+                model_id: image_classifier::MODEL_ID.into(),
+                model_version: image_classifier::MODEL_VERSION.into(),
+                value_json: Some(value),
+                vector: None,
+            };
+            enrichments::put_image_labels(connection, &labels, &result.searchable_words(), now)?;
+            if caption.is_empty() {
+                continue;
+            }
+            if let Some(vector) = vectors.next() {
+                put_embedding(connection, subject, vector, now)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(pending.len())
+}
+
+/// A stored attachment's pixels; `path` is relative to the data directory, as Hearth writes it.
+fn read_stored_image(data_dir: &Path, path: &str) -> Result<images::RgbImage> {
+    let relative = Path::new(path);
+    if relative.is_absolute() || relative.components().any(|part| matches!(part, std::path::Component::ParentDir)) {
+        return Err(Error::invalid(format!("{path} is not a path inside the data directory")));
+    }
+    let bytes = std::fs::read(data_dir.join(relative))
+        .map_err(|error| Error::invalid(format!("the image file {path} cannot be read: {error}")))?;
+    images::decode(&bytes)
+}
+
+/// `(done, total)` stored images labelled by the current image model.
+pub fn image_coverage(store: &Store) -> Result<(i64, i64)> {
+    store.read(|connection| {
+        enrichments::images_coverage(connection, image_classifier::MODEL_ID, image_classifier::MODEL_VERSION)
+    })
+}
+
 /// `(done, total)` posts tagged with the current tone model.
 pub fn coverage(store: &Store) -> Result<(i64, i64)> {
     store.read(|connection| {
@@ -109,8 +215,19 @@ pub fn coverage(store: &Store) -> Result<(i64, i64)> {
 pub struct EnrichmentStatus {
     /// `starting`, `working`, `idle` (all done) or `unavailable` (see `message`).
     pub state: &'static str,
+    /// Posts tagged, of those with text.
     pub done: i64,
     pub total: i64,
+    pub message: Option<String>,
+    pub images: ImageStatus,
+}
+
+/// The image part of the pipeline: stored images labelled, and why not, if they wait.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImageStatus {
+    pub done: i64,
+    pub total: i64,
+    /// Why images are not being labelled (the model is not installed, say), if they are not.
     pub message: Option<String>,
 }
 
@@ -129,16 +246,22 @@ impl std::fmt::Debug for EnrichmentWorker {
 impl EnrichmentWorker {
     /// Starts the worker thread; it loads the models itself, so start-up never waits on them.
     /// Every status change bumps `changes`.
-    pub fn start(store: Store, models_dir: PathBuf, device: DeviceChoice, changes: Changes) -> Self {
+    pub fn start(store: Store, models_dir: PathBuf, data_dir: PathBuf, device: DeviceChoice, changes: Changes) -> Self {
         let (wake, woken) = mpsc::channel();
         let status = Arc::new(Reported {
-            status: Mutex::new(EnrichmentStatus { state: "starting", done: 0, total: 0, message: None }),
+            status: Mutex::new(EnrichmentStatus {
+                state: "starting",
+                done: 0,
+                total: 0,
+                message: None,
+                images: ImageStatus::default(),
+            }),
             changes,
         });
         let worker_status = Arc::clone(&status);
         let spawned = std::thread::Builder::new()
             .name("hearth-enrichment".into())
-            .spawn(move || run(&store, &models_dir, device, &woken, &worker_status));
+            .spawn(move || run(&store, &models_dir, &data_dir, device, &woken, &worker_status));
         if let Err(error) = spawned {
             status.set("unavailable", None, Some(format!("cannot start the enrichment thread: {error}")));
         }
@@ -165,13 +288,29 @@ struct Reported {
 
 impl Reported {
     fn set(&self, state: &'static str, coverage: Option<(i64, i64)>, message: Option<String>) {
+        self.update(|status| {
+            status.state = state;
+            if let Some((done, total)) = coverage {
+                status.done = done;
+                status.total = total;
+            }
+            status.message = message;
+        });
+    }
+
+    fn set_images(&self, coverage: Option<(i64, i64)>, message: Option<String>) {
+        self.update(|status| {
+            if let Some((done, total)) = coverage {
+                status.images.done = done;
+                status.images.total = total;
+            }
+            status.images.message = message;
+        });
+    }
+
+    fn update(&self, change: impl FnOnce(&mut EnrichmentStatus)) {
         let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        status.state = state;
-        if let Some((done, total)) = coverage {
-            status.done = done;
-            status.total = total;
-        }
-        status.message = message;
+        change(&mut status);
         drop(status);
         // Every report counts as a change, even an unchanged one: a retry that failed again
         // is news to a UI waiting on it.
@@ -181,7 +320,8 @@ impl Reported {
 
 fn run(
     store: &Store,
-    models_dir: &std::path::Path,
+    models_dir: &Path,
+    data_dir: &Path,
     device: DeviceChoice,
     woken: &mpsc::Receiver<()>,
     status: &Reported,
@@ -199,16 +339,36 @@ fn run(
             }
         }
     };
+    let mut classifier: Option<ImageClassifier> = None;
+    let mut next_image_load = Instant::now();
     loop {
-        match enrich_batch(store, &models, BATCH_SIZE) {
-            Ok(0) => {
+        if classifier.is_none() && Instant::now() >= next_image_load {
+            match load_image_classifier(models_dir, device) {
+                Ok(loaded) => {
+                    classifier = Some(loaded);
+                    status.set_images(image_coverage(store).ok(), None);
+                }
+                Err(error) => {
+                    next_image_load = Instant::now() + IMAGE_MODEL_RETRY;
+                    status.set_images(image_coverage(store).ok(), Some(format!("image labels wait: {error}")));
+                }
+            }
+        }
+        let texts = enrich_batch(store, &models, BATCH_SIZE);
+        let images = match &classifier {
+            Some(classifier) => enrich_images_batch(store, &models, classifier, data_dir, IMAGE_BATCH_SIZE)
+                .inspect(|_| status.set_images(image_coverage(store).ok(), None)),
+            None => Ok(0),
+        };
+        match (texts, images) {
+            (Ok(0), Ok(0)) => {
                 status.set("idle", coverage(store).ok(), None);
                 if !wait(IDLE_WAIT) {
                     return;
                 }
             }
-            Ok(_) => status.set("working", coverage(store).ok(), None),
-            Err(error) => {
+            (Ok(_), Ok(_)) => status.set("working", coverage(store).ok(), None),
+            (Err(error), _) | (_, Err(error)) => {
                 status.set("unavailable", coverage(store).ok(), Some(error.to_string()));
                 if !wait(Duration::from_secs(10)) {
                     return;

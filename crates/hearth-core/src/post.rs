@@ -79,7 +79,7 @@ impl MediaKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Media {
     pub id: i64,
     pub kind: MediaKind,
@@ -89,6 +89,11 @@ pub struct Media {
     pub width: Option<i64>,
     pub height: Option<i64>,
     pub duration_ms: Option<i64>,
+    /// What the image model recognised, best first (empty until the image is labelled).
+    pub labels: Vec<crate::models::image_classifier::Label>,
+    /// A description the machine wrote from `labels`, for images without alt text; shown
+    /// marked as machine-generated. `None` when the model was not confident enough.
+    pub machine_description: Option<String>,
 }
 
 /// Engagement counts; `likes` includes the user's own like.

@@ -1,7 +1,8 @@
-//! Search over everything seen, hybrid: full-text matches (FTS5, BM25) and posts whose
-//! embedding is close to the query's, merged by reciprocal rank fusion — so "vegetable patch"
-//! finds a post about runner beans, and an exact word still comes first. Without the embedding
-//! model it is full text alone, and says so. This room compares stored vectors; the query's
+//! Search over everything seen, hybrid: full-text matches (FTS5, BM25) in posts' text and in
+//! what their images show (the image model's labels), and posts whose text or images are
+//! close in meaning to the query (embeddings), merged by reciprocal rank fusion — so
+//! "vegetable patch" finds a post about runner beans, "coffee" a photo of an espresso, and an
+//! exact word still comes first. Without the embedding model it is words alone, and says so. This room compares stored vectors; the query's
 //! vector comes from the caller (`App`), which runs the model.
 
 use serde::Serialize;
@@ -59,27 +60,34 @@ pub fn search(
     store.read(|connection| {
         let depth = i64::try_from(FUSED_DEPTH).unwrap_or(100);
         let (by_words, word_total) = posts::full_text_search(connection, &fts_query, depth, tone)?;
+        let (by_image_words, image_word_total) = posts::image_label_search(connection, &fts_query, depth, tone)?;
         let Some(query_vector) = query_vector else {
-            let ids: Vec<i64> = by_words.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();
-            return Ok(SearchResult {
-                posts: posts::load_posts(connection, &ids)?,
-                total: word_total,
-                semantic: false,
-            });
+            let fused = fuse(&[&by_words, &by_image_words]);
+            let total = i64::try_from(fused.len()).unwrap_or(i64::MAX).max(word_total.max(image_word_total));
+            let ids: Vec<i64> = fused.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();
+            return Ok(SearchResult { posts: posts::load_posts(connection, &ids)?, total, semantic: false });
         };
+        // A post is as close as its text or its closest image.
+        let mut closest: std::collections::HashMap<i64, f32> = std::collections::HashMap::new();
+        let model = crate::ranking::EMBEDDING_MODEL;
+        for (id, vector) in posts::searchable_vectors(connection, model, tone)?
+            .into_iter()
+            .chain(posts::searchable_image_vectors(connection, model, tone)?)
+        {
+            let cosine = hearth_kernels::dot(&vector, query_vector);
+            let best = closest.entry(id).or_insert(cosine);
+            *best = best.max(cosine);
+        }
         let mut by_meaning: Vec<(i64, f32)> =
-            posts::searchable_vectors(connection, crate::ranking::EMBEDDING_MODEL, tone)?
-                .into_iter()
-                .map(|(id, vector)| (id, hearth_kernels::dot(&vector, query_vector)))
-                .filter(|(_, cosine)| *cosine >= MIN_SEMANTIC_COSINE)
-                .collect();
+            closest.into_iter().filter(|(_, cosine)| *cosine >= MIN_SEMANTIC_COSINE).collect();
         by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         let meaning_total = by_meaning.len();
         let by_meaning: Vec<i64> = by_meaning.into_iter().take(FUSED_DEPTH).map(|(id, _)| id).collect();
-        let fused = fuse(&[&by_words, &by_meaning]);
+        let fused = fuse(&[&by_words, &by_image_words, &by_meaning]);
         // Matches beyond the fused depth still count in the total (which can then count a post
-        // found both ways twice: it is "about").
+        // found two ways twice: it is "about").
         let beyond = usize::try_from(word_total).unwrap_or(0).saturating_sub(by_words.len())
+            + usize::try_from(image_word_total).unwrap_or(0).saturating_sub(by_image_words.len())
             + meaning_total.saturating_sub(by_meaning.len());
         let total = i64::try_from(fused.len() + beyond).unwrap_or(i64::MAX).max(word_total);
         let ids: Vec<i64> = fused.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();

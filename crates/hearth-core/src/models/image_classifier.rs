@@ -10,13 +10,15 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use image::RgbImage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::efficientnet_lite::{Config, EfficientNetLite, Forward};
 use crate::error::{Error, Result};
 use crate::images;
 
 pub const MODEL_ID: &str = "efficientnet-lite0";
+/// Stored with every image's labels; bump when preprocessing or the weights change.
+pub const MODEL_VERSION: &str = "1";
 pub const LABELS_FILE: &str = "imagenet1k_clean_names.json";
 /// Images per forward pass.
 pub const BATCH_SIZE: usize = 16;
@@ -24,8 +26,12 @@ const CROP_PADDING: f64 = 32.0;
 const MEAN: f32 = 127.0;
 const STANDARD_DEVIATION: f32 = 128.0;
 
+/// Labels kept per image, and the least confidence a label needs to be searchable.
+pub const LABELS_KEPT: usize = 5;
+const SEARCHABLE_SCORE: f32 = 0.05;
+
 /// One class an image was recognised as.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Label {
     pub class_id: usize,
     pub label: String,
@@ -110,6 +116,58 @@ impl ImageClassifier {
     }
 }
 
+/// The labels the pipeline stored for one image (`error` when it could not be read: the image
+/// is then not tried again until the model version changes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageLabels {
+    pub labels: Vec<Label>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ImageLabels {
+    /// The names of the labels confident enough to find the image by, one per line.
+    pub fn searchable_words(&self) -> String {
+        let mut names: Vec<&str> = Vec::new();
+        for label in self.labels.iter().filter(|label| label.score >= SEARCHABLE_SCORE) {
+            if !names.contains(&label.label.as_str()) {
+                names.push(&label.label);
+            }
+        }
+        names.join("\n")
+    }
+
+    /// A plain description for people who cannot see the image, from the labels; `None` when
+    /// the model is not confident enough to say anything useful. The caller marks it as
+    /// machine-generated.
+    pub fn description(&self) -> Option<String> {
+        let mut distinct: Vec<&Label> = Vec::new();
+        for label in &self.labels {
+            if !distinct.iter().any(|seen| seen.label == label.label) {
+                distinct.push(label);
+            }
+        }
+        match distinct.as_slice() {
+            [first, ..] if first.score >= 0.6 => Some(format!("Probably {}.", with_article(&first.label))),
+            [first, second, ..] if first.score >= 0.2 && second.score >= 0.1 => {
+                Some(format!("Perhaps {} or {}.", with_article(&first.label), with_article(&second.label)))
+            }
+            [first, ..] if first.score >= 0.2 => Some(format!("Perhaps {}.", with_article(&first.label))),
+            _ => None,
+        }
+    }
+}
+
+/// "espresso" → "an espresso"; names that already start with an article stay as they are.
+fn with_article(name: &str) -> String {
+    let lower = name.to_lowercase();
+    if ["a ", "an ", "the "].iter().any(|article| lower.starts_with(article)) {
+        return name.to_owned();
+    }
+    let article = if lower.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {name}")
+}
+
 fn model_error(error: candle_core::Error) -> Error {
     Error::Internal(format!("the image model failed: {error}"))
 }
@@ -141,6 +199,32 @@ fn preprocess(image: &RgbImage, size: usize) -> Result<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn label(name: &str, score: f32) -> Label {
+        Label { class_id: 0, label: name.to_owned(), score }
+    }
+
+    #[test]
+    fn descriptions_say_only_what_the_model_is_sure_of() {
+        let described = |labels: Vec<Label>| ImageLabels { labels, error: None }.description();
+        assert_eq!(described(vec![label("espresso", 0.92)]).as_deref(), Some("Probably an espresso."));
+        assert_eq!(
+            described(vec![label("Egyptian Mau", 0.41), label("a cat having a striped coat", 0.34)]).as_deref(),
+            Some("Perhaps an Egyptian Mau or a cat having a striped coat.")
+        );
+        // The same name twice (ImageNet has two "missile" classes) is said once.
+        assert_eq!(
+            described(vec![label("missile", 0.3), label("missile", 0.2), label("drilling rig", 0.05)]).as_deref(),
+            Some("Perhaps a missile.")
+        );
+        assert_eq!(described(vec![label("tench", 0.1), label("goldfish", 0.09)]), None);
+        assert_eq!(described(Vec::new()), None);
+        let labels = ImageLabels {
+            labels: vec![label("tabby cat", 0.5), label("tabby cat", 0.2), label("tench", 0.01)],
+            error: None,
+        };
+        assert_eq!(labels.searchable_words(), "tabby cat");
+    }
 
     #[test]
     fn the_crop_is_centred_and_rounds_as_tensorflow_does() {

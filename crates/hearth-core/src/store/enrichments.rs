@@ -36,6 +36,19 @@ CREATE INDEX enrichments_by_kind ON enrichments (kind, model_id);
         // cannot use: without this, looking up one post's tone or embedding scanned every row.
         sql: "CREATE INDEX enrichments_by_post ON enrichments (post_id, kind, model_id);",
     },
+    Migration {
+        timestamp: 202_611_222_300,
+        name: "image labels",
+        // What each image shows, as words for full-text search (rowid = media id), and the
+        // index the image pipeline's "which images are not labelled yet" query needs.
+        sql: r"
+CREATE INDEX enrichments_by_media ON enrichments (media_id, kind, model_id);
+CREATE VIRTUAL TABLE media_labels_fts USING fts5 (labels, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER media_labels_fts_delete AFTER DELETE ON media BEGIN
+    DELETE FROM media_labels_fts WHERE rowid = old.id;
+END;
+",
+    },
 ];
 
 /// What an enrichment is about.
@@ -186,6 +199,52 @@ pub fn vector_from_bytes(bytes: &[u8]) -> Result<Vec<f32>> {
         return Err(Error::Internal(format!("a stored vector has {} bytes, not a multiple of 4", bytes.len())));
     }
     Ok(bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])).collect())
+}
+
+/// Images stored on disk that have no `labels` enrichment from this model version yet,
+/// newest post first: `(media id, path relative to the data directory)`.
+pub fn images_missing(
+    connection: &Connection,
+    model_id: &str,
+    model_version: &str,
+    limit: i64,
+) -> Result<Vec<(i64, String)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT m.id, m.path FROM media m JOIN posts p ON p.id = m.post_id
+         WHERE m.kind = 'image' AND m.path IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'labels'
+                           AND e.model_id = ?1 AND e.model_version = ?2)
+         ORDER BY p.created_at DESC, m.id DESC
+         LIMIT ?3",
+    )?;
+    let rows = statement.query_map(params![model_id, model_version, limit], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `(done, total)`: stored images that have / need labels from this model version.
+pub fn images_coverage(connection: &Connection, model_id: &str, model_version: &str) -> Result<(i64, i64)> {
+    Ok(connection.query_row(
+        "SELECT (SELECT count(*) FROM media m WHERE m.kind = 'image' AND m.path IS NOT NULL
+                 AND EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'labels'
+                             AND e.model_id = ?1 AND e.model_version = ?2)),
+                (SELECT count(*) FROM media m WHERE m.kind = 'image' AND m.path IS NOT NULL)",
+        params![model_id, model_version],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
+}
+
+/// Stores what an image shows: the `labels` enrichment (`value_json`) and its words for
+/// search (`words`, replacing any earlier ones).
+pub fn put_image_labels(connection: &Connection, labels: &Enrichment, words: &str, now_ms: i64) -> Result<()> {
+    let Subject::Media(media_id) = labels.subject else {
+        return Err(Error::invalid("image labels belong to a media item"));
+    };
+    put(connection, labels, now_ms)?;
+    connection.execute("DELETE FROM media_labels_fts WHERE rowid = ?1", [media_id])?;
+    if !words.trim().is_empty() {
+        connection.execute("INSERT INTO media_labels_fts (rowid, labels) VALUES (?1, ?2)", params![media_id, words])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Sources, authors, posts (with their FTS5 index) and media: tables and queries.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 
 use super::Migration;
 use crate::error::{Error, Result};
@@ -438,12 +438,18 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
 
 fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
     let mut statement = connection.prepare_cached(
-        "SELECT id, kind, mime, size_bytes, alt_text, width, height, duration_ms
-         FROM media WHERE post_id = ?1 ORDER BY position",
+        "SELECT m.id, m.kind, m.mime, m.size_bytes, m.alt_text, m.width, m.height, m.duration_ms,
+                (SELECT e.value_json FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'labels'
+                 ORDER BY e.created_at DESC LIMIT 1)
+         FROM media m WHERE m.post_id = ?1 ORDER BY m.position",
     )?;
     let rows = statement.query_map([post_id], |row| {
         let kind: String = row.get(1)?;
+        let labels: crate::models::image_classifier::ImageLabels =
+            row.get::<_, Option<String>>(8)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
         Ok(Media {
+            machine_description: labels.description(),
+            labels: labels.labels,
             id: row.get(0)?,
             kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
             mime: row.get(2)?,
@@ -465,6 +471,13 @@ pub fn author_of_post(connection: &Connection, post_id: i64) -> Result<i64> {
         .ok_or_else(|| Error::not_found("post", post_id))
 }
 
+/// What a search may show: not hidden, author not muted, of the tone `:tone` if not null
+/// (for queries over `posts p` joined to `post_state s`).
+const SEARCHABLE: &str = "coalesce(s.hidden, 0) = 0
+    AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
+    AND (:tone IS NULL OR EXISTS (SELECT 1 FROM enrichments t WHERE t.post_id = p.id AND t.kind = 'sentiment'
+                                  AND json_extract(t.value_json, '$.label') = :tone))";
+
 /// Post ids matching an FTS5 query (and tone, if given), best match first, and how many match.
 pub fn full_text_search(
     connection: &Connection,
@@ -472,49 +485,84 @@ pub fn full_text_search(
     limit: i64,
     tone: Option<&str>,
 ) -> Result<(Vec<i64>, i64)> {
-    let mut statement = connection.prepare_cached(
-        "SELECT p.id FROM posts_fts f
-         JOIN posts p ON p.id = f.rowid
-         LEFT JOIN post_state s ON s.post_id = p.id
-         WHERE posts_fts MATCH ?1
-           AND coalesce(s.hidden, 0) = 0
-           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
-           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
-                                      AND json_extract(e.value_json, '$.label') = ?3))
-         ORDER BY bm25(posts_fts), p.created_at DESC
-         LIMIT ?2",
-    )?;
-    let ids =
-        statement.query_map(params![fts_query, limit, tone], |row| row.get(0))?.collect::<Result<Vec<i64>, _>>()?;
-    let total = connection.query_row(
-        "SELECT count(*) FROM posts_fts f
-         JOIN posts p ON p.id = f.rowid
-         LEFT JOIN post_state s ON s.post_id = p.id
-         WHERE posts_fts MATCH ?1
-           AND coalesce(s.hidden, 0) = 0
-           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
-           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
-                                      AND json_extract(e.value_json, '$.label') = ?2))",
-        params![fts_query, tone],
-        |row| row.get(0),
-    )?;
+    let from = format!(
+        "FROM posts_fts f JOIN posts p ON p.id = f.rowid LEFT JOIN post_state s ON s.post_id = p.id
+         WHERE posts_fts MATCH :query AND {SEARCHABLE}"
+    );
+    let mut statement = connection
+        .prepare_cached(&format!("SELECT p.id {from} ORDER BY bm25(posts_fts), p.created_at DESC LIMIT :limit"))?;
+    let ids = statement
+        .query_map(named_params! { ":query": fts_query, ":limit": limit, ":tone": tone }, |row| row.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    let total = connection
+        .prepare_cached(&format!("SELECT count(*) {from}"))?
+        .query_row(named_params! { ":query": fts_query, ":tone": tone }, |row| row.get(0))?;
     Ok((ids, total))
 }
 
-/// The stored `model_id` embedding of every post a search may show (not hidden, author not
-/// muted, of `tone` if given), to compare a query with.
-pub fn searchable_vectors(connection: &Connection, model_id: &str, tone: Option<&str>) -> Result<Vec<(i64, Vec<f32>)>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT p.id, e.vector FROM posts p
-         JOIN enrichments e ON e.post_id = p.id AND e.kind = 'embedding' AND e.model_id = ?1
+/// Posts a search may show whose images' labels match an FTS5 query (and tone, if given),
+/// best match first, and how many match.
+pub fn image_label_search(
+    connection: &Connection,
+    fts_query: &str,
+    limit: i64,
+    tone: Option<&str>,
+) -> Result<(Vec<i64>, i64)> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT m.post_id FROM media_labels_fts f
+         JOIN media m ON m.id = f.rowid
+         JOIN posts p ON p.id = m.post_id
          LEFT JOIN post_state s ON s.post_id = p.id
-         WHERE e.vector IS NOT NULL
-           AND coalesce(s.hidden, 0) = 0
-           AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
-           AND (?2 IS NULL OR EXISTS (SELECT 1 FROM enrichments t WHERE t.post_id = p.id AND t.kind = 'sentiment'
-                                      AND json_extract(t.value_json, '$.label') = ?2))",
-    )?;
-    let mut rows = statement.query(params![model_id, tone])?;
+         WHERE media_labels_fts MATCH :query AND {SEARCHABLE}
+         ORDER BY bm25(media_labels_fts), p.created_at DESC"
+    ))?;
+    let mut ids: Vec<i64> = Vec::new();
+    // A post with several matching images comes once, at its best image's place.
+    for id in statement.query_map(named_params! { ":query": fts_query, ":tone": tone }, |row| row.get(0))? {
+        let id = id?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let total = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+    Ok((ids.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect(), total))
+}
+
+/// The stored `model_id` embedding of every post a search may show (as `SEARCHABLE`), to
+/// compare a query with.
+pub fn searchable_vectors(connection: &Connection, model_id: &str, tone: Option<&str>) -> Result<Vec<(i64, Vec<f32>)>> {
+    searchable(
+        connection,
+        "posts p JOIN enrichments e ON e.post_id = p.id AND e.kind = 'embedding' AND e.model_id = :model",
+        model_id,
+        tone,
+    )
+}
+
+/// The stored `model_id` embedding of what each image shows, with its post, for every image a
+/// search may show.
+pub fn searchable_image_vectors(
+    connection: &Connection,
+    model_id: &str,
+    tone: Option<&str>,
+) -> Result<Vec<(i64, Vec<f32>)>> {
+    searchable(
+        connection,
+        "media m JOIN posts p ON p.id = m.post_id
+         JOIN enrichments e ON e.media_id = m.id AND e.kind = 'embedding' AND e.model_id = :model",
+        model_id,
+        tone,
+    )
+}
+
+/// `(post id, vector)` rows of `SELECT p.id, e.vector FROM {from}` that a search may show.
+fn searchable(connection: &Connection, from: &str, model_id: &str, tone: Option<&str>) -> Result<Vec<(i64, Vec<f32>)>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT p.id, e.vector FROM {from}
+         LEFT JOIN post_state s ON s.post_id = p.id
+         WHERE e.vector IS NOT NULL AND {SEARCHABLE}"
+    ))?;
+    let mut rows = statement.query(named_params! { ":model": model_id, ":tone": tone })?;
     let mut vectors = Vec::new();
     while let Some(row) = rows.next()? {
         let blob: Vec<u8> = row.get(1)?;
