@@ -64,6 +64,14 @@ pub async fn status(app: State<'_, Startup>) -> CommandResult<Status> {
 }
 
 #[tauri::command]
+pub async fn describe_image(
+    app: State<'_, Startup>,
+    request: hearth_core::DescribeImage,
+) -> CommandResult<hearth_core::ImageDescription> {
+    blocking(&app, move |app| app.describe_image(&request)).await
+}
+
+#[tauri::command]
 pub async fn digest(app: State<'_, Startup>) -> CommandResult<hearth_core::digest::Digest> {
     blocking(&app, |app| app.digest()).await
 }

@@ -115,6 +115,7 @@ pub fn run() -> ExitCode {
             commands::status,
             commands::reset_personalisation,
             commands::digest,
+            commands::describe_image,
             commands::import_demo,
             commands::enrichment_status,
             commands::models,

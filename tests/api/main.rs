@@ -319,3 +319,27 @@ async fn progress_is_pushed_as_server_sent_events() {
         }
     }
 }
+
+#[tokio::test]
+async fn describe_image_suggests_alt_text_and_refuses_what_is_not_an_image() {
+    use base64::Engine as _;
+    let server = server();
+    let before = snapshot(&server.app);
+    let fixtures = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/images");
+    let espresso =
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(fixtures.join("espresso.png")).unwrap());
+    let (status, body) =
+        post_json(&server, "/api/images/describe", json!({ "data_base64": espresso }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["labels"][0]["label"], "espresso");
+    assert_eq!(body["labels"].as_array().unwrap().len(), 5);
+    assert_eq!(body["description"], "Probably an espresso.");
+
+    let text = base64::engine::general_purpose::STANDARD.encode("just words");
+    let (status, body) = post_json(&server, "/api/images/describe", json!({ "data_base64": text }).to_string()).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    assert!(body["message"].as_str().unwrap().contains("not an image"), "{body}");
+    let (status, body) = post_json(&server, "/api/images/describe", json!({ "data_base64": "%%%" }).to_string()).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    assert_eq!(snapshot(&server.app), before, "describing stores nothing");
+}

@@ -86,6 +86,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/posts/{id}", get(get_post))
         .route("/interactions", post(record_interaction))
         .route("/search", get(search))
+        .route("/images/describe", post(describe_image))
         .route("/digest", get(digest))
         .route("/mutes", get(mutes))
         .route("/status", get(status))
@@ -372,6 +373,13 @@ struct SearchParams {
 
 async fn search(State(state): State<ServerState>, Query(params): Query<SearchParams>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.search(&params.q, params.limit, params.tone.as_deref())).await?))
+}
+
+async fn describe_image(
+    State(state): State<ServerState>,
+    Json(request): Json<hearth_core::DescribeImage>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.describe_image(&request)).await?))
 }
 
 async fn digest(State(state): State<ServerState>) -> Result<Response, ApiError> {

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::enrich::{EnrichmentStatus, EnrichmentWorker};
@@ -41,8 +41,24 @@ pub struct App {
     /// The embedding model for search queries: loaded on the first search and kept. While it
     /// is missing, each search tries again, so a download takes effect at once.
     query_embedder: Arc<Mutex<Option<Arc<TextEmbedder>>>>,
+    /// The image model for alt-text suggestions: loaded on the first request and kept.
+    describer: Arc<Mutex<Option<Arc<ImageClassifier>>>>,
     /// The ranked orders later feed pages continue.
     ranked_snapshots: Arc<feed::RankedSnapshots>,
+}
+
+/// An image to describe, as the composer holds it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DescribeImage {
+    pub data_base64: String,
+}
+
+/// What the image model sees in an image, and the alt text it suggests (`None` when unsure).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageDescription {
+    pub labels: Vec<image_classifier::Label>,
+    pub description: Option<String>,
 }
 
 /// What the UI's progress bars show: every model (with its download, if one runs) and the
@@ -134,6 +150,7 @@ impl App {
             downloads: models::downloads::Downloads::new(changes.clone()),
             changes,
             query_embedder: Arc::default(),
+            describer: Arc::default(),
             ranked_snapshots: Arc::default(),
         })
     }
@@ -245,6 +262,26 @@ impl App {
             slot.clone()?
         };
         embedder.embed(&[query]).ok()?.pop()
+    }
+
+    /// What an image the user is about to attach shows, and alt text the composer can
+    /// suggest (marked as machine-written, for the user to edit).
+    pub fn describe_image(&self, request: &DescribeImage) -> Result<ImageDescription> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(request.data_base64.trim())
+            .map_err(|_| Error::invalid("the image is not valid base64"))?;
+        let image = crate::images::decode(&bytes)?;
+        let classifier = {
+            let mut slot = self.describer.lock().map_err(|_| Error::Internal("the image model lock".into()))?;
+            if slot.is_none() {
+                *slot = Some(Arc::new(self.image_classifier(self.config.device)?));
+            }
+            slot.clone().ok_or_else(|| Error::Internal("the image model did not load".into()))?
+        };
+        let labels = classifier.classify(&[image], image_classifier::LABELS_KEPT)?.pop().unwrap_or_default();
+        let labels = image_classifier::ImageLabels { labels, error: None };
+        Ok(ImageDescription { description: labels.description(), labels: labels.labels })
     }
 
     pub fn mutes(&self) -> Result<Mutes> {

@@ -21,7 +21,7 @@ pub mod ranking;
 pub mod search;
 pub mod store;
 
-pub use app::{App, Check, DemoImport, MediaFile, Mutes, Personalisation, Status};
+pub use app::{App, Check, DemoImport, DescribeImage, ImageDescription, MediaFile, Mutes, Personalisation, Status};
 pub use config::Config;
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use feed::{FeedMode, FeedPage, FeedQuery};
