@@ -177,3 +177,39 @@ fn an_unreadable_stored_image_gets_an_error_and_the_rest_are_labelled() {
     assert!(broken.media[0].labels.is_empty() && broken.media[0].machine_description.is_none());
     assert_eq!(app.get_post(fine.id).unwrap().media[0].labels[0].class_id, 967);
 }
+
+#[test]
+fn what_liked_photos_show_lifts_similar_photos_in_the_ranked_feed() {
+    use hearth_core::enrich::{enrich_batch, enrich_images_batch, load_image_classifier, TextModels};
+    use hearth_core::models::DeviceChoice;
+    use hearth_core::{FeedMode, FeedQuery, InteractionInput, InteractionKind, NewPost};
+
+    let test = crate::support::empty_app();
+    let app = &test.app;
+    let post = |text: &str, image: &str| {
+        app.create_post(&NewPost { text: text.into(), images: vec![attachment(image, None)], ..NewPost::default() })
+            .unwrap()
+    };
+    // The texts say nothing about what the photos show.
+    let liked = post("Look who came to visit this morning", "cat.png");
+    let cat_again = post("Sunday morning", "cat-exif-rotated.jpg");
+    let launch = post("Sunday morning", "rocket.png");
+    let text = TextModels::load(&models_dir(), DeviceChoice::Cpu).unwrap();
+    let classifier = load_image_classifier(&models_dir(), DeviceChoice::Cpu).unwrap();
+    while enrich_batch(app.store(), &text, 32).unwrap() > 0 {}
+    while enrich_images_batch(app.store(), &text, &classifier, test.dir.path(), 16).unwrap() > 0 {}
+
+    let order = || -> Vec<i64> {
+        let query = FeedQuery { mode: FeedMode::Ranked, limit: Some(10), ..FeedQuery::default() };
+        app.feed(&query).unwrap().posts.iter().map(|post| post.id).filter(|id| *id != liked.id).collect()
+    };
+    let position = |order: &[i64], id: i64| order.iter().position(|other| *other == id).unwrap();
+    let before = order();
+    // Newest first at cold start: the rocket was posted last.
+    assert!(position(&before, launch.id) < position(&before, cat_again.id), "{before:?}");
+    app.record_interaction(&InteractionInput::on_post(liked.id, InteractionKind::Like)).unwrap();
+    let after = order();
+    assert!(position(&after, cat_again.id) < position(&after, launch.id), "{after:?}");
+    let reasons = &app.get_post(cat_again.id).unwrap();
+    assert!(reasons.media[0].labels.iter().any(|label| (281..=285).contains(&label.class_id)));
+}

@@ -13,7 +13,7 @@ use crate::interactions::MuteRule;
 use crate::post::{MediaKind, Post};
 use crate::ranking::{self, Profile, Ranking, RankingInput, RankingStrategy};
 use crate::store::posts::{self, Candidate, CandidateQuery};
-use crate::store::{enrichments, interactions as log, Store};
+use crate::store::{interactions as log, Store};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
@@ -221,8 +221,7 @@ pub fn page(
                         let candidates: Vec<Candidate> =
                             pool.into_iter().filter(|candidate| visible(candidate)).collect();
                         let ids: Vec<i64> = candidates.iter().map(|candidate| candidate.id).collect();
-                        let embeddings =
-                            enrichments::post_vectors(connection, &ids, "embedding", ranking::EMBEDDING_MODEL)?;
+                        let embeddings = ranking::post_embeddings(connection, &ids)?;
                         let profile = profile.unwrap_or_default();
                         let input =
                             RankingInput { candidates: &candidates, embeddings: &embeddings, profile: &profile };

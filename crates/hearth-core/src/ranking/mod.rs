@@ -207,6 +207,32 @@ fn save_state(connection: &Connection, state: &State, now_ms: i64) -> Result<()>
     settings::set(connection, STATE_KEY, &text, now_ms)
 }
 
+/// What the ranker compares posts by: each post's text embedding, joined by the embedding of
+/// what its images show (the image labels, embedded as a caption) — so a photo of a cat counts
+/// as "about cats" for interests, dislikes and variety, and a post that is only a photo has a
+/// place at all. Text and images weigh the same; the result is a unit vector.
+pub fn post_embeddings(connection: &Connection, post_ids: &[i64]) -> Result<HashMap<i64, Vec<f32>>> {
+    let mut vectors = enrichments::post_vectors(connection, post_ids, "embedding", EMBEDDING_MODEL)?;
+    for (post_id, images) in enrichments::image_vectors_of_posts(connection, post_ids, "embedding", EMBEDDING_MODEL)? {
+        let dimension = images[0].len();
+        #[allow(clippy::cast_precision_loss)]
+        let share = 1.0 / images.len() as f32;
+        let mut combined =
+            vectors.remove(&post_id).filter(|text| text.len() == dimension).unwrap_or_else(|| vec![0.0; dimension]);
+        for image in images.iter().filter(|image| image.len() == dimension) {
+            for (value, add) in combined.iter_mut().zip(image) {
+                *value += add * share;
+            }
+        }
+        let norm = combined.iter().map(|value| value * value).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            combined.iter_mut().for_each(|value| *value /= norm);
+            vectors.insert(post_id, combined);
+        }
+    }
+    Ok(vectors)
+}
+
 /// The profile as learned so far (without learning anything new).
 pub fn load(connection: &Connection) -> Result<Profile> {
     Ok(load_state(connection)?.profile)
@@ -220,7 +246,7 @@ pub fn learn(connection: &Connection, now_ms: i64) -> Result<Profile> {
     // Interests of earlier interactions whose posts have an embedding by now.
     if !state.awaiting_embedding.is_empty() {
         let post_ids: Vec<i64> = state.awaiting_embedding.iter().map(|awaiting| awaiting.post_id).collect();
-        let vectors = enrichments::post_vectors(connection, &post_ids, "embedding", EMBEDDING_MODEL)?;
+        let vectors = post_embeddings(connection, &post_ids)?;
         let mut still_waiting = Vec::new();
         for awaiting in std::mem::take(&mut state.awaiting_embedding) {
             let Some(candidate) = posts::candidate(connection, awaiting.post_id, now_ms - QUIET_WINDOW_MS)? else {
@@ -273,7 +299,7 @@ fn learn_event(connection: &Connection, state: &mut State, event: &log::LoggedIn
     let contrast_ids = posts::untouched_posts(connection, seed, post_id, CONTRASTS)?;
     let mut ids = contrast_ids.clone();
     ids.push(post_id);
-    let vectors = enrichments::post_vectors(connection, &ids, "embedding", EMBEDDING_MODEL)?;
+    let vectors = post_embeddings(connection, &ids)?;
     let contrast_candidates: Vec<Candidate> = contrast_ids
         .iter()
         .map(|&id| posts::candidate(connection, id, recent_since))

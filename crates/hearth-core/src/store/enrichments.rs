@@ -189,6 +189,36 @@ pub fn post_vectors(
     Ok(vectors)
 }
 
+/// The newest `kind` vector by `model_id` of every image of each of `post_ids`, per post.
+pub fn image_vectors_of_posts(
+    connection: &Connection,
+    post_ids: &[i64],
+    kind: &str,
+    model_id: &str,
+) -> Result<std::collections::HashMap<i64, Vec<Vec<f32>>>> {
+    let mut vectors: std::collections::HashMap<i64, Vec<Vec<f32>>> = std::collections::HashMap::new();
+    for chunk in post_ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT m.post_id, e.vector FROM media m
+             JOIN enrichments e ON e.media_id = m.id AND e.kind = ? AND e.model_id = ? AND e.vector IS NOT NULL
+             WHERE m.post_id IN ({placeholders})
+             ORDER BY m.position"
+        );
+        let mut statement = connection.prepare(&sql)?;
+        let parameters: Vec<&dyn rusqlite::ToSql> = [&kind as &dyn rusqlite::ToSql, &model_id]
+            .into_iter()
+            .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql))
+            .collect();
+        let mut rows = statement.query(parameters.as_slice())?;
+        while let Some(row) = rows.next()? {
+            let blob: Vec<u8> = row.get(1)?;
+            vectors.entry(row.get(0)?).or_default().push(vector_from_bytes(&blob)?);
+        }
+    }
+    Ok(vectors)
+}
+
 /// Little-endian f32s, the blob format of `enrichments.vector`.
 pub fn vector_to_bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|value| value.to_le_bytes()).collect()
