@@ -167,25 +167,18 @@ pub fn post_vectors(
     model_id: &str,
 ) -> Result<std::collections::HashMap<i64, Vec<f32>>> {
     let mut vectors = std::collections::HashMap::with_capacity(post_ids.len());
-    // SQLite allows 32,766 parameters; 500 per statement keeps each prepared statement small.
-    for chunk in post_ids.chunks(500) {
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT post_id, vector FROM enrichments
-             WHERE kind = ? AND model_id = ? AND vector IS NOT NULL AND post_id IN ({placeholders})
-             ORDER BY created_at"
-        );
-        let mut statement = connection.prepare(&sql)?;
-        let parameters: Vec<&dyn rusqlite::ToSql> = [&kind as &dyn rusqlite::ToSql, &model_id]
-            .into_iter()
-            .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql))
-            .collect();
-        let mut rows = statement.query(parameters.as_slice())?;
-        while let Some(row) = rows.next()? {
-            let blob: Vec<u8> = row.get(1)?;
-            vectors.insert(row.get(0)?, vector_from_bytes(&blob)?);
-        }
-    }
+    vectors_by_post(
+        connection,
+        "SELECT post_id, vector FROM enrichments
+         WHERE kind = ? AND model_id = ? AND vector IS NOT NULL AND post_id IN ({ids})
+         ORDER BY created_at",
+        kind,
+        model_id,
+        post_ids,
+        |post_id, vector| {
+            vectors.insert(post_id, vector);
+        },
+    )?;
     Ok(vectors)
 }
 
@@ -197,15 +190,34 @@ pub fn image_vectors_of_posts(
     model_id: &str,
 ) -> Result<std::collections::HashMap<i64, Vec<Vec<f32>>>> {
     let mut vectors: std::collections::HashMap<i64, Vec<Vec<f32>>> = std::collections::HashMap::new();
+    vectors_by_post(
+        connection,
+        "SELECT m.post_id, e.vector FROM media m
+         JOIN enrichments e ON e.media_id = m.id AND e.kind = ? AND e.model_id = ? AND e.vector IS NOT NULL
+         WHERE m.post_id IN ({ids})
+         ORDER BY m.position",
+        kind,
+        model_id,
+        post_ids,
+        |post_id, vector| vectors.entry(post_id).or_default().push(vector),
+    )?;
+    Ok(vectors)
+}
+
+/// Runs `sql` (its parameters: kind, model id, then the post ids in place of `{ids}`) over
+/// `post_ids` in chunks, handing each `(post id, vector)` row to `each`.
+fn vectors_by_post(
+    connection: &Connection,
+    sql: &str,
+    kind: &str,
+    model_id: &str,
+    post_ids: &[i64],
+    mut each: impl FnMut(i64, Vec<f32>),
+) -> Result<()> {
+    // SQLite allows 32,766 parameters; 500 per statement keeps each prepared statement small.
     for chunk in post_ids.chunks(500) {
         let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT m.post_id, e.vector FROM media m
-             JOIN enrichments e ON e.media_id = m.id AND e.kind = ? AND e.model_id = ? AND e.vector IS NOT NULL
-             WHERE m.post_id IN ({placeholders})
-             ORDER BY m.position"
-        );
-        let mut statement = connection.prepare(&sql)?;
+        let mut statement = connection.prepare(&sql.replace("{ids}", &placeholders))?;
         let parameters: Vec<&dyn rusqlite::ToSql> = [&kind as &dyn rusqlite::ToSql, &model_id]
             .into_iter()
             .chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql))
@@ -213,10 +225,10 @@ pub fn image_vectors_of_posts(
         let mut rows = statement.query(parameters.as_slice())?;
         while let Some(row) = rows.next()? {
             let blob: Vec<u8> = row.get(1)?;
-            vectors.entry(row.get(0)?).or_default().push(vector_from_bytes(&blob)?);
+            each(row.get(0)?, vector_from_bytes(&blob)?);
         }
     }
-    Ok(vectors)
+    Ok(())
 }
 
 /// Little-endian f32s, the blob format of `enrichments.vector`.
