@@ -5,7 +5,24 @@ import { charCount, guessMime, hasErrors, LIMITS, validateDraft, type DraftError
 import { formatBytes, formatDuration } from './format';
 import * as I from './icons';
 
-type Picked = { id: number; file: File; name: string; mime: string; size: number; url: string; alt: string; broken?: boolean };
+/**
+ * Where an image's alt-text suggestion stands: being asked for, in the field and not yet edited
+ * (`suggested`), nothing useful came back (`none`: the model was unsure or could not run), or
+ * nothing to show (`idle`: not asked, or the user's own text is in the field).
+ */
+type Suggestion = 'idle' | 'describing' | 'suggested' | 'none';
+
+type Picked = {
+  id: number;
+  file: File;
+  name: string;
+  mime: string;
+  size: number;
+  url: string;
+  alt: string;
+  broken?: boolean;
+  suggestion: Suggestion;
+};
 
 let nextId = 1;
 function pick(file: File): Picked {
@@ -17,8 +34,29 @@ function pick(file: File): Picked {
     size: file.size,
     url: URL.createObjectURL(file),
     alt: '',
+    suggestion: 'idle',
   };
 }
+
+/** Whether the image model is worth asking about a file: an image the backend would accept. */
+function describable(p: Picked): boolean {
+  return (LIMITS.imageMimes as readonly string[]).includes(p.mime) && p.size > 0 && p.size <= LIMITS.imageBytes;
+}
+
+/**
+ * The alt text the on-device image model suggests for `file`, or null when it is unsure, is not
+ * installed or cannot read the file: a suggestion is a help, never something to fail over.
+ */
+async function suggestAlt(file: Blob): Promise<string | null> {
+  try {
+    const { description } = await api.describeImage(await readAsBase64(file));
+    return description?.trim().slice(0, LIMITS.altTextMax) || null;
+  } catch {
+    return null;
+  }
+}
+
+const SUGGESTED_NOTE = 'Suggested by the on-device model — check and edit it';
 
 type Props = { open: boolean; onClose: () => void; onPosted: (p: Post) => void };
 
@@ -105,7 +143,25 @@ export function Compose({ open, onClose, onPosted }: Props) {
   const addImages = (files: FileList | null) => {
     if (!files) return;
     const picked = [...files].map(pick);
+    for (const p of picked) if (describable(p)) p.suggestion = 'describing';
     setImages((cur) => [...cur, ...picked]);
+    for (const p of picked) if (p.suggestion === 'describing') void describe(p);
+  };
+
+  /**
+   * Asks the image model about a newly attached image. The answer fills the alt-text field only
+   * while it is still empty; an image removed (or posted) meanwhile is no longer in the list, so
+   * its answer is dropped.
+   */
+  const describe = async (p: Picked) => {
+    const description = await suggestAlt(p.file);
+    setImages((cur) =>
+      cur.map((c) => {
+        if (c.id !== p.id || c.suggestion !== 'describing') return c;
+        if (c.alt.trim()) return { ...c, suggestion: 'idle' };
+        return description ? { ...c, alt: description, suggestion: 'suggested' } : { ...c, suggestion: 'none' };
+      }),
+    );
   };
 
   const removeImage = (id: number) => {
@@ -218,17 +274,25 @@ export function Compose({ open, onClose, onPosted }: Props) {
                 </label>
                 <input
                   id={`alt-${img.id}`}
-                  class="alt-input"
+                  class={'alt-input' + (img.suggestion === 'suggested' ? ' suggested' : '')}
+                  data-testid="alt-input"
                   type="text"
                   placeholder="Describe this image"
                   value={img.alt}
                   maxLength={LIMITS.altTextMax}
                   disabled={sending}
+                  aria-describedby={`alt-${img.id}-note`}
                   onInput={(e) => {
                     const v = (e.target as HTMLInputElement).value;
-                    setImages((cur) => cur.map((c) => (c.id === img.id ? { ...c, alt: v } : c)));
+                    // Once edited the text is the user's: no note, and no later suggestion replaces it.
+                    setImages((cur) =>
+                      cur.map((c) =>
+                        c.id === img.id ? { ...c, alt: v, suggestion: c.suggestion === 'describing' ? c.suggestion : 'idle' } : c,
+                      ),
+                    );
                   }}
                 />
+                <AltNote id={`alt-${img.id}-note`} suggestion={img.suggestion} />
               </li>
             ))}
           </ul>
@@ -297,6 +361,7 @@ export function Compose({ open, onClose, onPosted }: Props) {
           <input
             ref={imageInput}
             type="file"
+            data-testid="compose-images-input"
             accept={LIMITS.imageMimes.join(',')}
             multiple
             hidden
@@ -338,5 +403,24 @@ export function Compose({ open, onClose, onPosted }: Props) {
         </div>
       </form>
     </dialog>
+  );
+}
+
+/**
+ * The quiet line under an image's alt-text field (a polite live region, so it is read out
+ * when the suggestion arrives): "Describing…" while the image model looks, then the note that
+ * the text in the field is the model's, or that it had nothing to suggest.
+ */
+function AltNote({ id, suggestion }: { id: string; suggestion: Suggestion }) {
+  return (
+    <span id={id} class={'alt-note' + (suggestion === 'suggested' ? ' suggested' : '')} data-testid="alt-note" aria-live="polite">
+      {suggestion === 'describing' && (
+        <>
+          <span class="spinner" aria-hidden="true" /> Describing…
+        </>
+      )}
+      {suggestion === 'suggested' && SUGGESTED_NOTE}
+      {suggestion === 'none' && 'No suggestion from the on-device model'}
+    </span>
   );
 }

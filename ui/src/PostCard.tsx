@@ -6,9 +6,11 @@ import {
   compactCount,
   displayUrl,
   formatDuration,
+  imageAlt,
   initials,
   isDemotion,
   linkify,
+  MACHINE_PREFIX,
   reasonsToShow,
   relativeTime,
   safeColor,
@@ -117,25 +119,63 @@ function AltBadge({ alt }: { alt: string }) {
   );
 }
 
+/**
+ * For an image the author left undescribed: an "AUTO" badge that reveals what the on-device
+ * image model wrote, always introduced as machine-generated so it never reads as the author's.
+ */
+function MachineAltBadge({ id, description }: { id: number; description: string }) {
+  const [open, setOpen] = useState(false);
+  const textId = `media-${id}-machine-alt`;
+  return (
+    <>
+      <button
+        type="button"
+        class="alt-badge machine-badge"
+        data-testid="machine-alt-badge"
+        aria-expanded={open}
+        aria-controls={open ? textId : undefined}
+        aria-label={open ? 'Hide machine-generated image description' : 'Show machine-generated image description'}
+        title="Described by the on-device image model, not by the author"
+        onClick={(e) => {
+          e.stopPropagation();
+          setOpen(!open);
+        }}
+      >
+        AUTO
+      </button>
+      {open && (
+        <p class="alt-text machine-alt-text" id={textId} data-testid="machine-alt-text">
+          <span class="machine-alt-label">{MACHINE_PREFIX}</span> {description}
+        </p>
+      )}
+    </>
+  );
+}
+
 function ImageGrid({ images }: { images: Media[] }) {
   const shown = images.slice(0, 4);
   const single = shown.length === 1 ? shown[0] : null;
   const ratio = single && single.width && single.height ? `${single.width} / ${single.height}` : undefined;
   return (
     <div class={`media-grid n${shown.length}`}>
-      {shown.map((m) => (
-        <figure key={m.id} class="media-item" style={single && ratio ? { aspectRatio: ratio } : undefined}>
-          <img
-            src={mediaUrl(m.id)}
-            alt={m.alt_text ?? ''}
-            loading="lazy"
-            decoding="async"
-            width={m.width ?? undefined}
-            height={m.height ?? undefined}
-          />
-          {m.alt_text && <AltBadge alt={m.alt_text} />}
-        </figure>
-      ))}
+      {shown.map((m) => {
+        // The author's alt text wins; the model's description only stands in, marked as such.
+        const { alt, human, machine } = imageAlt(m);
+        return (
+          <figure key={m.id} class="media-item" style={single && ratio ? { aspectRatio: ratio } : undefined}>
+            <img
+              src={mediaUrl(m.id)}
+              alt={alt}
+              loading="lazy"
+              decoding="async"
+              width={m.width ?? undefined}
+              height={m.height ?? undefined}
+            />
+            {human && <AltBadge alt={human} />}
+            {machine && <MachineAltBadge id={m.id} description={machine} />}
+          </figure>
+        );
+      })}
     </div>
   );
 }

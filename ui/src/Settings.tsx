@@ -1,8 +1,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, ApiError, onProgress } from './api';
-import type { EnrichmentStatus, ModelStatus, Mutes, Status } from './types';
-import { downloadError, downloadText, enrichmentText, learnedText, sizeMB, taggedText } from './format';
+import type { EnrichmentStatus, ImageLabelling, ModelStatus, Mutes, Status } from './types';
+import {
+  downloadError,
+  downloadText,
+  enrichmentText,
+  imageLabellingText,
+  labelledText,
+  learnedText,
+  sizeMB,
+  taggedText,
+} from './format';
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
 import * as I from './icons';
@@ -220,7 +229,7 @@ export function PersonalisationSection({ status, statusError, onRetry, onReset }
 }
 
 /**
- * Settings → Models: the models and the tagging progress. Both are fetched once, then kept current
+ * Settings → Models: the models, the tagging progress and the image labelling progress. Both are fetched once, then kept current
  * by the progress the backend pushes while the section is mounted.
  */
 export function ModelsSection() {
@@ -283,6 +292,9 @@ export function ModelsSection() {
       />
       <h3>Tone tagging</h3>
       <EnrichmentProgress status={enrichment} error={enrichmentError ?? progressError} />
+      <h3>Image labelling</h3>
+      {/* The tagging progress above already says when the progress cannot be read. */}
+      <ImageLabellingProgress status={enrichment ? (enrichment.images ?? null) : null} />
     </>
   );
 }
@@ -318,6 +330,43 @@ export function EnrichmentProgress({ status, error }: { status: EnrichmentStatus
         <p class="inline-error" role="alert">
           Could not read the progress: {error}
         </p>
+      )}
+    </div>
+  );
+}
+
+/**
+ * How far the on-device image model has got labelling the stored images, and why images wait
+ * when they do (the model is not installed, say). `status` is null until the first reply.
+ */
+export function ImageLabellingProgress({ status }: { status: ImageLabelling | null }) {
+  const total = status ? Math.max(0, status.total) : 0;
+  const done = status ? Math.max(0, Math.min(status.done, total)) : 0;
+  const stateText = status ? imageLabellingText(status) : 'Loading…';
+  const waiting = Boolean(status?.message?.trim());
+  // Indeterminate until the first reply; with no images at all a settled (full) bar.
+  const determinate = status !== null;
+  const max = total > 0 ? total : 1;
+  const value = total > 0 ? done : waiting ? 0 : 1;
+
+  return (
+    <div
+      class="enrichment"
+      data-testid="image-progress"
+      data-state={status === null ? 'loading' : waiting ? 'waiting' : total > 0 && done < total ? 'working' : 'idle'}
+    >
+      <p class="muted small">
+        Hearth labels what each image shows with a small model that runs on this device. Images without alt text get a
+        short description from these labels, always marked as machine-generated.
+      </p>
+      <p class="enrichment-line" aria-live="polite">
+        <span id="image-labelling-state">{stateText}</span>
+        {status && <span class="muted">{labelledText(done, total)}</span>}
+      </p>
+      {determinate ? (
+        <progress key="d" aria-labelledby="image-labelling-state" aria-valuetext={labelledText(done, total)} max={max} value={value} />
+      ) : (
+        <progress key="i" aria-labelledby="image-labelling-state" />
       )}
     </div>
   );

@@ -10,6 +10,7 @@ import type {
   ErrorCode,
   FeedPage,
   FeedQuery,
+  ImageDescription,
   InteractionInput,
   ModelStatus,
   Mutes,
@@ -243,6 +244,13 @@ export const calls = {
     method: 'GET',
     path: '/api/search' + query({ q, limit, tone }),
   }),
+  describeImage: (dataBase64: string): Call => ({
+    command: 'describe_image',
+    args: { request: { data_base64: dataBase64 } },
+    method: 'POST',
+    path: '/api/images/describe',
+    body: { data_base64: dataBase64 },
+  }),
   mutes: (): Call => ({ command: 'mutes', method: 'GET', path: '/api/mutes' }),
   digest: (): Call => ({ command: 'digest', method: 'GET', path: '/api/digest' }),
   status: (): Call => ({ command: 'status', method: 'GET', path: '/api/status' }),
@@ -323,6 +331,11 @@ export const api = {
     send<Post | null>(calls.recordInteraction(input, opts?.keepalive)),
   createPost: (post: NewPost) => send<Post>(calls.createPost(post)),
   search: (q: string, limit?: number, tone?: ToneLabel | null) => send<SearchResult>(calls.search(q, limit, tone)),
+  /**
+   * What the on-device image model sees in an image about to be attached (base64, no `data:`
+   * prefix), and the alt text it suggests; stores nothing. `unavailable` when the model is not installed.
+   */
+  describeImage: (dataBase64: string) => send<ImageDescription>(calls.describeImage(dataBase64)),
   mutes: () => send<Mutes>(calls.mutes()),
   /** Today's posts (the last 24 hours) grouped into topics. */
   digest: () => send<Digest>(calls.digest()),

@@ -14,6 +14,8 @@ const media: Media = {
   width: null,
   height: null,
   duration_ms: 12_000,
+  labels: [],
+  machine_description: null,
 };
 
 let host: HTMLElement;

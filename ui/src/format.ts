@@ -235,7 +235,11 @@ export function downloadText(file: string | null, done: number, total: number): 
 /** A failed download's error as a plain sentence. */
 export function downloadError(error: string | null | undefined): string {
   const e = error?.trim();
-  if (!e) return 'The download did not finish.';
+  return e ? asSentence(e) : 'The download did not finish.';
+}
+
+/** "a plain phrase" -> "A plain phrase." (backend messages are lower-case phrases). */
+function asSentence(e: string): string {
   const first = e.charAt(0).toUpperCase() + e.slice(1);
   return /[.!?…]$/.test(first) ? first : first + '.';
 }
@@ -259,4 +263,36 @@ export function isDemotion(reason: string): boolean {
 export function learnedText(interactions: number): string {
   const n = Math.max(0, Math.floor(Number.isFinite(interactions) ? interactions : 0));
   return `Learned from ${n.toLocaleString()} ${n === 1 ? 'interaction' : 'interactions'}.`;
+}
+
+/** What marks a description the image model wrote, wherever one is shown or read out. */
+export const MACHINE_PREFIX = 'Machine-generated description:';
+
+/**
+ * The alt text of an image in a post: the author's own when there is any (it always wins),
+ * else the image model's description marked as machine-generated, else empty.
+ * `human` and `machine` say which one it is, for the badge next to the image.
+ */
+export function imageAlt(m: { alt_text: string | null; machine_description?: string | null }): {
+  alt: string;
+  human: string | null;
+  machine: string | null;
+} {
+  const human = m.alt_text?.trim() ? m.alt_text : null;
+  if (human) return { alt: human, human, machine: null };
+  const machine = m.machine_description?.trim() || null;
+  return { alt: machine ? `${MACHINE_PREFIX} ${machine}` : '', human: null, machine };
+}
+
+/** "Labelled 12 of 40 images". */
+export function labelledText(done: number, total: number): string {
+  const d = Math.max(0, Math.min(done, total));
+  return `Labelled ${d.toLocaleString()} of ${total.toLocaleString()} ${total === 1 ? 'image' : 'images'}`;
+}
+
+/** Image labelling in plain words for Settings → Models: why images wait, or how far it got. */
+export function imageLabellingText(s: { done: number; total: number; message: string | null }): string {
+  const detail = s.message?.trim();
+  if (detail) return asSentence(detail);
+  return s.total <= 0 || s.done >= s.total ? 'Up to date' : 'Working…';
 }

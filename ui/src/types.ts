@@ -21,7 +21,20 @@ export type Media = {
   width: number | null;
   height: number | null;
   duration_ms: number | null;
+  /** What the on-device image model recognised, best first; `[]` until the image is labelled. */
+  labels: ImageLabel[];
+  /**
+   * A sentence the machine wrote from `labels` ("Probably an espresso."); null when the model was
+   * unsure. Always shown marked as machine-generated, never as the author's alt text.
+   */
+  machine_description: string | null;
 };
+
+/** One ImageNet-1k class the image model recognised, with its probability (0..1). */
+export type ImageLabel = { class_id: number; label: string; score: number };
+
+/** What the image model sees in an image being attached (`describe_image`); `description` is null when it is unsure. */
+export type ImageDescription = { labels: ImageLabel[]; description: string | null };
 
 export type Author = { id: number; handle: string; display_name: string; avatar_color: string };
 
@@ -175,7 +188,12 @@ export type EnrichmentStatus = {
   done: number;
   total: number;
   message: string | null;
+  /** Image labelling: stored images labelled so far, and why images wait, if they do. */
+  images: ImageLabelling;
 };
+
+/** The image part of the pipeline (`EnrichmentStatus.images`). */
+export type ImageLabelling = { done: number; total: number; message: string | null };
 
 /** What the backend pushes whenever a model download or the tagging pipeline moves (`onProgress`). */
 export type Progress = { models: ModelStatus[]; enrichment: EnrichmentStatus };
