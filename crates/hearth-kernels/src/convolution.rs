@@ -177,23 +177,28 @@ pub fn bias_activation(rows: &mut [f32], bias: &[f32], residual: Option<&[f32]>,
     let per_task = super::rows_per_task(rows.len() / width, width) * width;
     rows.par_chunks_mut(per_task).enumerate().for_each(|(task, chunk)| {
         let start = task * per_task;
-        for (index, row) in chunk.chunks_exact_mut(width).enumerate() {
-            for (value, &add) in row.iter_mut().zip(bias) {
+        bias_activation_rows(chunk, bias, residual.map(|residual| &residual[start..start + chunk.len()]), relu6);
+    });
+}
+
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn bias_activation_rows(rows: &mut [f32], bias: &[f32], residual: Option<&[f32]>, relu6: bool) {
+    let width = bias.len();
+    for (index, row) in rows.chunks_exact_mut(width).enumerate() {
+        for (value, &add) in row.iter_mut().zip(bias) {
+            *value += add;
+        }
+        if let Some(residual) = residual {
+            for (value, &add) in row.iter_mut().zip(&residual[index * width..(index + 1) * width]) {
                 *value += add;
             }
-            if let Some(residual) = residual {
-                let at = start + index * width;
-                for (value, &add) in row.iter_mut().zip(&residual[at..at + width]) {
-                    *value += add;
-                }
-            }
-            if relu6 {
-                for value in row.iter_mut() {
-                    *value = value.clamp(0.0, 6.0);
-                }
+        }
+        if relu6 {
+            for value in row.iter_mut() {
+                *value = value.clamp(0.0, 6.0);
             }
         }
-    });
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Hearth's CPU kernels. `convolution` serves the image classifier; the rest, the BERT text
+//! Hearth's CPU kernels. `convolution` and `resample` serve the image classifier; the rest, the BERT text
 //! encoder (`hearth_core::models::encoder`): attention
 //! over packed sequences, bias + GELU, and bias + residual + layer norm, each split across the
 //! rayon pool that candle's matrix multiply also uses. They exist because candle's generic ops
@@ -11,6 +11,7 @@
 //! builds (`[profile.dev.package.hearth-kernels]`), as the dependencies are.
 
 pub mod convolution;
+pub mod resample;
 
 use rayon::prelude::*;
 

@@ -87,7 +87,7 @@ impl ImageClassifier {
     /// Logits `(images, classes)` for preprocessed inputs.
     pub fn logits(&self, inputs: &[Vec<f32>]) -> Result<Tensor> {
         let size = self.network.config().image_size;
-        let flat: Vec<f32> = inputs.iter().flatten().copied().collect();
+        let flat: Vec<f32> = inputs.concat();
         let batch = Tensor::from_vec(flat, (inputs.len(), 3, size, size), &self.device).map_err(model_error)?;
         self.network.forward(&batch).map_err(model_error)
     }
