@@ -273,7 +273,7 @@ fn bench_images() -> Result<()> {
             run_in(&root, "python3", &["-m", "zipfile", "-e", &wheel.display().to_string(), &wheels])
         })?;
     }
-    let images = "64";
+    let images = "256";
     let hearth = step("Hearth (candle, CPU)", || {
         json_report(
             Command::new(root.join("target/debug/hearth"))

@@ -20,8 +20,12 @@ pub const MODEL_ID: &str = "efficientnet-lite0";
 /// Stored with every image's labels; bump when preprocessing or the weights change.
 pub const MODEL_VERSION: &str = "1";
 pub const LABELS_FILE: &str = "imagenet1k_clean_names.json";
-/// Images per forward pass.
+/// Images classified together (decoded, preprocessed, then run).
 pub const BATCH_SIZE: usize = 16;
+/// Images the network runs at once inside a batch: 16 images' activations (hundreds of MB)
+/// outgrow the caches and come back from the allocator as fresh pages on every pass; four at a
+/// time ran the batch about 15% faster (`cargo xtask bench images`).
+const IMAGES_PER_PASS: usize = 4;
 const CROP_PADDING: f64 = 32.0;
 const MEAN: f32 = 127.0;
 const STANDARD_DEVIATION: f32 = 128.0;
@@ -87,9 +91,15 @@ impl ImageClassifier {
     /// Logits `(images, classes)` for preprocessed inputs.
     pub fn logits(&self, inputs: &[Vec<f32>]) -> Result<Tensor> {
         let size = self.network.config().image_size;
-        let flat: Vec<f32> = inputs.concat();
-        let batch = Tensor::from_vec(flat, (inputs.len(), 3, size, size), &self.device).map_err(model_error)?;
-        self.network.forward(&batch).map_err(model_error)
+        let parts = inputs
+            .chunks(IMAGES_PER_PASS)
+            .map(|part| {
+                let batch = Tensor::from_vec(part.concat(), (part.len(), 3, size, size), &self.device)?;
+                self.network.forward(&batch)
+            })
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(model_error)?;
+        Tensor::cat(&parts, 0).map_err(model_error)
     }
 
     /// The `top` most likely classes of each image, best first, in batches.
