@@ -530,7 +530,7 @@ fn bench_images(app: &App, files: &[PathBuf], count: usize) -> anyhow::Result<()
     let run = |batch: usize| -> anyhow::Result<f64> {
         let started = Instant::now();
         for chunk in inputs.chunks(batch) {
-            let images = chunk.iter().map(|bytes| hearth_core::images::decode(bytes)).collect::<Result<Vec<_>, _>>()?;
+            let images = hearth_core::images::decode_all(chunk).into_iter().collect::<Result<Vec<_>, _>>()?;
             classifier.classify(&images, 5)?;
         }
         Ok(started.elapsed().as_secs_f64() * 1000.0 / inputs.len() as f64)
@@ -678,12 +678,23 @@ fn classify(app: &App, files: &[PathBuf], top: usize, out: &Output) -> anyhow::R
     let mut lock = stdout.lock();
     let mut failed = 0;
     for chunk in files.chunks(BATCH_SIZE) {
-        let decoded: Vec<hearth_core::Result<hearth_core::images::RgbImage>> = chunk
+        let files: Vec<hearth_core::Result<Vec<u8>>> = chunk
             .iter()
             .map(|file| {
                 std::fs::read(file)
                     .map_err(|error| hearth_core::Error::invalid(format!("cannot read {}: {error}", file.display())))
-                    .and_then(|bytes| hearth_core::images::decode(&bytes))
+            })
+            .collect();
+        let readable: Vec<&[u8]> = files.iter().filter_map(|file| file.as_deref().ok()).collect();
+        let mut images = hearth_core::images::decode_all(&readable).into_iter();
+        let decoded: Vec<hearth_core::Result<hearth_core::images::RgbImage>> = files
+            .into_iter()
+            .map(|file| {
+                file.and_then(|_| {
+                    images
+                        .next()
+                        .unwrap_or_else(|| Err(hearth_core::Error::Internal("a decoded image went missing".into())))
+                })
             })
             .collect();
         let images: Vec<hearth_core::images::RgbImage> =

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use candle_core::Device;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::app::TEXT_EMBEDDING_MODEL;
@@ -135,7 +136,7 @@ pub fn enrich_images_batch(
         return Ok(0);
     }
     let decoded: Vec<Result<images::RgbImage>> =
-        pending.iter().map(|(_, path)| read_stored_image(data_dir, path)).collect();
+        pending.par_iter().map(|(_, path)| read_stored_image(data_dir, path)).collect(); // across the cores
     let readable: Vec<images::RgbImage> = decoded.iter().filter_map(|image| image.as_ref().ok().cloned()).collect();
     let mut labelled = classifier.classify(&readable, image_classifier::LABELS_KEPT)?.into_iter();
     let results: Vec<ImageLabels> = decoded

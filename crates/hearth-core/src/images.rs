@@ -55,6 +55,12 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
     Ok(image.into_rgb8())
 }
 
+/// `decode` for several files at once, across the cores, in order.
+pub fn decode_all(files: &[&[u8]]) -> Vec<Result<RgbImage>> {
+    use rayon::prelude::*;
+    files.par_iter().map(|bytes| decode(bytes)).collect()
+}
+
 fn describe(error: image::ImageError) -> Error {
     match error {
         image::ImageError::Limits(limit) => {

@@ -10,6 +10,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use image::RgbImage;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::efficientnet_lite::{Config, EfficientNetLite, Forward};
@@ -106,7 +107,8 @@ impl ImageClassifier {
     pub fn classify(&self, images: &[RgbImage], top: usize) -> Result<Vec<Vec<Label>>> {
         let mut results = Vec::with_capacity(images.len());
         for chunk in images.chunks(BATCH_SIZE) {
-            let inputs = chunk.iter().map(|image| self.preprocess(image)).collect::<Result<Vec<_>>>()?;
+            // Images are prepared in parallel: otherwise one core resamples while the other waits.
+            let inputs = chunk.par_iter().map(|image| self.preprocess(image)).collect::<Result<Vec<_>>>()?;
             let probabilities = candle_nn::ops::softmax_last_dim(&self.logits(&inputs)?)
                 .and_then(|probabilities| probabilities.to_vec2::<f32>())
                 .map_err(model_error)?;
