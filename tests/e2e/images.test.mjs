@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CARD, ROOT, chooseChronological, demoBrowserSession, recordPageProblems } from './support/hearth.mjs';
+import { ARTIFACTS, CARD, ROOT, chooseChronological, demoBrowserSession, recordPageProblems } from './support/hearth.mjs';
 
 const ESPRESSO = path.join(ROOT, 'tests', 'fixtures', 'images', 'espresso.png');
 
@@ -68,6 +68,8 @@ test('an attached photo gets the model’s alt text as an editable suggestion, a
   assert.equal(await note.getAttribute('aria-live'), 'polite');
   // The note is the field's description, so a screen reader hears it with the field.
   assert.equal(await alt.getAttribute('aria-describedby'), await note.getAttribute('id'));
+  // The README's picture of the suggestion (assets/screenshots/compose-alt-suggestion.png).
+  await page.screenshot({ path: path.join(ARTIFACTS, 'compose-alt-suggestion.png') });
 
   const created = page.waitForResponse((r) => r.url().endsWith('/api/posts') && r.request().method() === 'POST');
   await page.getByTestId('compose-submit').click();
