@@ -14,24 +14,8 @@ import time
 import numpy as np
 import torch
 from efficientnet_lite_pytorch import EfficientNet
-from PIL import Image, ImageOps
 
-SIZE = 224
-CROP_PADDING = 32
-
-
-def preprocess(data):
-    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    width, height = image.size
-    side = int((SIZE / (SIZE + CROP_PADDING)) * min(width, height))
-    left, top = ((width - side) + 1) // 2, ((height - side) + 1) // 2
-    box = (left, top, left + side, top + side)
-    pixels = np.asarray(image, dtype=np.float32)
-    channels = [
-        np.asarray(Image.fromarray(pixels[:, :, c], mode="F").resize((SIZE, SIZE), Image.BILINEAR, box=box))
-        for c in range(3)
-    ]
-    return (np.stack(channels) - 127.0) / 128.0
+from make_reference import preprocess  # the same preprocessing as the fidelity reference
 
 
 def main():
@@ -51,7 +35,7 @@ def main():
         started = time.perf_counter()
         with torch.no_grad():
             for start in range(0, len(inputs), batch):
-                tensor = torch.from_numpy(np.stack([preprocess(item) for item in inputs[start : start + batch]]))
+                tensor = torch.from_numpy(np.stack([preprocess(io.BytesIO(item)) for item in inputs[start : start + batch]]))
                 torch.topk(torch.softmax(model(tensor), 1), 5)
         return (time.perf_counter() - started) * 1000 / len(inputs)
 

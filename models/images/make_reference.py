@@ -21,7 +21,7 @@ import sys
 import numpy as np
 import torch
 from efficientnet_lite_pytorch import EfficientNet
-from PIL import Image
+from PIL import Image, ImageOps
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "images"
@@ -30,8 +30,9 @@ SIZE = 224
 CROP_PADDING = 32
 
 
-def preprocess(path):
-    image = Image.open(path).convert("RGB")
+def preprocess(source):
+    """A path or a binary file: decoded upright (EXIF), cropped, resized and normalised, CHW."""
+    image = ImageOps.exif_transpose(Image.open(source)).convert("RGB")
     width, height = image.size
     side = int((SIZE / (SIZE + CROP_PADDING)) * min(width, height))
     left, top = ((width - side) + 1) // 2, ((height - side) + 1) // 2

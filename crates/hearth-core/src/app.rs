@@ -407,9 +407,7 @@ impl App {
 
     /// The image classifier (EfficientNet-Lite0) on `device`, loaded from the models folder.
     pub fn image_classifier(&self, device: DeviceChoice) -> Result<ImageClassifier> {
-        let catalog = Catalog::bundled()?;
-        let dir = catalog.model(image_classifier::MODEL_ID)?.installed_dir(&self.config.models_dir())?;
-        ImageClassifier::load(&dir, &device.device()?)
+        crate::enrich::load_image_classifier(&self.config.models_dir(), device)
     }
 
     /// The database, for tests and tools in this crate's family.

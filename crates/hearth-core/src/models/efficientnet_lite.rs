@@ -80,12 +80,18 @@ struct Conv {
     kernel: usize,
     stride: usize,
     groups: usize,
-    /// The same weights for the channels-last path: `(kernel · kernel · in, out)` for a dense
-    /// convolution (one matrix multiply over patches), `kernel · kernel · channels` values for
-    /// a depthwise one.
-    channels_last: Tensor,
+    /// The same weights for the channels-last path.
+    channels_last: ChannelsLastWeights,
     bias_values: Vec<f32>,
-    depthwise_values: Vec<f32>,
+}
+
+/// A convolution's weights as the channels-last path reads them.
+#[derive(Debug)]
+enum ChannelsLastWeights {
+    /// `(kernel · kernel · in, out)`: rows of patches times this matrix.
+    Dense(Tensor),
+    /// `kernel · kernel · channels` values (tap row, tap column, channel).
+    Depthwise(Vec<f32>),
 }
 
 impl Conv {
@@ -109,16 +115,32 @@ impl Conv {
         let weight = weight.broadcast_mul(&scale.reshape((output, 1, 1, 1))?)?.contiguous()?;
         let bias = (beta - mean.mul(&scale)?)?;
         let bias_values = bias.to_vec1::<f32>()?;
-        let (channels_last, depthwise_values) = if groups == 1 {
-            // (out, in, ky, kx) → (ky, kx, in, out): rows of patches times this matrix.
+        let channels_last = if groups == 1 {
+            // (out, in, ky, kx) → (ky, kx, in, out).
             let matrix = weight.permute((2, 3, 1, 0))?.reshape((kernel * kernel * input, output))?.contiguous()?;
-            (matrix, Vec::new())
+            ChannelsLastWeights::Dense(matrix)
         } else {
             // (channels, 1, ky, kx) → (ky, kx, channels).
             let taps = weight.reshape((output, kernel * kernel))?.t()?.contiguous()?;
-            (taps.clone(), taps.flatten_all()?.to_vec1::<f32>()?)
+            ChannelsLastWeights::Depthwise(taps.flatten_all()?.to_vec1::<f32>()?)
         };
-        Ok(Self { weight, bias, kernel, stride, groups, channels_last, bias_values, depthwise_values })
+        Ok(Self { weight, bias, kernel, stride, groups, channels_last, bias_values })
+    }
+
+    /// The matrix of a dense convolution, for the channels-last path.
+    fn matrix(&self) -> candle_core::Result<&Tensor> {
+        match &self.channels_last {
+            ChannelsLastWeights::Dense(matrix) => Ok(matrix),
+            ChannelsLastWeights::Depthwise(_) => candle_core::bail!("a depthwise convolution has no dense matrix"),
+        }
+    }
+
+    /// The taps of a depthwise convolution, for the channels-last path.
+    fn taps(&self) -> candle_core::Result<&[f32]> {
+        match &self.channels_last {
+            ChannelsLastWeights::Depthwise(taps) => Ok(taps),
+            ChannelsLastWeights::Dense(_) => candle_core::bail!("a dense convolution has no depthwise taps"),
+        }
     }
 
     /// NCHW in, NCHW out, with candle's convolution after TensorFlow's "same" padding.
@@ -235,7 +257,7 @@ impl EfficientNetLite {
         // The stem: patches, one matrix multiply, bias + ReLU6.
         let window = Window::same(batch, height, width, 3, self.stem.kernel, self.stem.stride);
         let patches = images.apply_op1_no_bwd(&Patches { window })?;
-        let x = patches.matmul(&self.stem.channels_last)?;
+        let x = patches.matmul(self.stem.matrix()?)?;
         x.inplace_op1(&BiasActivation { bias: &self.stem.bias_values, relu6: true })?;
         let (mut x, mut height, mut width) = (x, window.out_height, window.out_width);
         for block in &self.blocks {
@@ -247,7 +269,7 @@ impl EfficientNetLite {
             let window = Window::same(batch, height, width, channels, block.depthwise.kernel, block.depthwise.stride);
             x = x.apply_op1_no_bwd(&Depthwise { window, conv: &block.depthwise })?;
             (height, width) = (window.out_height, window.out_width);
-            let projected = x.matmul(&block.project.channels_last)?;
+            let projected = x.matmul(block.project.matrix()?)?;
             if block.residual {
                 projected.inplace_op2(&input, &BiasActivation { bias: &block.project.bias_values, relu6: false })?;
             } else {
@@ -263,7 +285,7 @@ impl EfficientNetLite {
 
 /// A 1×1 convolution on rows of channels: one matrix multiply, then bias (and ReLU6).
 fn pointwise(rows: &Tensor, conv: &Conv, relu6: bool) -> candle_core::Result<Tensor> {
-    let out = rows.matmul(&conv.channels_last)?;
+    let out = rows.matmul(conv.matrix()?)?;
     out.inplace_op1(&BiasActivation { bias: &conv.bias_values, relu6 })?;
     Ok(out)
 }
@@ -305,7 +327,7 @@ impl CustomOp1 for Depthwise<'_> {
         let window = self.window;
         let rows = window.batch * window.out_height * window.out_width;
         let mut out = vec![0.0_f32; rows * window.channels];
-        kernels::depthwise(input, window, &self.conv.depthwise_values, &self.conv.bias_values, true, &mut out);
+        kernels::depthwise(input, window, self.conv.taps()?, &self.conv.bias_values, true, &mut out);
         Ok((CpuStorage::F32(out), Shape::from((rows, window.channels))))
     }
 }
