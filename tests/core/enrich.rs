@@ -72,6 +72,18 @@ fn the_background_worker_tags_new_posts_without_being_asked() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(app.get_post(post.id).unwrap().tone.unwrap().label, "negative");
+
+    // A post stored while the worker idles counts at once: the status never says "all done"
+    // while the post waits to be tagged.
+    let before = app.enrichment_status().unwrap();
+    let next = app.create_post(&NewPost { text: "What a lovely surprise!".into(), ..NewPost::default() }).unwrap();
+    let status = app.enrichment_status().unwrap();
+    assert_eq!(status.total, before.total + 1, "{status:?}");
+    if status.done == status.total {
+        assert!(app.get_post(next.id).unwrap().tone.is_some(), "all done, but the new post has no tone: {status:?}");
+    } else {
+        assert_eq!(status.state, "working", "{status:?}");
+    }
 }
 
 #[test]

@@ -126,7 +126,15 @@ test('undescribed demo images show the machine’s description, marked, and Sett
   await progress.waitFor();
   const total = status.images.total;
   const words = `Labelled ${total.toLocaleString('en')} of ${total.toLocaleString('en')} ${total === 1 ? 'image' : 'images'}`;
-  await progress.getByText(words).waitFor({ timeout: 20_000 });
+  await progress
+    .getByText(words)
+    .waitFor({ timeout: 20_000 })
+    .catch(async (error) => {
+      // Say what Settings showed instead, and what the API says now.
+      const shown = await progress.innerText().catch(() => '(unreadable)');
+      const now = await apiGet('/api/enrichment').catch((e) => String(e));
+      throw new Error(`Settings never said "${words}": it showed ${JSON.stringify(shown)}; the API now says ${JSON.stringify(now)}`, { cause: error });
+    });
   assert.match(await progress.innerText(), /Up to date/);
   const bar = progress.locator('progress');
   assert.equal(await bar.getAttribute('value'), String(total));

@@ -258,19 +258,22 @@ impl EnrichmentWorker {
                 images: ImageStatus::default(),
             }),
             changes,
+            store: store.clone(),
         });
         let worker_status = Arc::clone(&status);
         let spawned = std::thread::Builder::new()
             .name("hearth-enrichment".into())
             .spawn(move || run(&store, &models_dir, &data_dir, device, &woken, &worker_status));
         if let Err(error) = spawned {
-            status.set("unavailable", None, Some(format!("cannot start the enrichment thread: {error}")));
+            status.set("unavailable", Some(format!("cannot start the enrichment thread: {error}")));
         }
         Self { wake: Mutex::new(wake), status }
     }
 
-    /// Tells the worker there may be new posts.
+    /// Tells the worker there may be new posts. The counts include them from now on, so the
+    /// status never says "all done" while new posts or images wait for the worker.
     pub fn wake(&self) {
+        self.status.new_work();
         if let Ok(sender) = self.wake.lock() {
             let _ = sender.send(());
         }
@@ -285,32 +288,42 @@ impl EnrichmentWorker {
 struct Reported {
     status: Mutex<EnrichmentStatus>,
     changes: Changes,
+    store: Store,
 }
 
 impl Reported {
-    fn set(&self, state: &'static str, coverage: Option<(i64, i64)>, message: Option<String>) {
+    fn set(&self, state: &'static str, message: Option<String>) {
         self.update(|status| {
             status.state = state;
-            if let Some((done, total)) = coverage {
-                status.done = done;
-                status.total = total;
-            }
             status.message = message;
         });
     }
 
-    fn set_images(&self, coverage: Option<(i64, i64)>, message: Option<String>) {
+    fn set_images(&self, message: Option<String>) {
+        self.update(|status| status.images.message = message);
+    }
+
+    /// New posts or images were stored: counted at once, and an idle worker is about to work.
+    fn new_work(&self) {
         self.update(|status| {
-            if let Some((done, total)) = coverage {
-                status.images.done = done;
-                status.images.total = total;
+            if status.state == "idle" && status.done < status.total {
+                status.state = "working";
             }
-            status.images.message = message;
         });
     }
 
+    /// Applies `change`, then counts what is done afresh. The counts are read while the status
+    /// is locked, so a report never carries older counts than the one before it (a count read
+    /// before a post was stored cannot overwrite one read after).
     fn update(&self, change: impl FnOnce(&mut EnrichmentStatus)) {
         let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A count that cannot be read keeps the last one; the next report tries again.
+        if let Ok((done, total)) = coverage(&self.store) {
+            (status.done, status.total) = (done, total);
+        }
+        if let Ok((done, total)) = image_coverage(&self.store) {
+            (status.images.done, status.images.total) = (done, total);
+        }
         change(&mut status);
         drop(status);
         // Every report counts as a change, even an unchanged one: a retry that failed again
@@ -333,7 +346,7 @@ fn run(
         match TextModels::load(models_dir, device) {
             Ok(models) => break models,
             Err(error) => {
-                status.set("unavailable", coverage(store).ok(), Some(error.to_string()));
+                status.set("unavailable", Some(error.to_string()));
                 if !wait(Duration::from_secs(60)) {
                     return;
                 }
@@ -347,30 +360,30 @@ fn run(
             match load_image_classifier(models_dir, device) {
                 Ok(loaded) => {
                     classifier = Some(loaded);
-                    status.set_images(image_coverage(store).ok(), None);
+                    status.set_images(None);
                 }
                 Err(error) => {
                     next_image_load = Instant::now() + IMAGE_MODEL_RETRY;
-                    status.set_images(image_coverage(store).ok(), Some(format!("image labels wait: {error}")));
+                    status.set_images(Some(format!("image labels wait: {error}")));
                 }
             }
         }
         let texts = enrich_batch(store, &models, BATCH_SIZE);
         let images = match &classifier {
             Some(classifier) => enrich_images_batch(store, &models, classifier, data_dir, IMAGE_BATCH_SIZE)
-                .inspect(|_| status.set_images(image_coverage(store).ok(), None)),
+                .inspect(|_| status.set_images(None)),
             None => Ok(0),
         };
         match (texts, images) {
             (Ok(0), Ok(0)) => {
-                status.set("idle", coverage(store).ok(), None);
+                status.set("idle", None);
                 if !wait(IDLE_WAIT) {
                     return;
                 }
             }
-            (Ok(_), Ok(_)) => status.set("working", coverage(store).ok(), None),
+            (Ok(_), Ok(_)) => status.set("working", None),
             (Err(error), _) | (_, Err(error)) => {
-                status.set("unavailable", coverage(store).ok(), Some(error.to_string()));
+                status.set("unavailable", Some(error.to_string()));
                 if !wait(Duration::from_secs(10)) {
                     return;
                 }
