@@ -325,3 +325,39 @@ fn classify_labels_each_file_in_order_and_reports_bad_ones_without_stopping() {
     assert!((281..=285).contains(&lines[2]["labels"][0]["class_id"].as_u64().unwrap()), "{}", lines[2]);
     assert!(lines[3]["error"]["message"].as_str().unwrap().contains("not an image"));
 }
+
+#[test]
+fn transcribe_writes_text_and_timed_segments_per_file_and_reports_bad_ones_without_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let speech = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/speech");
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a recording").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["transcribe", "--json"])
+        .arg(&text)
+        .arg(speech.join("jfk.mp3"))
+        .env("HEARTH_MODELS_DIR", models_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a file failed, so the exit status says so");
+    let lines = json_lines(&output);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0]["file"].as_str().unwrap().ends_with("notes.txt"));
+    assert_eq!(lines[0]["error"]["code"], "invalid_input", "{}", lines[0]);
+    let jfk = &lines[1];
+    assert!(jfk["file"].as_str().unwrap().ends_with("jfk.mp3"));
+    assert_eq!(jfk["model"], "whisper-tiny-en");
+    assert!((jfk["audio_seconds"].as_f64().unwrap() - 11.0).abs() < 0.1, "{jfk}");
+    assert!(jfk["seconds"].as_f64().unwrap() > 0.0);
+    let said = jfk["text"].as_str().unwrap().to_lowercase();
+    assert!(said.contains("ask not what your country can do for you"), "{said}");
+    let segments = jfk["segments"].as_array().unwrap();
+    assert!(!segments.is_empty());
+    for segment in segments {
+        let (start, end) = (segment["start"].as_f64().unwrap(), segment["end"].as_f64().unwrap());
+        assert!(0.0 <= start && start <= end && end <= 11.5, "{segment}");
+        assert!(!segment["text"].as_str().unwrap().is_empty());
+    }
+}

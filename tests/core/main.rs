@@ -16,4 +16,5 @@ mod models;
 mod ranking;
 mod search;
 mod sentiment;
+mod speech;
 mod support;

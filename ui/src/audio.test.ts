@@ -10,6 +10,7 @@ const media: Media = {
   kind: 'audio',
   mime: 'audio/wav',
   size_bytes: 1234,
+  optional: false,
   alt_text: 'Voice memo about the market',
   width: null,
   height: null,

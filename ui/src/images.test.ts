@@ -34,6 +34,7 @@ function image(over: Partial<Media> = {}): Media {
     kind: 'image',
     mime: 'image/png',
     size_bytes: 2048,
+    optional: false,
     alt_text: null,
     width: 640,
     height: 480,

@@ -24,6 +24,7 @@ function model(over: Partial<ModelStatus> = {}): ModelStatus {
     licence: 'Apache-2.0',
     description: 'Tags the tone of posts.',
     size_bytes: Math.round(90.9 * MB),
+    optional: false,
     state: 'missing',
     detail: 'model.onnx is not in ~/.hearth/models/tone',
     path: '/home/u/.hearth/models/tone',

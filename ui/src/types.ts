@@ -143,6 +143,8 @@ export type ModelStatus = {
   licence: string;
   description: string;
   size_bytes: number;
+  /** A larger alternative, downloaded only when the user asks for it. */
+  optional: boolean;
   state: 'installed' | 'missing';
   /** Why it is missing (or other notes), in plain words. */
   detail: string | null;

@@ -20,14 +20,19 @@ const APP_PACKAGES: &[&str] = &[
     "librsvg2-dev",
     "libdbus-1-dev",
     "libssl-dev",
+    // whisper-rs builds whisper.cpp from source (cmake) and binds it with bindgen (libclang).
+    "cmake",
+    "clang",
+    "libclang-dev",
     // WebKitGTK plays audio and video through GStreamer.
     "gstreamer1.0-plugins-base",
     "gstreamer1.0-plugins-good",
 ];
 
-/// Debian packages the end-to-end tests add: a virtual display, WebKit's WebDriver, and
-/// Chromium for browser mode.
-const TEST_PACKAGES: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "chromium", "fonts-dejavu-core"];
+/// Debian packages the tests add: a virtual display, WebKit's WebDriver, Chromium for browser
+/// mode, and espeak-ng and sox to make speech fixtures (synthetic speech; FLAC and Ogg copies).
+const TEST_PACKAGES: &[&str] =
+    &["xvfb", "xauth", "webkit2gtk-driver", "chromium", "fonts-dejavu-core", "espeak-ng", "sox"];
 
 const USAGE: &str = "usage: cargo xtask <command>
 

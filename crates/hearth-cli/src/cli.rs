@@ -188,6 +188,16 @@ pub enum Command {
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
         top: u16,
     },
+    /// Transcribe English speech (Whisper, on this device): one line per file with the text and
+    /// its timed segments; a file that cannot be read gets an error line, and the rest run
+    Transcribe {
+        /// Audio files (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A)
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The speech model: whisper-tiny-en (default), whisper-base-en or whisper-small-en
+        #[arg(long, default_value = hearth_core::models::speech::DEFAULT_MODEL_ID)]
+        model: String,
+    },
     /// Serve the app to your browser on 127.0.0.1 (browser mode)
     Serve {
         /// Port to listen on (0 picks a free one)
@@ -409,6 +419,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Models { action } => models_command(app, action, out),
         Command::Embed { input } => embed(app, input.as_deref(), out),
         Command::Classify { files, top } => classify(app, &files, usize::from(top), out),
+        Command::Transcribe { files, model } => transcribe(app, &files, &model, out),
         Command::Sentiment { input } => sentiment(app, input.as_deref(), out),
         Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
@@ -424,7 +435,8 @@ fn models_command(app: &App, action: ModelsAction, out: &Output) -> anyhow::Resu
     let chosen = |id: Option<String>| -> anyhow::Result<Vec<String>> {
         Ok(match id {
             Some(id) => vec![id],
-            None => app.models()?.into_iter().map(|model| model.id).collect(),
+            // Larger alternatives (Whisper base.en, small.en) only when named.
+            None => app.models()?.into_iter().filter(|model| !model.optional).map(|model| model.id).collect(),
         })
     };
     match action {
@@ -715,21 +727,80 @@ fn classify(app: &App, files: &[PathBuf], top: usize, out: &Output) -> anyhow::R
                 }
                 Err(error) => {
                     failed += 1;
-                    if out.json {
-                        writeln!(lock, "{}", serde_json::json!({ "file": name, "error": error.body() }))?;
-                    } else {
-                        writeln!(lock, "{name}: error: {error}")?;
-                    }
+                    write_file_error(&mut lock, out, &name, &error)?;
                 }
             }
         }
     }
-    if failed > 0 {
-        return Err(
-            hearth_core::Error::invalid(format!("{failed} of {} files could not be classified", files.len())).into()
-        );
+    all_files_done(failed, files.len(), "classified")
+}
+
+/// One file's error line: `{"file", "error": {code, message}}` in JSON, else plain words.
+fn write_file_error(lock: &mut impl Write, out: &Output, name: &str, error: &hearth_core::Error) -> anyhow::Result<()> {
+    if out.json {
+        writeln!(lock, "{}", serde_json::json!({ "file": name, "error": error.body() }))?;
+    } else {
+        writeln!(lock, "{name}: error: {error}")?;
     }
     Ok(())
+}
+
+/// The exit status of a command over several files: an error when any failed (`verb`: what
+/// could not be done to them).
+fn all_files_done(failed: usize, files: usize, verb: &str) -> anyhow::Result<()> {
+    if failed > 0 {
+        return Err(hearth_core::Error::invalid(format!("{failed} of {files} files could not be {verb}")).into());
+    }
+    Ok(())
+}
+
+fn transcribe(app: &App, files: &[PathBuf], model_id: &str, out: &Output) -> anyhow::Result<()> {
+    use hearth_core::models::speech::SpeechModel;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Instant;
+    let model = SpeechModel::load(&app.config().models_dir(), model_id, app.config().device)?;
+    let never = Arc::new(AtomicBool::new(false));
+    let stdout = std::io::stdout();
+    let mut failed = 0;
+    for file in files {
+        let name = file.display().to_string();
+        let started = Instant::now();
+        let transcript = std::fs::read(file)
+            .map_err(|error| hearth_core::Error::invalid(format!("cannot read {name}: {error}")))
+            .and_then(|bytes| {
+                let extension = file.extension().and_then(|extension| extension.to_str());
+                hearth_core::audio::decode(bytes, extension)
+            })
+            .and_then(|audio| {
+                let label = name.clone();
+                let progress = move |fraction: f64| eprint!("\r{label}: {:3.0}%", fraction * 100.0);
+                let transcript = model.transcribe(&audio, Arc::new(progress), &never);
+                eprint!("\r\x1b[2K");
+                transcript
+            });
+        let mut lock = stdout.lock();
+        match transcript {
+            Ok(transcript) => {
+                if out.json {
+                    let mut value = serde_json::to_value(&transcript)?;
+                    value["file"] = serde_json::json!(name);
+                    value["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+                    writeln!(lock, "{value}")?;
+                } else {
+                    writeln!(lock, "{name} ({:.1} s of audio):", transcript.audio_seconds)?;
+                    for segment in &transcript.segments {
+                        writeln!(lock, "  [{:>7.2} → {:>7.2}] {}", segment.start, segment.end, segment.text)?;
+                    }
+                }
+            }
+            Err(error) => {
+                failed += 1;
+                write_file_error(&mut lock, out, &name, &error)?;
+            }
+        }
+    }
+    all_files_done(failed, files.len(), "transcribed")
 }
 
 fn unreachable_serve() -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! shell, the CLI and browser mode are thin faces over `App`.
 
 pub mod app;
+pub mod audio;
 pub mod compose;
 pub mod config;
 pub mod demo;

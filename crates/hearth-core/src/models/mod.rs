@@ -8,8 +8,10 @@ mod encoder;
 pub mod fetch;
 pub mod image_classifier;
 pub mod sentiment;
+pub mod speech;
 pub mod text;
 pub mod torch_legacy;
+pub mod whisper_ggml;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,10 @@ pub struct ModelSpec {
     pub version: String,
     pub licence: String,
     pub description: String,
+    /// Fetched only when asked for by id (a larger alternative the user may choose), never
+    /// by `hearth models fetch` alone.
+    #[serde(default)]
+    pub optional: bool,
     pub files: Vec<FileSpec>,
     pub sources: Vec<Source>,
 }
@@ -54,10 +60,24 @@ pub struct FileSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Conversion {
     /// What the converter reads; `torch-legacy`: PyTorch's pre-zip `torch.save` format,
-    /// read without executing pickle code (`torch_legacy`), written as safetensors.
+    /// read without executing pickle code (`torch_legacy`), written as safetensors;
+    /// `ct2-whisper`: a CTranslate2 Whisper model, written in whisper.cpp's ggml format
+    /// (`whisper_ggml`).
     pub kind: ConversionKind,
     /// The shipped file's name (inside the source's `path`), size and sha256.
     pub from: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Other shipped files the converter reads (name, size, sha256), fetched beside `from`
+    /// and checked the same way; they are not installed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<ShippedFile>,
+}
+
+/// A file a source ships that a converter reads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ShippedFile {
+    pub name: String,
     pub size: u64,
     pub sha256: String,
 }
@@ -66,6 +86,7 @@ pub struct Conversion {
 #[serde(rename_all = "kebab-case")]
 pub enum ConversionKind {
     TorchLegacy,
+    Ct2Whisper,
 }
 
 /// Where a model's files can be fetched from, tried in catalog order.
@@ -186,6 +207,8 @@ pub struct ModelStatus {
     pub licence: String,
     pub description: String,
     pub size_bytes: u64,
+    /// A larger alternative, fetched only when the user asks for it.
+    pub optional: bool,
     /// `installed`, or `missing` (including damaged files: fetch again).
     pub state: &'static str,
     pub detail: Option<String>,
@@ -205,6 +228,7 @@ pub fn status(spec: &ModelSpec, models_dir: &Path) -> ModelStatus {
         licence: spec.licence.clone(),
         description: spec.description.clone(),
         size_bytes: spec.size_bytes(),
+        optional: spec.optional,
         state: if installed.is_ok() { "installed" } else { "missing" },
         detail: installed.err().map(|error| error.to_string()),
         path: spec.dir(models_dir).display().to_string(),
