@@ -10,7 +10,6 @@ const media: Media = {
   kind: 'audio',
   mime: 'audio/wav',
   size_bytes: 1234,
-  optional: false,
   alt_text: 'Voice memo about the market',
   width: null,
   height: null,

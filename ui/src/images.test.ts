@@ -34,7 +34,6 @@ function image(over: Partial<Media> = {}): Media {
     kind: 'image',
     mime: 'image/png',
     size_bytes: 2048,
-    optional: false,
     alt_text: null,
     width: 640,
     height: 480,
