@@ -64,6 +64,16 @@ pub async fn status(app: State<'_, Startup>) -> CommandResult<Status> {
 }
 
 #[tauri::command]
+pub async fn cancel_transcription(app: State<'_, Startup>, media_id: i64) -> CommandResult<hearth_core::post::Post> {
+    blocking(&app, move |app| app.cancel_transcription(media_id)).await
+}
+
+#[tauri::command]
+pub async fn retry_transcription(app: State<'_, Startup>, media_id: i64) -> CommandResult<hearth_core::post::Post> {
+    blocking(&app, move |app| app.retry_transcription(media_id)).await
+}
+
+#[tauri::command]
 pub async fn describe_image(
     app: State<'_, Startup>,
     request: hearth_core::DescribeImage,

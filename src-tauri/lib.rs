@@ -116,6 +116,8 @@ pub fn run() -> ExitCode {
             commands::reset_personalisation,
             commands::digest,
             commands::describe_image,
+            commands::cancel_transcription,
+            commands::retry_transcription,
             commands::import_demo,
             commands::enrichment_status,
             commands::models,

@@ -344,3 +344,33 @@ async fn describe_image_suggests_alt_text_and_refuses_what_is_not_an_image() {
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
     assert_eq!(snapshot(&server.app), before, "describing stores nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transcription_is_cancelled_and_asked_for_again_over_http() {
+    let server = server_of(App::open_interactive);
+    // The demo's oldest voice memo: the worker starts with the newest, so it is still waiting.
+    let (_, feed) = get(&server, "/api/feed?mode=chronological&limit=100").await;
+    let mut memos: Vec<&Value> =
+        feed["posts"].as_array().unwrap().iter().filter(|post| post["media"][0]["kind"] == "audio").collect();
+    memos.reverse();
+    let memo = memos.first().expect("the demo has voice memos");
+    let media_id = memo["media"][0]["id"].as_i64().unwrap();
+
+    let (status, post) = post_json(&server, &format!("/api/media/{media_id}/transcription/cancel"), "").await;
+    assert_eq!(status, StatusCode::OK, "{post}");
+    assert_eq!(post["id"], memo["id"]);
+    let transcript = &post["media"][0]["transcript"];
+    assert!(["cancelled", "transcribing"].contains(&transcript["status"].as_str().unwrap()), "{transcript}");
+
+    let (status, post) = post_json(&server, &format!("/api/media/{media_id}/transcription/retry"), "").await;
+    if status == StatusCode::OK {
+        let state = post["media"][0]["transcript"]["status"].as_str().unwrap().to_owned();
+        assert!(["waiting", "transcribing"].contains(&state.as_str()), "{post}");
+    } else {
+        // Still being stopped: asking again while it runs is a conflict, said plainly.
+        assert_error(status, &post, StatusCode::CONFLICT, "conflict");
+    }
+
+    let (status, body) = post_json(&server, "/api/media/999999/transcription/retry", "").await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+}

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use hearth_core::audio;
 use hearth_core::error::ErrorCode;
-use hearth_core::models::speech::{normalised_words, word_error_rate, SpeechModel, Transcript, DEFAULT_MODEL_ID};
+use hearth_core::models::speech::{
+    normalised_words, word_error_rate, SpeechModel, Transcript, TranscriptStatus, DEFAULT_MODEL_ID,
+};
 use hearth_core::models::{whisper_ggml, Catalog, DeviceChoice};
 
 use crate::embeddings_support::{models_dir, repo_root};
@@ -256,4 +258,92 @@ fn audio_that_cannot_be_read_is_a_clear_error() {
     let png = std::fs::read(repo_root().join("tests/fixtures/images/espresso.png")).unwrap();
     let error = audio::decode(png, Some("png")).unwrap_err();
     assert!(error.to_string().contains("not a supported audio format"), "{error}");
+}
+
+/// The interactive app (background workers running) on a fresh demo, with the test's models.
+fn interactive_app() -> (hearth_core::App, tempfile::TempDir) {
+    std::env::set_var("HEARTH_MODELS_DIR", models_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let config = hearth_core::config::Config {
+        device: DeviceChoice::Cpu,
+        ..hearth_core::config::Config::in_dir(dir.path().to_path_buf()).unwrap()
+    };
+    (hearth_core::App::open_interactive(config).unwrap(), dir)
+}
+
+/// Waits until `done` says the post is as wanted, or fails after three minutes.
+fn wait_for(app: &hearth_core::App, post_id: i64, what: &str, done: impl Fn(&hearth_core::post::Post) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let post = app.get_post(post_id).unwrap();
+        if done(&post) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {:?} / {:?}", post.media, app.enrichment_status());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn status_of(post: &hearth_core::post::Post) -> TranscriptStatus {
+    post.media[0].transcript.as_ref().unwrap().status
+}
+
+#[test]
+fn a_voice_memo_is_transcribed_in_the_background_then_searchable_and_toned() {
+    use base64::Engine as _;
+    let (app, _dir) = interactive_app();
+    let bytes = std::fs::read(fixtures().join("jfk.mp3")).unwrap();
+    let post = app
+        .create_post(&hearth_core::post::NewPost {
+            audio: Some(hearth_core::post::Attachment {
+                file_name: "memo.mp3".into(),
+                mime: "audio/mpeg".into(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+                alt_text: None,
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(matches!(status_of(&post), TranscriptStatus::Waiting | TranscriptStatus::Transcribing));
+    wait_for(&app, post.id, "transcribed", |post| status_of(post) == TranscriptStatus::Done);
+    let transcript = app.get_post(post.id).unwrap().media[0].transcript.clone().unwrap();
+    assert!(transcript.text.to_lowercase().contains("ask not what your country"), "{transcript:?}");
+    assert_eq!(transcript.model.as_deref(), Some(DEFAULT_MODEL_ID));
+    assert!(!transcript.segments.is_empty());
+
+    // What was said is found by its words, and the post (no words of its own) takes its tone.
+    let found = app.search("fellow Americans", Some(10), None).unwrap();
+    assert!(found.posts.iter().any(|found| found.id == post.id), "{:?}", found.posts);
+    wait_for(&app, post.id, "toned from its transcript", |post| post.tone.is_some());
+    let status = app.enrichment_status().unwrap();
+    assert!(status.speech.total >= 13, "the demo's 12 memos and this one: {status:?}");
+}
+
+#[test]
+fn a_transcription_is_cancelled_on_request_and_runs_again_when_asked() {
+    let (app, _dir) = interactive_app();
+    // The demo's memos: cancel one that has not started, whatever the worker is doing.
+    let feed = crate::support::whole_feed(&app, hearth_core::FeedMode::Chronological);
+    let memo = feed.iter().rev().find(|post| post.media.iter().any(|media| media.transcript.is_some())).unwrap();
+    let cancelled = app.cancel_transcription(memo.media[0].id).unwrap();
+    assert_eq!(cancelled.id, memo.id);
+    wait_for(&app, memo.id, "cancelled", |post| status_of(post) == TranscriptStatus::Cancelled);
+    // It stays cancelled while the others are transcribed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while app.enrichment_status().unwrap().speech.current.is_some() || {
+        let status = app.enrichment_status().unwrap().speech;
+        status.done < status.total
+    } {
+        assert!(std::time::Instant::now() < deadline, "{:?}", app.enrichment_status());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(status_of(&app.get_post(memo.id).unwrap()), TranscriptStatus::Cancelled);
+
+    let again = app.retry_transcription(memo.media[0].id).unwrap();
+    assert!(matches!(status_of(&again), TranscriptStatus::Waiting | TranscriptStatus::Transcribing), "{again:?}");
+    wait_for(&app, memo.id, "transcribed after asking again", |post| status_of(post) == TranscriptStatus::Done);
+
+    // Not an audio attachment: a clear error.
+    let error = app.retry_transcription(999_999).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
 }

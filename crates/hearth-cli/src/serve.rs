@@ -97,6 +97,8 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/models", get(models))
         .route("/models/{model_id}/download", post(download_model))
         .route("/media/{id}", get(media))
+        .route("/media/{id}/transcription/cancel", post(cancel_transcription))
+        .route("/media/{id}/transcription/retry", post(retry_transcription))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such API endpoint") })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
@@ -347,6 +349,14 @@ async fn feed(State(state): State<ServerState>, Query(params): Query<FeedParams>
 
 async fn get_post(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.get_post(id)).await?))
+}
+
+async fn cancel_transcription(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.cancel_transcription(id)).await?))
+}
+
+async fn retry_transcription(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.retry_transcription(id)).await?))
 }
 
 async fn create_post(State(state): State<ServerState>, Json(new_post): Json<NewPost>) -> Result<Response, ApiError> {

@@ -159,13 +159,8 @@ impl App {
     /// enrichment pipeline tagging posts in the background on the configured device.
     pub fn open_interactive(config: Config) -> Result<Self> {
         let mut app = Self::open_with_demo(config)?;
-        let worker = EnrichmentWorker::start(
-            app.store.clone(),
-            app.config.models_dir(),
-            app.config.data_dir.clone(),
-            app.config.device,
-            app.changes.clone(),
-        );
+        let worker =
+            EnrichmentWorker::start(&app.config, app.store.clone(), app.config.models_dir(), app.changes.clone());
         app.enrichment = Some(Arc::new(worker));
         Ok(app)
     }
@@ -178,9 +173,42 @@ impl App {
                 let (done, total) = crate::enrich::coverage(&self.store)?;
                 let (images_done, images_total) = crate::enrich::image_coverage(&self.store)?;
                 let images = crate::enrich::ImageStatus { done: images_done, total: images_total, message: None };
-                Ok(EnrichmentStatus { state: "off", done, total, message: None, images })
+                let (speech_done, speech_total) =
+                    crate::transcription::coverage(&self.store, &self.config.speech_model)?;
+                let speech = crate::enrich::SpeechStatus {
+                    done: speech_done,
+                    total: speech_total,
+                    message: None,
+                    current: None,
+                };
+                Ok(EnrichmentStatus { state: "off", done, total, message: None, images, speech })
             }
         }
+    }
+
+    /// Stops transcribing an audio attachment (at once, if it is the job running) and leaves it
+    /// until asked again; returns the post that holds it.
+    pub fn cancel_transcription(&self, media_id: i64) -> Result<Post> {
+        self.transcription_worker()?.cancel_transcription(media_id)?;
+        self.post_of_media(media_id)
+    }
+
+    /// Transcribes an audio attachment again (after it failed or was cancelled); returns the
+    /// post that holds it.
+    pub fn retry_transcription(&self, media_id: i64) -> Result<Post> {
+        self.transcription_worker()?.retry_transcription(media_id)?;
+        self.post_of_media(media_id)
+    }
+
+    fn transcription_worker(&self) -> Result<&EnrichmentWorker> {
+        self.enrichment
+            .as_deref()
+            .ok_or_else(|| Error::Unavailable("transcription runs in the app (hearth serve or the window)".into()))
+    }
+
+    fn post_of_media(&self, media_id: i64) -> Result<Post> {
+        let post_id = self.store.read(|connection| crate::store::posts::post_of_media(connection, media_id))?;
+        self.get_post(post_id)
     }
 
     fn wake_enrichment(&self) {

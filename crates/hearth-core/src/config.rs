@@ -23,6 +23,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where models run: `device` in `config.toml`, else `auto`; `--device` overrides it.
     pub device: DeviceChoice,
+    /// The speech model transcription uses: `speech_model` in `config.toml`, else Whisper
+    /// tiny.en (`whisper-base-en` and `whisper-small-en` are larger, optional downloads).
+    pub speech_model: String,
 }
 
 /// What `config.toml` may hold. Unknown keys are refused, so a typo is not silently ignored.
@@ -31,6 +34,8 @@ pub struct Config {
 struct ConfigFile {
     /// `auto`, `cpu`, `cuda` or `metal`.
     device: Option<String>,
+    /// A speech model id from the catalog.
+    speech_model: Option<String>,
 }
 
 impl Config {
@@ -68,7 +73,18 @@ impl Config {
             }
             None => DeviceChoice::Auto,
         };
-        Ok(Self { data_dir, device })
+        let speech_model = match file.speech_model {
+            Some(id) if crate::models::speech::MODEL_IDS.contains(&id.as_str()) => id,
+            Some(id) => {
+                return Err(Error::invalid(format!(
+                    "{}: speech_model must be one of {}, not {id:?}",
+                    path.display(),
+                    crate::models::speech::MODEL_IDS.join(", ")
+                )))
+            }
+            None => crate::models::speech::DEFAULT_MODEL_ID.to_owned(),
+        };
+        Ok(Self { data_dir, device, speech_model })
     }
 
     /// The same configuration with `--device` applied, when the flag was given.

@@ -39,9 +39,9 @@ const IDLE_WAIT: Duration = Duration::from_secs(30);
 
 /// The text models, loaded together.
 pub struct TextModels {
-    embedder: TextEmbedder,
-    head: SentimentHead,
-    device: Device,
+    pub(crate) embedder: TextEmbedder,
+    pub(crate) head: SentimentHead,
+    pub(crate) device: Device,
 }
 
 impl std::fmt::Debug for TextModels {
@@ -75,28 +75,42 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
         for (((post_id, _), vector), tone) in pending.iter().zip(vectors).zip(tones) {
             let subject = Subject::Post(*post_id);
             put_embedding(connection, subject, vector, now)?;
-            let value =
-                serde_json::json!({ "label": tone.label, "score": tone.score, "probabilities": tone.probabilities });
-            enrichments::put(
-                connection,
-                &Enrichment {
-                    subject,
-                    kind: "sentiment".into(),
-                    model_id: sentiment::MODEL_ID.into(),
-                    model_version: sentiment::MODEL_VERSION.into(),
-                    value_json: Some(value.to_string()),
-                    vector: None,
-                },
-                now,
-            )?;
+            put_tone(connection, subject, &tone, now)?;
         }
         Ok(())
     })?;
     Ok(pending.len())
 }
 
+/// Stores the tone of a post's text (or of what its recording says).
+pub(crate) fn put_tone(
+    connection: &rusqlite::Connection,
+    subject: Subject,
+    tone: &sentiment::ToneScore,
+    now: i64,
+) -> Result<()> {
+    let value = serde_json::json!({ "label": tone.label, "score": tone.score, "probabilities": tone.probabilities });
+    enrichments::put(
+        connection,
+        &Enrichment {
+            subject,
+            kind: "sentiment".into(),
+            model_id: sentiment::MODEL_ID.into(),
+            model_version: sentiment::MODEL_VERSION.into(),
+            value_json: Some(value.to_string()),
+            vector: None,
+        },
+        now,
+    )
+}
+
 /// Stores the text model's embedding of a post's text or of what an image shows.
-fn put_embedding(connection: &rusqlite::Connection, subject: Subject, vector: Vec<f32>, now: i64) -> Result<()> {
+pub(crate) fn put_embedding(
+    connection: &rusqlite::Connection,
+    subject: Subject,
+    vector: Vec<f32>,
+    now: i64,
+) -> Result<()> {
     enrichments::put(
         connection,
         &Enrichment {
@@ -188,13 +202,17 @@ pub fn enrich_images_batch(
 
 /// A stored attachment's pixels; `path` is relative to the data directory, as Hearth writes it.
 fn read_stored_image(data_dir: &Path, path: &str) -> Result<images::RgbImage> {
+    images::decode(&read_stored_file(data_dir, path)?)
+}
+
+/// A stored attachment's bytes; `path` must be relative and inside the data directory.
+pub(crate) fn read_stored_file(data_dir: &Path, path: &str) -> Result<Vec<u8>> {
     let relative = Path::new(path);
     if relative.is_absolute() || relative.components().any(|part| matches!(part, std::path::Component::ParentDir)) {
         return Err(Error::invalid(format!("{path} is not a path inside the data directory")));
     }
-    let bytes = std::fs::read(data_dir.join(relative))
-        .map_err(|error| Error::invalid(format!("the image file {path} cannot be read: {error}")))?;
-    images::decode(&bytes)
+    std::fs::read(data_dir.join(relative))
+        .map_err(|error| Error::invalid(format!("the file {path} cannot be read: {error}")))
 }
 
 /// `(done, total)` stored images labelled by the current image model.
@@ -221,6 +239,17 @@ pub struct EnrichmentStatus {
     pub total: i64,
     pub message: Option<String>,
     pub images: ImageStatus,
+    pub speech: SpeechStatus,
+}
+
+/// The speech part of the pipeline: audio attachments transcribed (or given up on), the job
+/// running now, and why transcription waits, if it does.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SpeechStatus {
+    pub done: i64,
+    pub total: i64,
+    pub message: Option<String>,
+    pub current: Option<crate::transcription::Job>,
 }
 
 /// The image part of the pipeline: stored images labelled, and why not, if they wait.
@@ -236,6 +265,7 @@ pub struct ImageStatus {
 pub struct EnrichmentWorker {
     wake: Mutex<mpsc::Sender<()>>,
     status: Arc<Reported>,
+    speech: crate::transcription::SpeechWorker,
 }
 
 impl std::fmt::Debug for EnrichmentWorker {
@@ -247,7 +277,10 @@ impl std::fmt::Debug for EnrichmentWorker {
 impl EnrichmentWorker {
     /// Starts the worker thread; it loads the models itself, so start-up never waits on them.
     /// Every status change bumps `changes`.
-    pub fn start(store: Store, models_dir: PathBuf, data_dir: PathBuf, device: DeviceChoice, changes: Changes) -> Self {
+    /// Transcription runs on a thread of its own (`transcription`), so a long recording never
+    /// holds up tagging new posts; it wakes this worker to embed and tag what it transcribed.
+    pub fn start(config: &crate::config::Config, store: Store, models_dir: PathBuf, changes: Changes) -> Self {
+        let (device, data_dir) = (config.device, config.data_dir.clone());
         let (wake, woken) = mpsc::channel();
         let status = Arc::new(Reported {
             status: Mutex::new(EnrichmentStatus {
@@ -256,10 +289,19 @@ impl EnrichmentWorker {
                 total: 0,
                 message: None,
                 images: ImageStatus::default(),
+                speech: SpeechStatus::default(),
             }),
             changes,
             store: store.clone(),
+            speech_model: config.speech_model.clone(),
         });
+        let speech = crate::transcription::SpeechWorker::start(
+            config,
+            store.clone(),
+            models_dir.clone(),
+            Arc::clone(&status),
+            wake.clone(),
+        );
         let worker_status = Arc::clone(&status);
         let spawned = std::thread::Builder::new()
             .name("hearth-enrichment".into())
@@ -267,7 +309,21 @@ impl EnrichmentWorker {
         if let Err(error) = spawned {
             status.set("unavailable", Some(format!("cannot start the enrichment thread: {error}")));
         }
-        Self { wake: Mutex::new(wake), status }
+        Self { wake: Mutex::new(wake), status, speech }
+    }
+
+    /// Stops transcribing `media_id` (now, if it is the job running) and leaves it until asked again.
+    pub fn cancel_transcription(&self, media_id: i64) -> Result<()> {
+        self.speech.cancel(media_id)?;
+        self.status.new_work();
+        Ok(())
+    }
+
+    /// Transcribes `media_id` again (after it failed or was cancelled, or with a new model).
+    pub fn retry_transcription(&self, media_id: i64) -> Result<()> {
+        self.speech.retry(media_id)?;
+        self.status.new_work();
+        Ok(())
     }
 
     /// Tells the worker there may be new posts. The counts include them from now on, so the
@@ -277,6 +333,7 @@ impl EnrichmentWorker {
         if let Ok(sender) = self.wake.lock() {
             let _ = sender.send(());
         }
+        self.speech.wake();
     }
 
     pub fn status(&self) -> EnrichmentStatus {
@@ -284,11 +341,12 @@ impl EnrichmentWorker {
     }
 }
 
-/// The worker's status, and the counter that tells the UI it moved.
-struct Reported {
+/// The workers' status, and the counter that tells the UI it moved.
+pub(crate) struct Reported {
     status: Mutex<EnrichmentStatus>,
     changes: Changes,
     store: Store,
+    speech_model: String,
 }
 
 impl Reported {
@@ -301,6 +359,25 @@ impl Reported {
 
     fn set_images(&self, message: Option<String>) {
         self.update(|status| status.images.message = message);
+    }
+
+    /// Why transcription waits (or `None`), and the job running now.
+    pub(crate) fn set_speech(&self, message: Option<String>, current: Option<crate::transcription::Job>) {
+        self.update(|status| {
+            status.speech.message = message;
+            status.speech.current = current;
+        });
+    }
+
+    /// How far the running transcription has got: reported many times a job, so the counts
+    /// are left as they are.
+    pub(crate) fn set_speech_fraction(&self, fraction: f64) {
+        let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(job) = &mut status.speech.current {
+            job.fraction = fraction.clamp(0.0, 1.0);
+        }
+        drop(status);
+        self.changes.bump();
     }
 
     /// New posts or images were stored: counted at once, and an idle worker is about to work.
@@ -323,6 +400,9 @@ impl Reported {
         }
         if let Ok((done, total)) = image_coverage(&self.store) {
             (status.images.done, status.images.total) = (done, total);
+        }
+        if let Ok((done, total)) = crate::transcription::coverage(&self.store, &self.speech_model) {
+            (status.speech.done, status.speech.total) = (done, total);
         }
         change(&mut status);
         drop(status);
@@ -368,7 +448,8 @@ fn run(
                 }
             }
         }
-        let texts = enrich_batch(store, &models, BATCH_SIZE);
+        let texts = enrich_batch(store, &models, BATCH_SIZE)
+            .and_then(|posts| Ok(posts + crate::transcription::enrich_transcripts_batch(store, &models, BATCH_SIZE)?));
         let images = match &classifier {
             Some(classifier) => enrich_images_batch(store, &models, classifier, data_dir, IMAGE_BATCH_SIZE)
                 .inspect(|_| status.set_images(None)),

@@ -21,6 +21,7 @@ pub mod random;
 pub mod ranking;
 pub mod search;
 pub mod store;
+pub mod transcription;
 
 pub use app::{App, Check, DemoImport, DescribeImage, ImageDescription, MediaFile, Mutes, Personalisation, Status};
 pub use config::Config;

@@ -94,6 +94,9 @@ pub struct Media {
     /// A description the machine wrote from `labels`, for images without alt text; shown
     /// marked as machine-generated. `None` when the model was not confident enough.
     pub machine_description: Option<String>,
+    /// What is said in an audio attachment, and where its transcription stands (`None` for
+    /// images).
+    pub transcript: Option<crate::models::speech::MediaTranscript>,
 }
 
 /// Engagement counts; `likes` includes the user's own like.

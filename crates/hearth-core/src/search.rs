@@ -60,10 +60,10 @@ pub fn search(
     store.read(|connection| {
         let depth = i64::try_from(FUSED_DEPTH).unwrap_or(100);
         let (by_words, word_total) = posts::full_text_search(connection, &fts_query, depth, tone)?;
-        let (by_image_words, image_word_total) = posts::image_label_search(connection, &fts_query, depth, tone)?;
+        let (by_media_words, media_word_total) = posts::media_word_search(connection, &fts_query, depth, tone)?;
         let Some(query_vector) = query_vector else {
-            let fused = fuse(&[&by_words, &by_image_words]);
-            let total = i64::try_from(fused.len()).unwrap_or(i64::MAX).max(word_total.max(image_word_total));
+            let fused = fuse(&[&by_words, &by_media_words]);
+            let total = i64::try_from(fused.len()).unwrap_or(i64::MAX).max(word_total.max(media_word_total));
             let ids: Vec<i64> = fused.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();
             return Ok(SearchResult { posts: posts::load_posts(connection, &ids)?, total, semantic: false });
         };
@@ -83,11 +83,11 @@ pub fn search(
         by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         let meaning_total = by_meaning.len();
         let by_meaning: Vec<i64> = by_meaning.into_iter().take(FUSED_DEPTH).map(|(id, _)| id).collect();
-        let fused = fuse(&[&by_words, &by_image_words, &by_meaning]);
+        let fused = fuse(&[&by_words, &by_media_words, &by_meaning]);
         // Matches beyond the fused depth still count in the total (which can then count a post
         // found two ways twice: it is "about").
         let beyond = usize::try_from(word_total).unwrap_or(0).saturating_sub(by_words.len())
-            + usize::try_from(image_word_total).unwrap_or(0).saturating_sub(by_image_words.len())
+            + usize::try_from(media_word_total).unwrap_or(0).saturating_sub(by_media_words.len())
             + meaning_total.saturating_sub(by_meaning.len());
         let total = i64::try_from(fused.len() + beyond).unwrap_or(i64::MAX).max(word_total);
         let ids: Vec<i64> = fused.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
 use crate::audio::{Audio, SAMPLE_RATE};
@@ -25,8 +25,11 @@ pub const MODEL_IDS: [&str; 3] = ["whisper-tiny-en", "whisper-base-en", "whisper
 const WINDOW_SECONDS: f64 = 600.0;
 const CUT_SEARCH_SECONDS: f64 = 5.0;
 
+/// The version stored with every transcript (bumped when the way of transcribing changes).
+pub const MODEL_VERSION: &str = "1";
+
 /// One timed piece of a transcript (seconds from the start of the recording).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub start: f64,
     pub end: f64,
@@ -39,6 +42,56 @@ pub struct Transcript {
     pub segments: Vec<Segment>,
     pub model: String,
     pub audio_seconds: f64,
+}
+
+/// Where an audio attachment's transcript stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptStatus {
+    /// Not transcribed yet (nothing stored).
+    Waiting,
+    /// The speech worker is on it now.
+    Transcribing,
+    Done,
+    /// It could not be transcribed: `error` says why. Not tried again until asked.
+    Failed,
+    /// The user cancelled it. Not tried again until asked.
+    Cancelled,
+}
+
+/// An audio attachment's transcript as stored (the `transcript` enrichment) and shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaTranscript {
+    pub status: TranscriptStatus,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl MediaTranscript {
+    pub fn with_status(status: TranscriptStatus, model: &str) -> Self {
+        Self { status, text: String::new(), segments: Vec::new(), model: Some(model.to_owned()), error: None }
+    }
+
+    pub fn done(transcript: Transcript) -> Self {
+        Self {
+            status: TranscriptStatus::Done,
+            text: transcript.text,
+            segments: transcript.segments,
+            model: Some(transcript.model),
+            error: None,
+        }
+    }
+
+    /// Whether the worker is finished with it (done, failed or cancelled).
+    pub fn is_settled(&self) -> bool {
+        !matches!(self.status, TranscriptStatus::Waiting | TranscriptStatus::Transcribing)
+    }
 }
 
 /// A loaded speech model; cheap to clone, safe to share between threads.

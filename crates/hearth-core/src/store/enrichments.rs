@@ -289,6 +289,123 @@ pub fn put_image_labels(connection: &Connection, labels: &Enrichment, words: &st
     Ok(())
 }
 
+/// Audio attachments the speech model `model_id` has not transcribed (nor failed on, nor been
+/// told to leave), newest post first: `(media id, post id, path)`.
+pub fn audio_missing(
+    connection: &Connection,
+    model_id: &str,
+    model_version: &str,
+    limit: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT m.id, m.post_id, m.path FROM media m JOIN posts p ON p.id = m.post_id
+         WHERE m.kind = 'audio' AND m.path IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
+                           AND e.model_id = ?1 AND e.model_version = ?2)
+         ORDER BY p.created_at DESC, m.id DESC
+         LIMIT ?3",
+    )?;
+    let rows = statement
+        .query_map(params![model_id, model_version, limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `(done, total)`: stored audio attachments this speech model is finished with (transcribed,
+/// failed or cancelled) / all of them.
+pub fn audio_coverage(connection: &Connection, model_id: &str, model_version: &str) -> Result<(i64, i64)> {
+    Ok(connection.query_row(
+        "SELECT (SELECT count(*) FROM media m WHERE m.kind = 'audio' AND m.path IS NOT NULL
+                 AND EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
+                             AND e.model_id = ?1 AND e.model_version = ?2
+                             AND json_extract(e.value_json, '$.status') <> 'transcribing')),
+                (SELECT count(*) FROM media m WHERE m.kind = 'audio' AND m.path IS NOT NULL)",
+        params![model_id, model_version],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
+}
+
+/// Stores where an audio attachment's transcript stands (replacing what the same model
+/// version stored before); a finished transcript's words become searchable with the media's
+/// other words (`media_labels_fts` holds what a media item shows or says).
+pub fn put_transcript(
+    connection: &Connection,
+    media_id: i64,
+    model_id: &str,
+    model_version: &str,
+    transcript: &crate::models::speech::MediaTranscript,
+    now_ms: i64,
+) -> Result<()> {
+    let value = serde_json::to_string(transcript).map_err(|error| Error::Internal(error.to_string()))?;
+    let enrichment = Enrichment {
+        subject: Subject::Media(media_id),
+        kind: "transcript".into(),
+        model_id: model_id.into(),
+        model_version: model_version.into(),
+        value_json: Some(value),
+        vector: None,
+    };
+    put(connection, &enrichment, now_ms)?;
+    connection.execute("DELETE FROM media_labels_fts WHERE rowid = ?1", [media_id])?;
+    if !transcript.text.trim().is_empty() {
+        connection.execute(
+            "INSERT INTO media_labels_fts (rowid, labels) VALUES (?1, ?2)",
+            params![media_id, transcript.text],
+        )?;
+    }
+    Ok(())
+}
+
+/// Forgets an audio attachment's transcripts and what was made from them (its words, its
+/// embedding, and the tone its post took from it), so it is transcribed again.
+pub fn clear_transcripts(connection: &Connection, media_id: i64) -> Result<()> {
+    let post_id: i64 = connection
+        .query_row("SELECT post_id FROM media WHERE id = ?1 AND kind = 'audio'", [media_id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("audio attachment", media_id))?;
+    connection.execute(
+        "DELETE FROM enrichments WHERE media_id = ?1 AND kind IN ('transcript', 'embedding', 'sentiment')",
+        [media_id],
+    )?;
+    connection.execute("DELETE FROM media_labels_fts WHERE rowid = ?1", [media_id])?;
+    // A post whose only words were spoken took its tone from the transcript.
+    connection.execute(
+        "DELETE FROM enrichments WHERE post_id = ?1 AND kind = 'sentiment'
+           AND (SELECT trim(text) FROM posts WHERE id = ?1) = ''",
+        [post_id],
+    )?;
+    Ok(())
+}
+
+/// Jobs a crash interrupted ("transcribing" with no worker on them) go back to waiting.
+pub fn clear_interrupted_transcripts(connection: &Connection) -> Result<usize> {
+    Ok(connection.execute(
+        "DELETE FROM enrichments WHERE kind = 'transcript' AND json_extract(value_json, '$.status') = 'transcribing'",
+        [],
+    )?)
+}
+
+/// Finished transcripts with words whose media item has no `embedding_model` embedding yet:
+/// `(media id, post id, transcript text, whether the post has no text of its own)`.
+pub fn transcripts_to_embed(
+    connection: &Connection,
+    embedding_model: &str,
+    limit: i64,
+) -> Result<Vec<(i64, i64, String, bool)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT m.id, m.post_id, json_extract(t.value_json, '$.text'), trim(p.text) = ''
+         FROM enrichments t JOIN media m ON m.id = t.media_id JOIN posts p ON p.id = m.post_id
+         WHERE t.kind = 'transcript' AND json_extract(t.value_json, '$.status') = 'done'
+           AND trim(coalesce(json_extract(t.value_json, '$.text'), '')) <> ''
+           AND NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'embedding'
+                           AND e.model_id = ?1)
+         ORDER BY t.created_at
+         LIMIT ?2",
+    )?;
+    let rows = statement
+        .query_map(params![embedding_model, limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

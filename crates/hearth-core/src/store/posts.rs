@@ -440,18 +440,34 @@ fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
     let mut statement = connection.prepare_cached(
         "SELECT m.id, m.kind, m.mime, m.size_bytes, m.alt_text, m.width, m.height, m.duration_ms,
                 (SELECT e.value_json FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'labels'
-                 ORDER BY e.created_at DESC LIMIT 1)
+                 ORDER BY e.created_at DESC LIMIT 1),
+                (SELECT e.value_json FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
+                 ORDER BY e.created_at DESC, e.id DESC LIMIT 1)
          FROM media m WHERE m.post_id = ?1 ORDER BY m.position",
     )?;
     let rows = statement.query_map([post_id], |row| {
+        use crate::models::speech::{MediaTranscript, TranscriptStatus};
         let kind: String = row.get(1)?;
+        let kind = MediaKind::parse(&kind).unwrap_or(MediaKind::Image);
         let labels: crate::models::image_classifier::ImageLabels =
             row.get::<_, Option<String>>(8)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+        let stored: Option<MediaTranscript> =
+            row.get::<_, Option<String>>(9)?.and_then(|json| serde_json::from_str(&json).ok());
+        let transcript = (kind == MediaKind::Audio).then(|| {
+            stored.unwrap_or(MediaTranscript {
+                status: TranscriptStatus::Waiting,
+                text: String::new(),
+                segments: Vec::new(),
+                model: None,
+                error: None,
+            })
+        });
         Ok(Media {
+            transcript,
             machine_description: labels.description(),
             labels: labels.labels,
             id: row.get(0)?,
-            kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
+            kind,
             mime: row.get(2)?,
             size_bytes: row.get(3)?,
             alt_text: row.get(4)?,
@@ -461,6 +477,14 @@ fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The post an attachment belongs to, or `NotFound`.
+pub fn post_of_media(connection: &Connection, media_id: i64) -> Result<i64> {
+    connection
+        .query_row("SELECT post_id FROM media WHERE id = ?1", [media_id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("attachment", media_id))
 }
 
 /// The author of a post, or `NotFound`.
@@ -500,9 +524,10 @@ pub fn full_text_search(
     Ok((ids, total))
 }
 
-/// Posts a search may show whose images' labels match an FTS5 query (and tone, if given),
+/// Posts a search may show whose attachments' words (an image's labels, a recording's
+/// transcript) match an FTS5 query (and tone, if given),
 /// best match first, and how many match.
-pub fn image_label_search(
+pub fn media_word_search(
     connection: &Connection,
     fts_query: &str,
     limit: i64,
