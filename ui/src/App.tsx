@@ -544,6 +544,8 @@ export function App() {
     onFocusCard: setFocusIndex,
     observeDwell: (el: Element, id: number) => tracker.observe(el, id),
     unobserveDwell: (el: Element) => tracker.unobserve(el),
+    // A transcript that arrived, or a transcription cancelled or started again.
+    onPostUpdated: (fresh: Post) => updatePost(fresh.id, (p) => mergeUpdate(p, fresh)),
   };
 
   // aria-setsize is -1 while more posts can still be loaded (size unknown). A list drawn in parts

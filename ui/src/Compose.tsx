@@ -4,6 +4,7 @@ import type { Attachment, Post } from './types';
 import { charCount, guessMime, hasErrors, LIMITS, validateDraft, type DraftErrors } from './validate';
 import { formatBytes, formatDuration } from './format';
 import * as I from './icons';
+import { useVoiceMemo, VoiceMemoButton, VoiceMemoPanel } from './VoiceMemo';
 
 /**
  * Where an image's alt-text suggestion stands: being asked for, in the field and not yet edited
@@ -74,6 +75,16 @@ export function Compose({ open, onClose, onPosted }: Props) {
   const [sending, setSending] = useState(false);
   const [submitted, setSubmitted] = useState(false);
   const [sendError, setSendError] = useState<string | null>(null);
+  // A recorded voice memo is attached like an audio file chosen from disk (it replaces one).
+  const memo = useVoiceMemo((file) => {
+    const picked = pick(file);
+    setAudio((cur) => {
+      if (cur) URL.revokeObjectURL(cur.url);
+      return picked;
+    });
+    setAudioMs(null);
+  });
+  const recording = memo.state !== 'idle';
 
   useEffect(() => {
     const d = dialog.current;
@@ -84,6 +95,8 @@ export function Compose({ open, onClose, onPosted }: Props) {
     } else if (!open && d.open) {
       d.close();
     }
+    // Closing the composer lets go of the microphone; the recording is thrown away.
+    if (!open) memo.discard(true);
   }, [open]);
 
   const draft = {
@@ -109,10 +122,15 @@ export function Compose({ open, onClose, onPosted }: Props) {
     setAudioMs(null);
     setSubmitted(false);
     setSendError(null);
+    memo.clear();
   };
 
   const submit = async () => {
     if (sending) return;
+    if (recording) {
+      setSendError('Stop or discard the recording first.');
+      return;
+    }
     setSubmitted(true);
     setSendError(null);
     if (hasErrors(allErrors)) return;
@@ -178,6 +196,7 @@ export function Compose({ open, onClose, onPosted }: Props) {
     if (audio) URL.revokeObjectURL(audio.url);
     setAudio(pick(f));
     setAudioMs(null);
+    memo.clear();
   };
 
   return (
@@ -186,13 +205,14 @@ export function Compose({ open, onClose, onPosted }: Props) {
       class="dialog compose"
       aria-labelledby="compose-title"
       onCancel={(e) => {
-        if (sending) e.preventDefault();
+        // Escape never throws a recording away: Discard does.
+        if (sending || recording) e.preventDefault();
         else onClose();
       }}
       onClose={() => open && onClose()}
       onClick={(e) => {
         // Click on the backdrop closes (the dialog element itself is the backdrop target).
-        if (e.target === dialog.current && !sending) onClose();
+        if (e.target === dialog.current && !sending && !recording) onClose();
       }}
     >
       <form
@@ -304,7 +324,7 @@ export function Compose({ open, onClose, onPosted }: Props) {
         )}
 
         {audio && (
-          <div class="attach-audio">
+          <div class="attach-audio" data-testid="compose-audio">
             <div class="attach-audio-head">
               <I.Music size={16} />
               <span class="file-name">{audio.name}</span>
@@ -319,6 +339,7 @@ export function Compose({ open, onClose, onPosted }: Props) {
                 onClick={() => {
                   URL.revokeObjectURL(audio.url);
                   setAudio(null);
+                  memo.clear();
                 }}
                 disabled={sending}
               >
@@ -341,6 +362,7 @@ export function Compose({ open, onClose, onPosted }: Props) {
             )}
           </div>
         )}
+        <VoiceMemoPanel memo={memo} />
         {errors.audio && (
           <p class="field-error" role="alert">
             {errors.audio}
@@ -389,9 +411,10 @@ export function Compose({ open, onClose, onPosted }: Props) {
           >
             <I.ImageIcon size={16} /> Images
           </button>
-          <button type="button" class="btn ghost" onClick={() => audioInput.current?.click()} disabled={sending}>
+          <button type="button" class="btn ghost" onClick={() => audioInput.current?.click()} disabled={sending || recording}>
             <I.Music size={16} /> {audio ? 'Replace audio' : 'Audio'}
           </button>
+          <VoiceMemoButton memo={memo} disabled={sending} />
           <span class="spacer" />
           <span class="hint" aria-hidden="true">
             Ctrl+Enter

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Post, Media } from './types';
-import { mediaUrl, playableMediaUrl, releasePlayableUrl } from './api';
+import type { Post, Media, SpeechTranscription } from './types';
+import { api, mediaUrl, playableMediaUrl, releasePlayableUrl } from './api';
 import {
   absoluteTime,
   compactCount,
@@ -19,6 +19,8 @@ import {
   toneText,
 } from './format';
 import * as I from './icons';
+import { TranscriptView } from './Transcript';
+import { isPending, transcriptMayHaveChanged, useSpeechProgress } from './transcription';
 
 export type Collapsed = 'hidden' | 'show_less' | undefined;
 
@@ -35,6 +37,8 @@ export type CardHandlers = {
   onFocusCard: (index: number) => void;
   observeDwell: (el: Element, postId: number) => void;
   unobserveDwell: (el: Element) => void;
+  /** Replaces the post with a newer copy from the backend (a transcript that arrived or changed). */
+  onPostUpdated: (p: Post) => void;
 };
 
 type Props = CardHandlers & {
@@ -196,11 +200,6 @@ export function audioFileName(media: Media): string {
   return `hearth-audio-${media.id}` + (ext ? `.${ext}` : '');
 }
 
-/**
- * Native <audio controls>; when the webview cannot play the file (unsupported codec, missing
- * GStreamer plugin on Linux, unreadable bytes) the element fires `error` and is replaced by a
- * plain message with a download link instead of a dead control.
- */
 /** The playable URL of a media item; `null` while it loads, and `failed` if it cannot. */
 function usePlayableUrl(id: number): [string | null, boolean, () => void] {
   const [url, setUrl] = useState<string | null>(null);
@@ -224,12 +223,57 @@ function usePlayableUrl(id: number): [string | null, boolean, () => void] {
   return [url, failed, () => setFailed(true)];
 }
 
-export function AudioPlayer({ media }: { media: Media }) {
+export type AudioPlayerProps = {
+  media: Media;
+  /** The pushed speech progress, while the card waits for a transcript (see `useTranscriptRefresh`). */
+  speech?: SpeechTranscription | null;
+  /** Called with the post the backend returned after a transcript action (Cancel, Try again). */
+  onPostUpdated?: (post: Post) => void;
+};
+
+/** `HTMLMediaElement.HAVE_METADATA`: the duration is known and seeking works. */
+const HAVE_METADATA = 1;
+
+/**
+ * Native <audio controls>; when the webview cannot play the file (unsupported codec, missing
+ * GStreamer plugin on Linux, unreadable bytes) the element fires `error` and is replaced by a
+ * plain message with a download link instead of a dead control. Under it, the transcript, whose
+ * segments play the recording from where they start.
+ */
+export function AudioPlayer({ media, speech = null, onPostUpdated }: AudioPlayerProps) {
   const dur = formatDuration(media.duration_ms);
   const [playable, failed, fail] = usePlayableUrl(media.id);
   const src = mediaUrl(media.id);
+  const audio = useRef<HTMLAudioElement>(null);
+  // Where the player is, for the transcript's highlight; null until it has played or seeked.
+  const [time, setTime] = useState<number | null>(null);
+  const transcript = media.transcript ?? null;
+  const follow = transcript?.status === 'done' && (transcript.segments?.length ?? 0) > 0;
+
+  /** Plays from `seconds`: at once when the player knows the duration, else once it has loaded it. */
+  const seek = (seconds: number) => {
+    const el = audio.current;
+    if (!el) return;
+    el.currentTime = seconds;
+    if (el.readyState < HAVE_METADATA) {
+      // `preload="none"`: playing loads the file; the position is set again once it can be.
+      el.addEventListener(
+        'loadedmetadata',
+        () => {
+          if (Math.abs(el.currentTime - seconds) > 0.25) el.currentTime = seconds;
+        },
+        { once: true },
+      );
+    }
+    setTime(seconds);
+    void el.play()?.catch(() => {
+      /* nothing to play yet (or the webview refused): the position is kept */
+    });
+  };
+
+  const job = speech?.current && speech.current.media_id === media.id ? speech.current : null;
   return (
-    <div class={'audio-card' + (failed ? ' failed' : '')} data-testid="audio-card">
+    <div class={'audio-card' + (failed ? ' failed' : '') + (transcript ? ' has-transcript' : '')} data-testid="audio-card">
       <span class="audio-icon" aria-hidden="true">
         <I.Music size={18} />
       </span>
@@ -246,16 +290,70 @@ export function AudioPlayer({ media }: { media: Media }) {
           </p>
         ) : (
           <audio
+            ref={audio}
             controls
             preload="none"
             src={playable ?? undefined}
             aria-label={media.alt_text ?? 'Audio attachment'}
             onError={fail}
+            onTimeUpdate={follow ? (e) => setTime((e.currentTarget as HTMLAudioElement).currentTime) : undefined}
+            onEnded={follow ? () => setTime(null) : undefined}
           />
         )}
+        <TranscriptView
+          media={media}
+          job={job}
+          waitingReason={speech?.message ?? null}
+          time={time}
+          seek={failed ? null : seek}
+          onPostUpdated={onPostUpdated}
+        />
       </div>
     </div>
   );
+}
+
+/**
+ * The speech progress for a card with audio still to be transcribed (null otherwise), through the
+ * shared subscription; fetches the post again, and hands it to `onPostUpdated`, when the progress
+ * says one of its transcripts may have changed. A post fetched while the backend was still
+ * writing is fetched once more a little later.
+ */
+function useTranscriptRefresh(post: Post, onPostUpdated: ((post: Post) => void) | undefined): SpeechTranscription | null {
+  const pending = post.media.filter((m) => m.kind === 'audio' && isPending(m.transcript)).map((m) => m.id);
+  const speech = useSpeechProgress(pending.length > 0 && onPostUpdated !== undefined);
+  const before = useRef<SpeechTranscription | null>(null);
+  const fetching = useRef(false);
+  const retry = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const latest = useRef({ post, onPostUpdated });
+  latest.current = { post, onPostUpdated };
+
+  useEffect(() => () => clearTimeout(retry.current), []);
+  useEffect(() => {
+    const previous = before.current;
+    before.current = speech;
+    if (!transcriptMayHaveChanged(previous, speech, pending) || fetching.current) return;
+    const refresh = (attempt: number) => {
+      fetching.current = true;
+      const id = latest.current.post.id;
+      api.getPost(id).then(
+        (fresh) => {
+          fetching.current = false;
+          latest.current.onPostUpdated?.(fresh);
+          const stillPending = fresh.media.some((m) => pending.includes(m.id) && isPending(m.transcript));
+          const running = before.current?.current?.post_id === id;
+          if (stillPending && !running && attempt < 2) retry.current = setTimeout(() => refresh(attempt + 1), 1500);
+        },
+        () => {
+          fetching.current = false;
+        },
+      );
+    };
+    clearTimeout(retry.current);
+    refresh(0);
+  }, [speech]);
+
+  return speech;
 }
 
 function VideoPlayer({ media }: { media: Media }) {
@@ -427,6 +525,8 @@ function isInteractive(el: EventTarget | null, stop: Element): boolean {
 export function PostCard(props: Props) {
   const { post, index, setSize, tabbable, collapsed, expanded, now } = props;
   const ref = useRef<HTMLElement>(null);
+  // One shared subscription for every card; none while this card has no transcript to wait for.
+  const speech = useTranscriptRefresh(post, collapsed ? undefined : props.onPostUpdated);
   const authorId = `post-${post.id}-author`;
   const textId = `post-${post.id}-text`;
   const name = post.author.display_name || post.author.handle;
@@ -534,7 +634,7 @@ export function PostCard(props: Props) {
 
         {images.length > 0 && <ImageGrid images={images} />}
         {audios.map((a) => (
-          <AudioPlayer key={a.id} media={a} />
+          <AudioPlayer key={a.id} media={a} speech={speech} onPostUpdated={props.onPostUpdated} />
         ))}
         {videos.map((v) => (
           <VideoPlayer key={v.id} media={v} />

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, ApiError, onProgress } from './api';
-import type { EnrichmentStatus, ImageLabelling, ModelStatus, Mutes, Status } from './types';
+import type { EnrichmentStatus, ImageLabelling, ModelStatus, Mutes, SpeechTranscription, Status } from './types';
 import {
   downloadError,
   downloadText,
@@ -10,7 +10,9 @@ import {
   labelledText,
   learnedText,
   sizeMB,
+  speechText,
   taggedText,
+  transcribedText,
 } from './format';
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
@@ -229,8 +231,9 @@ export function PersonalisationSection({ status, statusError, onRetry, onReset }
 }
 
 /**
- * Settings → Models: the models, the tagging progress and the image labelling progress. Both are fetched once, then kept current
- * by the progress the backend pushes while the section is mounted.
+ * Settings → Models: the models, and the progress of tone tagging, image labelling and speech
+ * transcription. They are fetched once, then kept current by the progress the backend pushes
+ * while the section is mounted.
  */
 export function ModelsSection() {
   const [models, setModels] = useState<ModelStatus[] | null>(null);
@@ -295,6 +298,8 @@ export function ModelsSection() {
       <h3>Image labelling</h3>
       {/* The tagging progress above already says when the progress cannot be read. */}
       <ImageLabellingProgress status={enrichment ? (enrichment.images ?? null) : null} />
+      <h3>Speech transcription</h3>
+      <SpeechProgress status={enrichment ? (enrichment.speech ?? null) : null} />
     </>
   );
 }
@@ -335,40 +340,79 @@ export function EnrichmentProgress({ status, error }: { status: EnrichmentStatus
   );
 }
 
+/** A background job's counts, why it waits (if it does), as the backend reports them. */
+type JobCounts = { done: number; total: number; message: string | null };
+
+type JobProgressProps = {
+  status: JobCounts | null;
+  testId: string;
+  /** The id of the state line, which labels the bar. */
+  stateId: string;
+  /** What the job does, in a sentence or two. */
+  about: string;
+  /** The state in plain words ("Up to date", "Working…", why it waits). */
+  stateText: (status: JobCounts) => string;
+  /** "Labelled 3 of 12 images" and the like. */
+  countText: (done: number, total: number) => string;
+};
+
 /**
- * How far the on-device image model has got labelling the stored images, and why images wait
- * when they do (the model is not installed, say). `status` is null until the first reply.
+ * How far an on-device model has got through the stored items, and why they wait when they do
+ * (the model is not installed, say). `status` is null until the first reply.
  */
-export function ImageLabellingProgress({ status }: { status: ImageLabelling | null }) {
+function JobProgress({ status, testId, stateId, about, stateText, countText }: JobProgressProps) {
   const total = status ? Math.max(0, status.total) : 0;
   const done = status ? Math.max(0, Math.min(status.done, total)) : 0;
-  const stateText = status ? imageLabellingText(status) : 'Loading…';
   const waiting = Boolean(status?.message?.trim());
-  // Indeterminate until the first reply; with no images at all a settled (full) bar.
-  const determinate = status !== null;
+  // Indeterminate until the first reply; with nothing to do at all a settled (full) bar.
   const max = total > 0 ? total : 1;
   const value = total > 0 ? done : waiting ? 0 : 1;
 
   return (
     <div
       class="enrichment"
-      data-testid="image-progress"
+      data-testid={testId}
       data-state={status === null ? 'loading' : waiting ? 'waiting' : total > 0 && done < total ? 'working' : 'idle'}
     >
-      <p class="muted small">
-        Hearth labels what each image shows with a small model that runs on this device. Images without alt text get a
-        short description from these labels, always marked as machine-generated.
-      </p>
+      <p class="muted small">{about}</p>
       <p class="enrichment-line" aria-live="polite">
-        <span id="image-labelling-state">{stateText}</span>
-        {status && <span class="muted">{labelledText(done, total)}</span>}
+        <span id={stateId}>{status ? stateText(status) : 'Loading…'}</span>
+        {status && <span class="muted">{countText(done, total)}</span>}
       </p>
-      {determinate ? (
-        <progress key="d" aria-labelledby="image-labelling-state" aria-valuetext={labelledText(done, total)} max={max} value={value} />
+      {status !== null ? (
+        <progress key="d" aria-labelledby={stateId} aria-valuetext={countText(done, total)} max={max} value={value} />
       ) : (
-        <progress key="i" aria-labelledby="image-labelling-state" />
+        <progress key="i" aria-labelledby={stateId} />
       )}
     </div>
+  );
+}
+
+/** How far the on-device image model has got labelling the stored images. */
+export function ImageLabellingProgress({ status }: { status: ImageLabelling | null }) {
+  return (
+    <JobProgress
+      status={status}
+      testId="image-progress"
+      stateId="image-labelling-state"
+      about="Hearth labels what each image shows with a small model that runs on this device. Images without alt text get a short description from these labels, always marked as machine-generated."
+      stateText={imageLabellingText}
+      countText={labelledText}
+    />
+  );
+}
+
+/** How far the on-device speech model has got transcribing the stored audio attachments. */
+export function SpeechProgress({ status }: { status: SpeechTranscription | null }) {
+  return (
+    <JobProgress
+      status={status}
+      testId="speech-progress"
+      stateId="speech-transcription-state"
+      about="Hearth writes down what is said in each voice memo and audio post with a speech model that runs on this device. Transcripts are always marked as machine-generated."
+      stateText={speechText}
+      countText={transcribedText}
+    />
   );
 }
 

@@ -270,6 +270,18 @@ export const calls = {
     method: 'POST',
     path: `/api/models/${encodeURIComponent(id)}/download`,
   }),
+  cancelTranscription: (mediaId: number): Call => ({
+    command: 'cancel_transcription',
+    args: { mediaId },
+    method: 'POST',
+    path: `/api/media/${mediaId}/transcription/cancel`,
+  }),
+  retryTranscription: (mediaId: number): Call => ({
+    command: 'retry_transcription',
+    args: { mediaId },
+    method: 'POST',
+    path: `/api/media/${mediaId}/transcription/retry`,
+  }),
 };
 
 export function buildRequest(c: Call, tok: string | null): { url: string; init: RequestInit } {
@@ -350,6 +362,10 @@ export const api = {
   models: () => send<ModelStatus[]>(calls.models()),
   /** Starts fetching a model's files; `onProgress` reports how far it got. */
   downloadModel: (id: string) => send<ModelStatus[]>(calls.downloadModel(id)),
+  /** Stops transcribing an audio attachment (or keeps it from starting); returns the post holding it. */
+  cancelTranscription: (mediaId: number) => send<Post>(calls.cancelTranscription(mediaId)),
+  /** Queues an audio attachment for transcription again (after a failure or a cancel); returns the post holding it. */
+  retryTranscription: (mediaId: number) => send<Post>(calls.retryTranscription(mediaId)),
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ const media: Media = {
   duration_ms: 12_000,
   labels: [],
   machine_description: null,
+  transcript: null,
 };
 
 let host: HTMLElement;

@@ -296,3 +296,16 @@ export function imageLabellingText(s: { done: number; total: number; message: st
   if (detail) return asSentence(detail);
   return s.total <= 0 || s.done >= s.total ? 'Up to date' : 'Working…';
 }
+
+/** "Transcribed 3 of 12 recordings". */
+export function transcribedText(done: number, total: number): string {
+  const d = Math.max(0, Math.min(done, total));
+  return `Transcribed ${d.toLocaleString()} of ${total.toLocaleString()} ${total === 1 ? 'recording' : 'recordings'}`;
+}
+
+/** Speech transcription in plain words for Settings → Models: why recordings wait, or how far it got. */
+export function speechText(s: { done: number; total: number; message: string | null }): string {
+  const detail = s.message?.trim();
+  if (detail) return asSentence(detail);
+  return s.total <= 0 || s.done >= s.total ? 'Up to date' : 'Working…';
+}

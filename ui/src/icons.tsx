@@ -105,6 +105,18 @@ export const Music = (p: P) => (
     <circle cx="18" cy="16" r="3" />
   </Svg>
 );
+export const Mic = (p: P) => (
+  <Svg {...p}>
+    <rect x="9" y="2" width="6" height="12" rx="3" />
+    <path d="M5 10v1a7 7 0 0 0 14 0v-1" />
+    <path d="M12 18v4M8 22h8" />
+  </Svg>
+);
+export const Stop = (p: P) => (
+  <Svg {...p} fill>
+    <rect x="6" y="6" width="12" height="12" rx="2" />
+  </Svg>
+);
 export const ImageIcon = (p: P) => (
   <Svg {...p}>
     <rect x="3" y="3" width="18" height="18" rx="2" />

@@ -40,6 +40,7 @@ function image(over: Partial<Media> = {}): Media {
     duration_ms: null,
     labels: espresso.labels,
     machine_description: 'Probably an espresso.',
+    transcript: null,
     ...over,
   };
 }
@@ -129,6 +130,7 @@ describe('PostCard images', () => {
     onFocusCard: () => {},
     observeDwell: () => {},
     unobserveDwell: () => {},
+    onPostUpdated: () => {},
   };
 
   function card(post: Post, over: Partial<CardHandlers> = {}) {
@@ -448,6 +450,7 @@ describe('image labelling progress', () => {
       total: 8,
       message: null,
       images: { done: 1, total: 6, message: null },
+      speech: { done: 0, total: 0, message: null, current: null },
     };
     const encoder = new TextEncoder();
     let stream!: ReadableStreamDefaultController<Uint8Array>;

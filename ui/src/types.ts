@@ -28,6 +28,28 @@ export type Media = {
    * unsure. Always shown marked as machine-generated, never as the author's alt text.
    */
   machine_description: string | null;
+  /**
+   * What the on-device speech model heard in an audio attachment, and how far it got; null for
+   * images and video. Always shown marked as machine-generated.
+   */
+  transcript: Transcript | null;
+};
+
+/** Where an audio attachment's transcription stands. */
+export type TranscriptStatus = 'waiting' | 'transcribing' | 'done' | 'failed' | 'cancelled';
+
+/** One stretch of speech: `start` and `end` in seconds from the start of the recording. */
+export type TranscriptSegment = { start: number; end: number; text: string };
+
+export type Transcript = {
+  status: TranscriptStatus;
+  /** The whole transcript; '' unless `status` is 'done'. */
+  text: string;
+  segments: TranscriptSegment[];
+  /** The id of the speech model that wrote it ("whisper-tiny-en"), when known. */
+  model: string | null;
+  /** Why it failed, in plain words (`status` 'failed'). */
+  error: string | null;
 };
 
 /** One ImageNet-1k class the image model recognised, with its probability (0..1). */
@@ -192,10 +214,27 @@ export type EnrichmentStatus = {
   message: string | null;
   /** Image labelling: stored images labelled so far, and why images wait, if they do. */
   images: ImageLabelling;
+  /** Speech transcription: audio attachments transcribed so far, why they wait, and the job running now. */
+  speech: SpeechTranscription;
 };
 
 /** The image part of the pipeline (`EnrichmentStatus.images`). */
 export type ImageLabelling = { done: number; total: number; message: string | null };
+
+/**
+ * The speech part of the pipeline (`EnrichmentStatus.speech`): audio attachments transcribed of
+ * all, why transcription waits when it does (the speech model is not installed, say), and the
+ * recording being transcribed now, with how far it got (0..1).
+ */
+export type SpeechTranscription = {
+  done: number;
+  total: number;
+  message: string | null;
+  current: SpeechJob | null;
+};
+
+/** The transcription running now (`SpeechTranscription.current`). */
+export type SpeechJob = { media_id: number; post_id: number; fraction: number };
 
 /** What the backend pushes whenever a model download or the tagging pipeline moves (`onProgress`). */
 export type Progress = { models: ModelStatus[]; enrichment: EnrichmentStatus };

@@ -156,6 +156,16 @@ pub enum Command {
         #[arg(long, default_value_t = 64)]
         images: usize,
     },
+    /// Benchmark speech transcription (used by `cargo xtask bench speech`): the files decoded
+    /// and joined into one recording, written as 16 kHz WAV to `--wav` for the reference, then
+    /// transcribed; prints the real-time factor as JSON
+    #[command(hide = true)]
+    BenchSpeech {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        wav: PathBuf,
+    },
     /// Train the sentiment head (used by `cargo xtask train sentiment`)
     #[command(hide = true)]
     TrainSentiment {
@@ -424,6 +434,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
         Command::BenchImages { files, images } => bench_images(app, &files, images),
+        Command::BenchSpeech { files, wav } => bench_speech(app, &files, &wav),
         Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on } => {
             crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref())
         }
@@ -533,6 +544,41 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
 
 /// Milliseconds per image for decode + preprocess + inference at batch 1 and batch 16, on
 /// `count` images cycled from `files` (read into memory first: disk speed is not measured).
+fn bench_speech(app: &App, files: &[PathBuf], wav: &std::path::Path) -> anyhow::Result<()> {
+    use hearth_core::models::speech::{SpeechModel, DEFAULT_MODEL_ID};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Instant;
+    let model =
+        SpeechModel::load(&app.config().models_dir(), DEFAULT_MODEL_ID, hearth_core::models::DeviceChoice::Cpu)?;
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    for file in files {
+        let extension = file.extension().and_then(|extension| extension.to_str());
+        samples.extend(hearth_core::audio::decode(std::fs::read(file)?, extension)?.samples);
+        samples.extend(std::iter::repeat_n(0.0, 8_000)); // half a second between recordings
+    }
+    let decode_seconds = started.elapsed().as_secs_f64();
+    let audio = hearth_core::audio::Audio { samples };
+    std::fs::write(wav, hearth_core::audio::wav_bytes(&audio))?;
+    let started = Instant::now();
+    let transcript = model.transcribe(&audio, Arc::new(|_| {}), &Arc::new(AtomicBool::new(false)))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let threads = hearth_core::models::speech::transcription_threads();
+    println!(
+        "{}",
+        serde_json::json!({
+            "implementation": format!("Hearth (whisper-rs, whisper.cpp {} threads)", threads),
+            "audio_seconds": audio.seconds(),
+            "decode_seconds": decode_seconds,
+            "transcribe_seconds": seconds,
+            "real_time_factor": seconds / audio.seconds(),
+            "words": transcript.text.split_whitespace().count(),
+        })
+    );
+    Ok(())
+}
+
 fn bench_images(app: &App, files: &[PathBuf], count: usize) -> anyhow::Result<()> {
     use hearth_core::models::image_classifier::BATCH_SIZE;
     use std::time::Instant;

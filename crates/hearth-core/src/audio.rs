@@ -132,6 +132,28 @@ pub fn decode(bytes: Vec<u8>, extension: Option<&str>) -> Result<Audio> {
     Ok(Audio { samples })
 }
 
+/// `audio` as a 16-bit PCM mono WAV file at `SAMPLE_RATE` (samples clamped to [-1, 1]).
+pub fn wav_bytes(audio: &Audio) -> Vec<u8> {
+    let data_bytes = u32::try_from(audio.samples.len() * 2).unwrap_or(u32::MAX);
+    let mut bytes = Vec::with_capacity(44 + audio.samples.len() * 2);
+    bytes.extend_from_slice(b"RIFF");
+    bytes.extend_from_slice(&data_bytes.saturating_add(36).to_le_bytes());
+    bytes.extend_from_slice(b"WAVEfmt ");
+    bytes.extend_from_slice(&16_u32.to_le_bytes());
+    bytes.extend_from_slice(&1_u16.to_le_bytes()); // PCM
+    bytes.extend_from_slice(&1_u16.to_le_bytes()); // mono
+    bytes.extend_from_slice(&SAMPLE_RATE.to_le_bytes());
+    bytes.extend_from_slice(&(SAMPLE_RATE * 2).to_le_bytes());
+    bytes.extend_from_slice(&2_u16.to_le_bytes());
+    bytes.extend_from_slice(&16_u16.to_le_bytes());
+    bytes.extend_from_slice(b"data");
+    bytes.extend_from_slice(&data_bytes.to_le_bytes());
+    for sample in &audio.samples {
+        bytes.extend_from_slice(&((sample.clamp(-1.0, 1.0) * 32_767.0).round() as i16).to_le_bytes());
+    }
+    bytes
+}
+
 fn too_long() -> Error {
     Error::invalid(format!("the recording is longer than {} hours, the most accepted", MAX_SECONDS / 3600.0))
 }
@@ -244,6 +266,15 @@ mod tests {
         assert!((audio.seconds() - 0.5).abs() < 0.01, "{}", audio.seconds());
         let expected = 16_000.0 / 32_768.0 / 2.0;
         assert!((amplitude(&audio.samples, 440.0, SAMPLE_RATE) - expected).abs() < 0.01);
+    }
+
+    #[test]
+    fn written_wav_reads_back_the_same() {
+        let audio = Audio { samples: tone(440.0, SAMPLE_RATE, 0.25).iter().map(|sample| sample * 0.5).collect() };
+        let back = decode(wav_bytes(&audio), Some("wav")).unwrap();
+        assert_eq!(back.samples.len(), audio.samples.len());
+        let largest = audio.samples.iter().zip(&back.samples).map(|(a, b)| (a - b).abs()).fold(0.0_f32, f32::max);
+        assert!(largest < 1e-4, "{largest}");
     }
 
     #[test]

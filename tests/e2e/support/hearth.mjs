@@ -99,9 +99,13 @@ export function startServe(dataDir, { uiDir, env = {} } = {}) {
   });
 }
 
-/** Headless Debian Chromium through playwright-core, kept off the network. */
-export async function launchChromium() {
+/**
+ * Headless Debian Chromium through playwright-core, kept off the network. `fakeMicrophone`
+ * grants microphone access to a fake device (a beep) without asking.
+ */
+export async function launchChromium({ fakeMicrophone = false } = {}) {
   const { chromium } = await import('playwright-core');
+  const microphone = fakeMicrophone ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : [];
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -113,6 +117,7 @@ export async function launchChromium() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...microphone,
     ],
   });
 }

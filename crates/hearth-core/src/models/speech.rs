@@ -155,7 +155,7 @@ impl SpeechModel {
         progress: Arc<dyn TranscribeProgress>,
         cancel: &Arc<AtomicBool>,
     ) -> Result<Transcript> {
-        let threads = std::thread::available_parallelism().map_or(2, |cores| cores.get()).min(8) as i32;
+        let threads = transcription_threads() as i32;
         let windows = windows(&audio.samples);
         let total = audio.samples.len().max(1) as f64;
         let mut segments = Vec::new();
@@ -210,6 +210,12 @@ impl SpeechModel {
         let text = segments.iter().map(|segment| segment.text.as_str()).collect::<Vec<_>>().join(" ");
         Ok(Transcript { text, segments, model: self.id.clone(), audio_seconds: audio.seconds() })
     }
+}
+
+/// Threads a transcription uses: the cores, up to four (whisper.cpp's own default; more
+/// rarely helps a model this size and would crowd out the rest of the app).
+pub fn transcription_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get()).min(4)
 }
 
 fn cancelled() -> Error {
