@@ -339,6 +339,15 @@ fn a_transcription_is_cancelled_on_request_and_runs_again_when_asked() {
     }
     assert_eq!(status_of(&app.get_post(memo.id).unwrap()), TranscriptStatus::Cancelled);
 
+    // A finished transcript is not thrown away by a late Cancel.
+    let done = feed
+        .iter()
+        .find(|post| post.id != memo.id && post.media.iter().any(|media| media.transcript.is_some()))
+        .unwrap();
+    let error = app.cancel_transcription(done.media[0].id).unwrap_err();
+    assert_eq!(error.code(), ErrorCode::Conflict, "{error}");
+    assert_eq!(status_of(&app.get_post(done.id).unwrap()), TranscriptStatus::Done);
+
     let again = app.retry_transcription(memo.media[0].id).unwrap();
     assert!(matches!(status_of(&again), TranscriptStatus::Waiting | TranscriptStatus::Transcribing), "{again:?}");
     wait_for(&app, memo.id, "transcribed after asking again", |post| status_of(post) == TranscriptStatus::Done);

@@ -103,6 +103,12 @@ impl SpeechWorker {
         let model_id = self.model_id.clone();
         self.store.write(|connection| {
             audio_exists(connection, media_id)?;
+            // A finished transcript is kept: there is nothing left to cancel.
+            if enrichments::transcript_status(connection, media_id, &model_id, MODEL_VERSION)?
+                == Some(TranscriptStatus::Done)
+            {
+                return Err(Error::Conflict("this recording is already transcribed".into()));
+            }
             let cancelled = MediaTranscript::with_status(TranscriptStatus::Cancelled, &model_id);
             enrichments::put_transcript(connection, media_id, &model_id, MODEL_VERSION, &cancelled, now_ms())
         })

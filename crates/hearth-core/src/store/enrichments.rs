@@ -355,6 +355,26 @@ pub fn put_transcript(
     Ok(())
 }
 
+/// Where this model version's transcript of an audio attachment stands, if it has one.
+pub fn transcript_status(
+    connection: &Connection,
+    media_id: i64,
+    model_id: &str,
+    model_version: &str,
+) -> Result<Option<crate::models::speech::TranscriptStatus>> {
+    let value: Option<String> = connection
+        .query_row(
+            "SELECT value_json FROM enrichments WHERE media_id = ?1 AND kind = 'transcript'
+               AND model_id = ?2 AND model_version = ?3",
+            params![media_id, model_id, model_version],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(value
+        .and_then(|json| serde_json::from_str::<crate::models::speech::MediaTranscript>(&json).ok())
+        .map(|transcript| transcript.status))
+}
+
 /// Forgets an audio attachment's transcripts and what was made from them (its words, its
 /// embedding, and the tone its post took from it), so it is transcribed again.
 pub fn clear_transcripts(connection: &Connection, media_id: i64) -> Result<()> {
