@@ -21,10 +21,11 @@ fn fixtures() -> PathBuf {
     repo_root().join("tests/fixtures/speech")
 }
 
-/// The model, loaded once for the whole test binary (as the app shares one context).
+/// The model, loaded once for the whole test binary (as the app shares one context), on one
+/// thread: tests run side by side, and whisper.cpp's threads sharing a core wait on each other.
 fn model() -> &'static SpeechModel {
     static MODEL: OnceLock<SpeechModel> = OnceLock::new();
-    MODEL.get_or_init(|| SpeechModel::load(&models_dir(), DEFAULT_MODEL_ID, DeviceChoice::Cpu).unwrap())
+    MODEL.get_or_init(|| SpeechModel::load(&models_dir(), DEFAULT_MODEL_ID, DeviceChoice::Cpu).unwrap().with_threads(1))
 }
 
 fn transcribe_file(path: &Path) -> Transcript {

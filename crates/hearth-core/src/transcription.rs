@@ -155,7 +155,7 @@ impl Thread {
         }
         let model = loop {
             match SpeechModel::load(&self.models_dir, &self.model_id, self.device) {
-                Ok(model) => break model,
+                Ok(model) => break model.with_threads(crate::models::speech::background_threads()),
                 Err(error) => {
                     self.status.set_speech(Some(format!("transcription waits: {error}")), None);
                     if !wait(MODEL_RETRY) {

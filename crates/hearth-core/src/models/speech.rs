@@ -99,6 +99,7 @@ impl MediaTranscript {
 pub struct SpeechModel {
     context: Arc<WhisperContext>,
     id: String,
+    threads: usize,
 }
 
 impl std::fmt::Debug for SpeechModel {
@@ -140,7 +141,14 @@ impl SpeechModel {
         let path_text = path.to_str().ok_or_else(|| Error::invalid("the models folder's path is not valid UTF-8"))?;
         let context = WhisperContext::new_with_params(path_text, parameters)
             .map_err(|error| Error::Unavailable(format!("model {model_id} could not be loaded: {error}")))?;
-        Ok(Self { context: Arc::new(context), id: model_id.to_owned() })
+        Ok(Self { context: Arc::new(context), id: model_id.to_owned(), threads: transcription_threads() })
+    }
+
+    /// The same model, transcribing with `threads` threads (at least one).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
     }
 
     pub fn id(&self) -> &str {
@@ -155,7 +163,7 @@ impl SpeechModel {
         progress: Arc<dyn TranscribeProgress>,
         cancel: &Arc<AtomicBool>,
     ) -> Result<Transcript> {
-        let threads = transcription_threads() as i32;
+        let threads = i32::try_from(self.threads).unwrap_or(4);
         let windows = windows(&audio.samples);
         let total = audio.samples.len().max(1) as f64;
         let mut segments = Vec::new();
@@ -212,10 +220,19 @@ impl SpeechModel {
     }
 }
 
-/// Threads a transcription uses: the cores, up to four (whisper.cpp's own default; more
-/// rarely helps a model this size and would crowd out the rest of the app).
+/// Threads a transcription uses by default: the cores, up to four (whisper.cpp's own default;
+/// more rarely helps a model this size).
 pub fn transcription_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |cores| cores.get()).min(4)
+}
+
+/// Threads for transcribing in the background: one core fewer, so the app and the rest of the
+/// pipeline keep one. (whisper.cpp's threads wait for each other at every step, so a thread
+/// that has to share its core slows the whole job down far more than its share.)
+pub fn background_threads() -> usize {
+    transcription_threads()
+        .min(std::thread::available_parallelism().map_or(1, |cores| cores.get()).saturating_sub(1))
+        .max(1)
 }
 
 fn cancelled() -> Error {
