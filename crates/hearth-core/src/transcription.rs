@@ -35,17 +35,18 @@ pub struct Job {
     pub fraction: f64,
 }
 
-/// The job running now and its cancel flag: taken by the thread to start a job and by
-/// `cancel`/`retry`, so a job cannot start between a check and a change.
-#[derive(Default)]
-struct Running {
-    job: Option<(i64, Arc<AtomicBool>)>,
+/// The media id of the job running now and its cancel flag: locked by the thread to start a
+/// job and by `cancel`/`retry`, so a job cannot start between a check and a change.
+type Running = Mutex<Option<(i64, Arc<AtomicBool>)>>;
+
+fn lock(running: &Running) -> std::sync::MutexGuard<'_, Option<(i64, Arc<AtomicBool>)>> {
+    running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Handle on the transcription thread. Dropping it stops the thread once its job ends.
 pub struct SpeechWorker {
     wake: Mutex<mpsc::Sender<()>>,
-    running: Arc<Mutex<Running>>,
+    running: Arc<Running>,
     store: Store,
     model_id: String,
 }
@@ -64,7 +65,7 @@ impl SpeechWorker {
         text_worker: mpsc::Sender<()>,
     ) -> Self {
         let (wake, woken) = mpsc::channel();
-        let running = Arc::new(Mutex::new(Running::default()));
+        let running = Arc::new(Running::default());
         let thread = Thread {
             store: store.clone(),
             models_dir,
@@ -88,13 +89,9 @@ impl SpeechWorker {
         }
     }
 
-    fn running(&self) -> std::sync::MutexGuard<'_, Running> {
-        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     pub fn cancel(&self, media_id: i64) -> Result<()> {
-        let running = self.running();
-        if let Some((job, cancel)) = &running.job {
+        let running = lock(&self.running);
+        if let Some((job, cancel)) = running.as_ref() {
             if *job == media_id {
                 cancel.store(true, Ordering::Relaxed);
                 return Ok(());
@@ -116,8 +113,8 @@ impl SpeechWorker {
 
     pub fn retry(&self, media_id: i64) -> Result<()> {
         {
-            let running = self.running();
-            if running.job.as_ref().is_some_and(|(job, _)| *job == media_id) {
+            let running = lock(&self.running);
+            if running.as_ref().is_some_and(|(job, _)| *job == media_id) {
                 return Err(Error::Conflict("this recording is being transcribed now".into()));
             }
             self.store.write(|connection| enrichments::clear_transcripts(connection, media_id))?;
@@ -142,7 +139,7 @@ struct Thread {
     device: DeviceChoice,
     model_id: String,
     status: Arc<Reported>,
-    running: Arc<Mutex<Running>>,
+    running: Arc<Running>,
     text_worker: mpsc::Sender<()>,
 }
 
@@ -169,7 +166,7 @@ impl Thread {
             match self.next_job() {
                 Ok(Some((job, cancel, path))) => {
                     self.transcribe(&model, &job, &cancel, &path);
-                    self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).job = None;
+                    *lock(&self.running) = None;
                     self.status.set_speech(None, None);
                     // The main worker embeds and tags what was said.
                     let _ = self.text_worker.send(());
@@ -191,7 +188,7 @@ impl Thread {
 
     /// Takes the next recording to transcribe, marking it `transcribing` and running.
     fn next_job(&self) -> Result<Option<(Job, Arc<AtomicBool>, String)>> {
-        let mut running = self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut running = lock(&self.running);
         let next =
             self.store.read(|connection| enrichments::audio_missing(connection, &self.model_id, MODEL_VERSION, 1))?;
         let Some((media_id, post_id, path)) = next.into_iter().next() else {
@@ -202,7 +199,7 @@ impl Thread {
             enrichments::put_transcript(connection, media_id, &self.model_id, MODEL_VERSION, &marker, now_ms())
         })?;
         let cancel = Arc::new(AtomicBool::new(false));
-        running.job = Some((media_id, Arc::clone(&cancel)));
+        *running = Some((media_id, Arc::clone(&cancel)));
         let job = Job { media_id, post_id, fraction: 0.0 };
         self.status.set_speech(None, Some(job.clone()));
         Ok(Some((job, cancel, path)))

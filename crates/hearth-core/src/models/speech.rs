@@ -74,8 +74,13 @@ pub struct MediaTranscript {
 }
 
 impl MediaTranscript {
+    /// Nothing stored yet: the worker has not got to it.
+    pub fn waiting() -> Self {
+        Self { status: TranscriptStatus::Waiting, text: String::new(), segments: Vec::new(), model: None, error: None }
+    }
+
     pub fn with_status(status: TranscriptStatus, model: &str) -> Self {
-        Self { status, text: String::new(), segments: Vec::new(), model: Some(model.to_owned()), error: None }
+        Self { status, model: Some(model.to_owned()), ..Self::waiting() }
     }
 
     pub fn done(transcript: Transcript) -> Self {

@@ -446,22 +446,14 @@ fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
          FROM media m WHERE m.post_id = ?1 ORDER BY m.position",
     )?;
     let rows = statement.query_map([post_id], |row| {
-        use crate::models::speech::{MediaTranscript, TranscriptStatus};
+        use crate::models::speech::MediaTranscript;
         let kind: String = row.get(1)?;
         let kind = MediaKind::parse(&kind).unwrap_or(MediaKind::Image);
         let labels: crate::models::image_classifier::ImageLabels =
             row.get::<_, Option<String>>(8)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
         let stored: Option<MediaTranscript> =
             row.get::<_, Option<String>>(9)?.and_then(|json| serde_json::from_str(&json).ok());
-        let transcript = (kind == MediaKind::Audio).then(|| {
-            stored.unwrap_or(MediaTranscript {
-                status: TranscriptStatus::Waiting,
-                text: String::new(),
-                segments: Vec::new(),
-                model: None,
-                error: None,
-            })
-        });
+        let transcript = (kind == MediaKind::Audio).then(|| stored.unwrap_or_else(MediaTranscript::waiting));
         Ok(Media {
             transcript,
             machine_description: labels.description(),
