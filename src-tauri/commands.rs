@@ -69,6 +69,14 @@ pub async fn cancel_transcription(app: State<'_, Startup>, media_id: i64) -> Com
 }
 
 #[tauri::command]
+pub async fn set_speech_model(
+    app: State<'_, Startup>,
+    model: String,
+) -> CommandResult<hearth_core::enrich::EnrichmentStatus> {
+    blocking(&app, move |app| app.set_speech_model(&model)).await
+}
+
+#[tauri::command]
 pub async fn retry_transcription(app: State<'_, Startup>, media_id: i64) -> CommandResult<hearth_core::post::Post> {
     blocking(&app, move |app| app.retry_transcription(media_id)).await
 }

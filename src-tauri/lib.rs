@@ -118,6 +118,7 @@ pub fn run() -> ExitCode {
             commands::describe_image,
             commands::cancel_transcription,
             commands::retry_transcription,
+            commands::set_speech_model,
             commands::import_demo,
             commands::enrichment_status,
             commands::models,

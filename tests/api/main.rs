@@ -374,3 +374,25 @@ async fn a_transcription_is_cancelled_and_asked_for_again_over_http() {
     let (status, body) = post_json(&server, "/api/media/999999/transcription/retry", "").await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_speech_model_is_chosen_over_http_and_bad_choices_are_refused() {
+    let server = server_of(App::open_interactive);
+    let (status, body) =
+        post_json(&server, "/api/speech-model", json!({ "model": "whisper-small-en" }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["speech"]["model"], "whisper-small-en");
+    let (_, enrichment) = get(&server, "/api/enrichment").await;
+    assert_eq!(enrichment["speech"]["model"], "whisper-small-en");
+
+    for bad in [json!({ "model": "all-minilm-l6-v2" }), json!({ "model": "" }), json!({ "model": "x", "extra": 1 })] {
+        let (status, body) = post_json(&server, "/api/speech-model", bad.to_string()).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    }
+    let (_, enrichment) = get(&server, "/api/enrichment").await;
+    assert_eq!(enrichment["speech"]["model"], "whisper-small-en", "a refused choice changes nothing");
+    let (status, body) =
+        post_json(&server, "/api/speech-model", json!({ "model": "whisper-tiny-en" }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["speech"]["model"], "whisper-tiny-en");
+}

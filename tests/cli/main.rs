@@ -361,3 +361,20 @@ fn transcribe_writes_text_and_timed_segments_per_file_and_reports_bad_ones_witho
         assert!(!segment["text"].as_str().unwrap().is_empty());
     }
 }
+
+#[test]
+fn the_speech_model_is_chosen_once_and_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = hearth(dir.path(), &["models", "use-speech", "whisper-small-en", "--json"]);
+    assert!(chosen.status.success(), "{}", String::from_utf8_lossy(&chosen.stderr));
+    assert_eq!(json_lines(&chosen)[0]["model"], "whisper-small-en");
+    let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    assert!(config.contains("speech_model = \"whisper-small-en\""), "{config}");
+
+    let refused = hearth(dir.path(), &["models", "use-speech", "all-minilm-l6-v2", "--json"]);
+    assert!(!refused.status.success());
+    let error: Value = serde_json::from_slice(&refused.stderr).unwrap();
+    assert_eq!(error["code"], "invalid_input", "{error}");
+    let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
+    assert!(config.contains("whisper-small-en"), "a refused choice changes nothing: {config}");
+}

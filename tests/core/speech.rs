@@ -357,3 +357,40 @@ fn a_transcription_is_cancelled_on_request_and_runs_again_when_asked() {
     let error = app.retry_transcription(999_999).unwrap_err();
     assert_eq!(error.code(), ErrorCode::NotFound, "{error}");
 }
+
+#[test]
+fn the_speech_model_chosen_in_settings_is_remembered_and_used_from_the_next_job() {
+    std::env::set_var("HEARTH_MODELS_DIR", models_dir());
+    let dir = tempfile::tempdir().unwrap();
+    // Chosen earlier: base.en, an optional download the test machine does not have.
+    std::fs::write(dir.path().join("config.toml"), "device = \"cpu\"\nspeech_model = \"whisper-base-en\"\n").unwrap();
+    let config = hearth_core::config::Config::in_dir(dir.path().to_path_buf()).unwrap();
+    let waiting = hearth_core::App::open_interactive(config.clone()).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let message = loop {
+        let speech = waiting.enrichment_status().unwrap().speech;
+        if let Some(message) = speech.message {
+            break message;
+        }
+        assert!(std::time::Instant::now() < deadline, "{speech:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(waiting.enrichment_status().unwrap().speech.model, "whisper-base-en");
+    assert!(message.contains("whisper-base-en") && message.contains("hearth models fetch"), "{message}");
+    drop(waiting);
+
+    // The user picks tiny.en in Settings: remembered beside the device, and used at once.
+    let app = hearth_core::App::open_interactive(config).unwrap();
+    let error = app.set_speech_model("all-minilm-l6-v2").unwrap_err();
+    assert_eq!(error.code(), ErrorCode::InvalidInput, "{error}");
+    assert!(error.to_string().contains("whisper-tiny-en"), "{error}");
+    assert_eq!(app.set_speech_model("whisper-tiny-en").unwrap().speech.model, "whisper-tiny-en");
+    let saved = hearth_core::config::Config::in_dir(dir.path().to_path_buf()).unwrap();
+    assert_eq!(saved.speech_model, "whisper-tiny-en");
+    assert_eq!(saved.device, DeviceChoice::Cpu);
+    let feed = crate::support::whole_feed(&app, hearth_core::FeedMode::Chronological);
+    let memo = feed.iter().find(|post| post.media.iter().any(|media| media.transcript.is_some())).unwrap();
+    wait_for(&app, memo.id, "transcribed with the model chosen", |post| status_of(post) == TranscriptStatus::Done);
+    let transcript = app.get_post(memo.id).unwrap().media[0].transcript.clone().unwrap();
+    assert_eq!(transcript.model.as_deref(), Some("whisper-tiny-en"));
+}

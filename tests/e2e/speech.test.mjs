@@ -192,6 +192,21 @@ test('demo voice memos show their transcripts, and a segment plays the memo from
   const bar = progress.locator('progress');
   assert.equal(await bar.getAttribute('value'), String(total));
   assert.equal(await bar.getAttribute('max'), String(total));
+
+  // The speech model is chosen here: tiny.en is in use; choosing base.en is saved (and its
+  // download starts), and choosing tiny.en again goes back.
+  const choice = page.getByTestId('speech-model');
+  assert.equal(await choice.getByRole('radio', { name: /Whisper tiny\.en/ }).isChecked(), true);
+  for (const [name, id] of [[/Whisper base\.en/, 'whisper-base-en'], [/Whisper tiny\.en/, 'whisper-tiny-en']]) {
+    await choice.getByRole('radio', { name }).check();
+    const deadline = Date.now() + 10_000;
+    let now;
+    while ((now = (await apiGet('/api/enrichment')).speech.model) !== id) {
+      assert.ok(Date.now() < deadline, `the API still says ${now}, not ${id}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(await choice.getByRole('radio', { name }).isChecked(), true);
+  }
 });
 
 test('a voice memo recorded in the composer is posted as a WAV and transcribed', { timeout: 240_000 }, async (t) => {

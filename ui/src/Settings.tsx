@@ -299,6 +299,12 @@ export function ModelsSection() {
       {/* The tagging progress above already says when the progress cannot be read. */}
       <ImageLabellingProgress status={enrichment ? (enrichment.images ?? null) : null} />
       <h3>Speech transcription</h3>
+      <SpeechModelChoice
+        models={models}
+        chosen={enrichment?.speech?.model ?? null}
+        onChosen={setEnrichment}
+        download={download}
+      />
       <SpeechProgress status={enrichment ? (enrichment.speech ?? null) : null} />
     </>
   );
@@ -399,6 +405,77 @@ export function ImageLabellingProgress({ status }: { status: ImageLabelling | nu
       stateText={imageLabellingText}
       countText={labelledText}
     />
+  );
+}
+
+type SpeechModelChoiceProps = {
+  /** Every model (null while loading); the speech ones are offered. */
+  models: ModelStatus[] | null;
+  /** The speech model in use, as the backend reports it (null while loading). */
+  chosen: string | null;
+  onChosen: (status: EnrichmentStatus) => void;
+  download: (id: string) => Promise<void>;
+};
+
+/**
+ * Which speech model transcribes: tiny.en ships with Hearth; base.en and small.en are larger,
+ * more accurate downloads. Choosing one that is not installed starts its download; recordings
+ * wait for it, and transcripts already made stay.
+ */
+export function SpeechModelChoice({ models, chosen, onChosen, download }: SpeechModelChoiceProps) {
+  const [saving, setSaving] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const speech = (models ?? []).filter((m) => m.task === 'speech-recognition');
+  if (speech.length === 0 || chosen === null) return null;
+
+  const choose = async (m: ModelStatus) => {
+    if (m.id === chosen || saving) return;
+    setSaving(m.id);
+    setError(null);
+    try {
+      onChosen(await api.setSpeechModel(m.id));
+      if (m.state !== 'installed' && !isFetching(m)) await download(m.id);
+    } catch (e) {
+      setError(errText(e));
+    } finally {
+      setSaving(null);
+    }
+  };
+
+  return (
+    <fieldset class="speech-model" data-testid="speech-model" aria-busy={saving !== null}>
+      <legend>Speech model</legend>
+      {speech.map((m) => {
+        const installed = m.state === 'installed' || m.download?.state === 'done';
+        return (
+          <label key={m.id} class="speech-model-option" data-model-id={m.id}>
+            <input
+              type="radio"
+              name="speech-model"
+              value={m.id}
+              checked={m.id === (saving ?? chosen)}
+              disabled={saving !== null}
+              onChange={() => void choose(m)}
+            />
+            <span>
+              <strong>{m.name}</strong>{' '}
+              <span class="muted small">
+                {sizeMB(m.size_bytes)} · {installed ? 'installed' : isFetching(m) ? 'downloading…' : 'download on choosing'}
+              </span>
+            </span>
+          </label>
+        );
+      })}
+      <p class="muted small">
+        Larger models write more accurate transcripts but take longer. New recordings use the chosen model; use “Try
+        again” on a transcript to redo it.
+      </p>
+      {error && (
+        <p class="inline-error" role="alert">
+          Could not change the speech model: {error}
+        </p>
+      )}
+    </fieldset>
   );
 }
 

@@ -270,6 +270,13 @@ export const calls = {
     method: 'POST',
     path: `/api/models/${encodeURIComponent(id)}/download`,
   }),
+  setSpeechModel: (model: string): Call => ({
+    command: 'set_speech_model',
+    args: { model },
+    method: 'POST',
+    path: '/api/speech-model',
+    body: { model },
+  }),
   cancelTranscription: (mediaId: number): Call => ({
     command: 'cancel_transcription',
     args: { mediaId },
@@ -362,6 +369,8 @@ export const api = {
   models: () => send<ModelStatus[]>(calls.models()),
   /** Starts fetching a model's files; `onProgress` reports how far it got. */
   downloadModel: (id: string) => send<ModelStatus[]>(calls.downloadModel(id)),
+  /** Chooses the speech model transcription uses from now on; returns the pipeline's status. */
+  setSpeechModel: (model: string) => send<EnrichmentStatus>(calls.setSpeechModel(model)),
   /** Stops transcribing an audio attachment (or keeps it from starting); returns the post holding it. */
   cancelTranscription: (mediaId: number) => send<Post>(calls.cancelTranscription(mediaId)),
   /** Queues an audio attachment for transcription again (after a failure or a cancel); returns the post holding it. */

@@ -450,7 +450,7 @@ describe('image labelling progress', () => {
       total: 8,
       message: null,
       images: { done: 1, total: 6, message: null },
-      speech: { done: 0, total: 0, message: null, current: null },
+      speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null },
     };
     const encoder = new TextEncoder();
     let stream!: ReadableStreamDefaultController<Uint8Array>;

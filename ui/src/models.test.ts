@@ -86,7 +86,7 @@ function backend(reply: (url: string, init?: RequestInit) => Response | Promise<
   return { fetch, push, requests };
 }
 
-const idle: EnrichmentStatus = { state: 'idle', done: 0, total: 0, message: null, images: { done: 0, total: 0, message: null }, speech: { done: 0, total: 0, message: null, current: null } };
+const idle: EnrichmentStatus = { state: 'idle', done: 0, total: 0, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } };
 
 function enrichmentBox(): HTMLElement {
   return host.querySelector<HTMLElement>('[data-testid="enrichment-progress"]')!;

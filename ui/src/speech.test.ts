@@ -5,9 +5,9 @@ import { h, render } from 'preact';
 import { act } from 'preact/test-utils';
 import { json, samplePost, settle, useHost } from './test-support';
 import { api, buildRequest, calls } from './api';
-import { ModelsSection, SpeechProgress } from './Settings';
+import { ModelsSection, SpeechModelChoice, SpeechProgress } from './Settings';
 import { speechText, transcribedText } from './format';
-import type { EnrichmentStatus } from './types';
+import type { EnrichmentStatus, ModelStatus } from './types';
 
 const getHost = useHost();
 let host: HTMLElement;
@@ -91,7 +91,7 @@ describe('speech transcription progress', () => {
   });
 
   it('shows how many recordings are transcribed, as words and a bar', () => {
-    render(h(SpeechProgress, { status: { done: 3, total: 12, message: null, current: { media_id: 4, post_id: 2, fraction: 0.5 } } }), host);
+    render(h(SpeechProgress, { status: { model: 'whisper-tiny-en', done: 3, total: 12, message: null, current: { media_id: 4, post_id: 2, fraction: 0.5 } } }), host);
     const box = host.querySelector('[data-testid="speech-progress"]')!;
     expect(box.getAttribute('data-state')).toBe('working');
     expect(box.textContent).toContain('Working…');
@@ -104,7 +104,7 @@ describe('speech transcription progress', () => {
     expect(bar.getAttribute('value')).toBe('3');
     expect(box.querySelector('.enrichment-line')?.getAttribute('aria-live')).toBe('polite');
 
-    render(h(SpeechProgress, { status: { done: 12, total: 12, message: null, current: null } }), host);
+    render(h(SpeechProgress, { status: { model: 'whisper-tiny-en', done: 12, total: 12, message: null, current: null } }), host);
     expect(box.getAttribute('data-state')).toBe('idle');
     expect(box.textContent).toContain('Up to date');
     expect(box.querySelector('progress')!.getAttribute('value')).toBe('12');
@@ -112,7 +112,7 @@ describe('speech transcription progress', () => {
 
   it('says why recordings wait', () => {
     render(
-      h(SpeechProgress, { status: { done: 0, total: 4, message: 'the speech model is not installed', current: null } }),
+      h(SpeechProgress, { status: { model: 'whisper-tiny-en', done: 0, total: 4, message: 'the speech model is not installed', current: null } }),
       host,
     );
     const box = host.querySelector('[data-testid="speech-progress"]')!;
@@ -129,7 +129,7 @@ describe('speech transcription progress', () => {
     expect(box.textContent).toContain('Loading…');
     expect(box.querySelector('progress')!.hasAttribute('value')).toBe(false);
 
-    render(h(SpeechProgress, { status: { done: 0, total: 0, message: null, current: null } }), host);
+    render(h(SpeechProgress, { status: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }), host);
     expect(box.getAttribute('data-state')).toBe('idle');
     expect(box.textContent).toContain('Transcribed 0 of 0 recordings');
     expect(box.querySelector('progress')!.getAttribute('value')).toBe('1');
@@ -143,7 +143,7 @@ describe('speech transcription progress', () => {
       total: 8,
       message: null,
       images: { done: 6, total: 6, message: null },
-      speech: { done: 1, total: 12, message: null, current: { media_id: 3, post_id: 3, fraction: 0.2 } },
+      speech: { model: 'whisper-tiny-en', done: 1, total: 12, message: null, current: { media_id: 3, post_id: 3, fraction: 0.2 } },
     };
     const encoder = new TextEncoder();
     let stream!: ReadableStreamDefaultController<Uint8Array>;
@@ -171,7 +171,7 @@ describe('speech transcription progress', () => {
     expect(box().textContent).toContain('Transcribed 1 of 12 recordings');
     expect(box().querySelector('progress')!.getAttribute('value')).toBe('1');
 
-    const pushed = { ...status, speech: { done: 12, total: 12, message: null, current: null } };
+    const pushed = { ...status, speech: { model: 'whisper-tiny-en', done: 12, total: 12, message: null, current: null } };
     await act(async () => {
       stream.enqueue(encoder.encode(`event: progress\ndata: ${JSON.stringify({ models: [], enrichment: pushed })}\n\n`));
     });
@@ -179,5 +179,99 @@ describe('speech transcription progress', () => {
     expect(box().textContent).toContain('Up to date');
     expect(box().textContent).toContain('Transcribed 12 of 12 recordings');
     expect(box().querySelector('progress')!.getAttribute('value')).toBe('12');
+  });
+});
+
+function speechModel(id: string, name: string, state: 'installed' | 'missing', size_bytes: number): ModelStatus {
+  return {
+    id,
+    name,
+    task: 'speech-recognition',
+    version: '1',
+    licence: 'MIT',
+    description: '',
+    size_bytes,
+    optional: id !== 'whisper-tiny-en',
+    state,
+    detail: null,
+    path: '',
+    sources: [],
+    download: null,
+  };
+}
+
+describe('choosing the speech model', () => {
+  const models = [
+    { ...speechModel('all-minilm-l6-v2', 'all-MiniLM-L6-v2', 'installed', 90e6), task: 'text-embedding' },
+    speechModel('whisper-tiny-en', 'Whisper tiny.en', 'installed', 77.7e6),
+    speechModel('whisper-base-en', 'Whisper base.en', 'missing', 147.9e6),
+  ];
+  const status = (model: string): EnrichmentStatus => ({
+    state: 'idle',
+    done: 0,
+    total: 0,
+    message: null,
+    images: { done: 0, total: 0, message: null },
+    speech: { model, done: 0, total: 0, message: null, current: null },
+  });
+
+  it('offers the speech models only, the one in use checked, with size and state', () => {
+    render(h(SpeechModelChoice, { models, chosen: 'whisper-tiny-en', onChosen: () => {}, download: async () => {} }), host);
+    const group = host.querySelector('[data-testid="speech-model"]')!;
+    expect(group.querySelector('legend')?.textContent).toBe('Speech model');
+    const radios = [...group.querySelectorAll<HTMLInputElement>('input[type="radio"]')];
+    expect(radios.map((r) => [r.value, r.checked])).toEqual([
+      ['whisper-tiny-en', true],
+      ['whisper-base-en', false],
+    ]);
+    const labels = [...group.querySelectorAll('label')].map((l) => l.textContent);
+    expect(labels[0]).toContain('Whisper tiny.en');
+    expect(labels[0]).toContain('installed');
+    expect(labels[1]).toContain('download on choosing');
+  });
+
+  it('shows nothing until the models and the choice are known', () => {
+    render(h(SpeechModelChoice, { models: null, chosen: null, onChosen: () => {}, download: async () => {} }), host);
+    expect(host.querySelector('[data-testid="speech-model"]')).toBeNull();
+  });
+
+  it('saves a new choice and downloads it when it is not installed', async () => {
+    const fetch = vi.fn(async (_url: string, init?: RequestInit) => json(status(JSON.parse(String(init?.body)).model)));
+    vi.stubGlobal('fetch', fetch);
+    const chosen: string[] = [];
+    const downloads: string[] = [];
+    render(
+      h(SpeechModelChoice, {
+        models,
+        chosen: 'whisper-tiny-en',
+        onChosen: (s: EnrichmentStatus) => chosen.push(s.speech.model),
+        download: async (id: string) => void downloads.push(id),
+      }),
+      host,
+    );
+    const base = host.querySelector<HTMLInputElement>('input[value="whisper-base-en"]')!;
+    await act(async () => {
+      base.click();
+    });
+    await settle();
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect([url, init.method, JSON.parse(String(init.body))]).toEqual(['/api/speech-model', 'POST', { model: 'whisper-base-en' }]);
+    expect(chosen).toEqual(['whisper-base-en']);
+    expect(downloads).toEqual(['whisper-base-en']);
+  });
+
+  it('says so when the choice is refused', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => json({ code: 'invalid_input', message: 'not a speech model' }, 400)));
+    const downloads: string[] = [];
+    render(
+      h(SpeechModelChoice, { models, chosen: 'whisper-tiny-en', onChosen: () => {}, download: async (id: string) => void downloads.push(id) }),
+      host,
+    );
+    await act(async () => {
+      host.querySelector<HTMLInputElement>('input[value="whisper-base-en"]')!.click();
+    });
+    await settle();
+    expect(host.querySelector('[role="alert"]')?.textContent).toContain('Could not change the speech model: Not a speech model.');
+    expect(downloads).toEqual([]);
   });
 });

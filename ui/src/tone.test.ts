@@ -62,7 +62,7 @@ describe('ToneChip', () => {
 
 describe('EnrichmentProgress', () => {
   it('shows progress in words and as a bar, and follows new states', () => {
-    render(h(EnrichmentProgress, { status: { state: 'working', done: 3, total: 10, message: null, images: { done: 0, total: 0, message: null }, speech: { done: 0, total: 0, message: null, current: null } }, error: null }), host);
+    render(h(EnrichmentProgress, { status: { state: 'working', done: 3, total: 10, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, error: null }), host);
     const box = host.querySelector('[data-testid="enrichment-progress"]')!;
     expect(box.getAttribute('data-state')).toBe('working');
     expect(box.textContent).toContain('Working…');
@@ -74,7 +74,7 @@ describe('EnrichmentProgress', () => {
     expect(bar.getAttribute('value')).toBe('3');
     expect(box.querySelector('[role="alert"]')).toBeNull();
 
-    render(h(EnrichmentProgress, { status: { state: 'idle', done: 10, total: 10, message: null, images: { done: 0, total: 0, message: null }, speech: { done: 0, total: 0, message: null, current: null } }, error: null }), host);
+    render(h(EnrichmentProgress, { status: { state: 'idle', done: 10, total: 10, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, error: null }), host);
     expect(box.textContent).toContain('Up to date');
     expect(box.textContent).toContain('Tagged 10 of 10 posts');
     bar = box.querySelector('progress')!;
@@ -88,7 +88,7 @@ describe('EnrichmentProgress', () => {
     expect(box.querySelector('progress')?.hasAttribute('value')).toBe(false);
   });
   it('explains when the models are not installed', () => {
-    render(h(EnrichmentProgress, { status: { state: 'unavailable', done: 0, total: 40, message: 'model files missing', images: { done: 0, total: 0, message: null }, speech: { done: 0, total: 0, message: null, current: null } }, error: null }), host);
+    render(h(EnrichmentProgress, { status: { state: 'unavailable', done: 0, total: 40, message: 'model files missing', images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, error: null }), host);
     const box = host.querySelector('[data-testid="enrichment-progress"]')!;
     expect(box.textContent).toContain('Models not installed: model files missing');
     expect(box.textContent).toContain('Tagged 0 of 40 posts');

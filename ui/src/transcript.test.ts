@@ -60,7 +60,7 @@ function memo(over: Partial<Transcript> | null = {}, id = 7): Media {
 }
 
 function speech(over: Partial<SpeechTranscription> = {}): SpeechTranscription {
-  return { done: 0, total: 2, message: null, current: null, ...over };
+  return { model: 'whisper-tiny-en', done: 0, total: 2, message: null, current: null, ...over };
 }
 
 async function player(media: Media, props: { speech?: SpeechTranscription | null; onPostUpdated?: (p: Post) => void } = {}) {

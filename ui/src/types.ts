@@ -227,6 +227,8 @@ export type ImageLabelling = { done: number; total: number; message: string | nu
  * recording being transcribed now, with how far it got (0..1).
  */
 export type SpeechTranscription = {
+  /** The speech model in use (a catalog id). */
+  model: string;
   done: number;
   total: number;
   message: string | null;

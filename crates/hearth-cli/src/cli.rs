@@ -204,9 +204,10 @@ pub enum Command {
         /// Audio files (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A)
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// The speech model: whisper-tiny-en (default), whisper-base-en or whisper-small-en
-        #[arg(long, default_value = hearth_core::models::speech::DEFAULT_MODEL_ID)]
-        model: String,
+        /// The speech model: whisper-tiny-en, whisper-base-en or whisper-small-en (default: the
+        /// one chosen with `hearth models use-speech`, else whisper-tiny-en)
+        #[arg(long)]
+        model: Option<String>,
     },
     /// Serve the app to your browser on 127.0.0.1 (browser mode)
     Serve {
@@ -229,6 +230,8 @@ pub enum ModelsAction {
     Fetch { id: Option<String> },
     /// Check installed files against their pinned sha256 (non-zero exit on a mismatch)
     Verify { id: Option<String> },
+    /// Choose the speech model transcription uses (kept in config.toml)
+    UseSpeech { id: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -429,7 +432,10 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Models { action } => models_command(app, action, out),
         Command::Embed { input } => embed(app, input.as_deref(), out),
         Command::Classify { files, top } => classify(app, &files, usize::from(top), out),
-        Command::Transcribe { files, model } => transcribe(app, &files, &model, out),
+        Command::Transcribe { files, model } => {
+            let model = model.unwrap_or_else(|| app.config().speech_model.clone());
+            transcribe(app, &files, &model, out)
+        }
         Command::Sentiment { input } => sentiment(app, input.as_deref(), out),
         Command::Enrich => enrich(app, out),
         Command::BenchText { input } => bench_text(app, &input),
@@ -473,6 +479,17 @@ fn models_command(app: &App, action: ModelsAction, out: &Output) -> anyhow::Resu
                 out.value(&status, || format!("{} is installed in {}", status.id, status.path))?;
             }
             Ok(())
+        }
+        ModelsAction::UseSpeech { id } => {
+            let status = app.set_speech_model(&id)?;
+            let installed = app.models()?.into_iter().any(|model| model.id == id && model.state == "installed");
+            out.value(&status.speech, || {
+                if installed {
+                    format!("transcription uses {id} from now on")
+                } else {
+                    format!("transcription uses {id} from now on; fetch it with `hearth models fetch {id}`")
+                }
+            })
         }
         ModelsAction::Verify { id } => {
             let mut damaged = 0;

@@ -96,6 +96,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/events", get(events))
         .route("/models", get(models))
         .route("/models/{model_id}/download", post(download_model))
+        .route("/speech-model", post(set_speech_model))
         .route("/media/{id}", get(media))
         .route("/media/{id}/transcription/cancel", post(cancel_transcription))
         .route("/media/{id}/transcription/retry", post(retry_transcription))
@@ -414,6 +415,20 @@ async fn download_model(
 ) -> Result<Response, ApiError> {
     let models = blocking(move || state.app.start_model_download(&model_id)).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(models)).into_response())
+}
+
+/// `{"model": ID}`: the speech model transcription uses from now on.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChooseSpeechModel {
+    model: String,
+}
+
+async fn set_speech_model(
+    State(state): State<ServerState>,
+    Json(choice): Json<ChooseSpeechModel>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.set_speech_model(&choice.model)).await?))
 }
 
 async fn enrichment_status(State(state): State<ServerState>) -> Result<Response, ApiError> {

@@ -45,6 +45,8 @@ pub struct App {
     describer: Arc<Mutex<Option<Arc<ImageClassifier>>>>,
     /// The ranked orders later feed pages continue.
     ranked_snapshots: Arc<feed::RankedSnapshots>,
+    /// The speech model transcription uses (changed from Settings).
+    speech_choice: crate::transcription::SpeechChoice,
 }
 
 /// An image to describe, as the composer holds it.
@@ -142,7 +144,9 @@ impl App {
         })?;
         let store = Store::open(&config.database_path())?;
         let changes = Changes::default();
+        let speech_choice = crate::transcription::SpeechChoice::new(&config.speech_model);
         Ok(Self {
+            speech_choice,
             config: Arc::new(config),
             store,
             ranking: Arc::new(Personalised),
@@ -159,8 +163,13 @@ impl App {
     /// enrichment pipeline tagging posts in the background on the configured device.
     pub fn open_interactive(config: Config) -> Result<Self> {
         let mut app = Self::open_with_demo(config)?;
-        let worker =
-            EnrichmentWorker::start(&app.config, app.store.clone(), app.config.models_dir(), app.changes.clone());
+        let worker = EnrichmentWorker::start(
+            &app.config,
+            app.speech_choice.clone(),
+            app.store.clone(),
+            app.config.models_dir(),
+            app.changes.clone(),
+        );
         app.enrichment = Some(Arc::new(worker));
         Ok(app)
     }
@@ -173,9 +182,10 @@ impl App {
                 let (done, total) = crate::enrich::coverage(&self.store)?;
                 let (images_done, images_total) = crate::enrich::image_coverage(&self.store)?;
                 let images = crate::enrich::ImageStatus { done: images_done, total: images_total, message: None };
-                let (speech_done, speech_total) =
-                    crate::transcription::coverage(&self.store, &self.config.speech_model)?;
+                let model = self.speech_choice.get();
+                let (speech_done, speech_total) = crate::transcription::coverage(&self.store, &model)?;
                 let speech = crate::enrich::SpeechStatus {
+                    model,
                     done: speech_done,
                     total: speech_total,
                     message: None,
@@ -184,6 +194,25 @@ impl App {
                 Ok(EnrichmentStatus { state: "off", done, total, message: None, images, speech })
             }
         }
+    }
+
+    /// Chooses the speech model transcription uses from now on, and remembers the choice in
+    /// `config.toml`. Recordings it has not transcribed get the new model (the one running
+    /// finishes first); existing transcripts stay, and "Try again" redoes one with it. A model
+    /// that is not downloaded yet is fine: transcription waits for it, and says so.
+    pub fn set_speech_model(&self, model_id: &str) -> Result<EnrichmentStatus> {
+        if !crate::models::speech::MODEL_IDS.contains(&model_id) {
+            return Err(Error::invalid(format!(
+                "{model_id:?} is not a speech model; choose one of {}",
+                crate::models::speech::MODEL_IDS.join(", ")
+            )));
+        }
+        crate::config::save_speech_model(&self.config.data_dir, model_id)?;
+        self.speech_choice.set(model_id);
+        if let Some(worker) = &self.enrichment {
+            worker.speech_model_changed();
+        }
+        self.enrichment_status()
     }
 
     /// Stops transcribing an audio attachment (at once, if it is the job running) and leaves it

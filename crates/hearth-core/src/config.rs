@@ -38,6 +38,46 @@ struct ConfigFile {
     speech_model: Option<String>,
 }
 
+impl ConfigFile {
+    /// The file at `path`, or the defaults when there is none.
+    fn read(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text)
+                .map_err(|error| Error::invalid(format!("{} is not valid: {}", path.display(), error.message()))),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(error) => Err(Error::Unavailable(format!("cannot read {}: {error}", path.display()))),
+        }
+    }
+
+    /// Writes the file whole and then moves it into place, so a crash leaves the old file or
+    /// the new one, never half of one.
+    fn write(&self, path: &Path) -> Result<()> {
+        use std::io::Write as _;
+        let mut text =
+            String::from("# Hearth's settings. Hearth rewrites this file when they are changed in the app.\n");
+        for (key, value) in [("device", &self.device), ("speech_model", &self.speech_model)] {
+            if let Some(value) = value {
+                // A JSON string is a valid TOML basic string.
+                let quoted = serde_json::to_string(value).map_err(|error| Error::Internal(error.to_string()))?;
+                text.push_str(&format!("{key} = {quoted}\n"));
+            }
+        }
+        let partial = path.with_extension("toml.partial");
+        let cannot = |error| Error::io(format!("cannot write {}", path.display()), error);
+        let mut file = std::fs::File::create(&partial).map_err(cannot)?;
+        file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(cannot)?;
+        std::fs::rename(&partial, path).map_err(cannot)
+    }
+}
+
+/// Remembers the chosen speech model in `data_dir`'s `config.toml`, keeping what else it says.
+pub fn save_speech_model(data_dir: &Path, model_id: &str) -> Result<()> {
+    let path = data_dir.join(CONFIG_FILE);
+    let mut file = ConfigFile::read(&path)?;
+    file.speech_model = Some(model_id.to_owned());
+    file.write(&path)
+}
+
 impl Config {
     /// Uses `explicit` (the `--data-dir` flag) if given, else `$HEARTH_DATA_DIR`, else the
     /// platform's convention (`~/.local/share/hearth` on Linux).
@@ -61,12 +101,7 @@ impl Config {
     /// The configuration for `data_dir`, reading its `config.toml` when there is one.
     pub fn in_dir(data_dir: PathBuf) -> Result<Self> {
         let path = data_dir.join(CONFIG_FILE);
-        let file = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str::<ConfigFile>(&text)
-                .map_err(|error| Error::invalid(format!("{} is not valid: {}", path.display(), error.message())))?,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
-            Err(error) => return Err(Error::Unavailable(format!("cannot read {}: {error}", path.display()))),
-        };
+        let file = ConfigFile::read(&path)?;
         let device = match file.device {
             Some(device) => {
                 DeviceChoice::parse(&device).map_err(|error| Error::invalid(format!("{}: {error}", path.display())))?

@@ -246,6 +246,8 @@ pub struct EnrichmentStatus {
 /// running now, and why transcription waits, if it does.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SpeechStatus {
+    /// The speech model in use (chosen in Settings, or `speech_model` in `config.toml`).
+    pub model: String,
     pub done: i64,
     pub total: i64,
     pub message: Option<String>,
@@ -279,7 +281,13 @@ impl EnrichmentWorker {
     /// Every status change bumps `changes`.
     /// Transcription runs on a thread of its own (`transcription`), so a long recording never
     /// holds up tagging new posts; it wakes this worker to embed and tag what it transcribed.
-    pub fn start(config: &crate::config::Config, store: Store, models_dir: PathBuf, changes: Changes) -> Self {
+    pub fn start(
+        config: &crate::config::Config,
+        speech_choice: crate::transcription::SpeechChoice,
+        store: Store,
+        models_dir: PathBuf,
+        changes: Changes,
+    ) -> Self {
         let (device, data_dir) = (config.device, config.data_dir.clone());
         let (wake, woken) = mpsc::channel();
         let status = Arc::new(Reported {
@@ -293,10 +301,11 @@ impl EnrichmentWorker {
             }),
             changes,
             store: store.clone(),
-            speech_model: config.speech_model.clone(),
+            speech_choice: speech_choice.clone(),
         });
         let speech = crate::transcription::SpeechWorker::start(
             config,
+            speech_choice,
             store.clone(),
             models_dir.clone(),
             Arc::clone(&status),
@@ -336,6 +345,13 @@ impl EnrichmentWorker {
         self.speech.wake();
     }
 
+    /// Tells the worker the speech model changed: the status says so at once, and the
+    /// transcription thread loads the new model before its next job.
+    pub fn speech_model_changed(&self) {
+        self.status.update(|_| {});
+        self.speech.wake();
+    }
+
     pub fn status(&self) -> EnrichmentStatus {
         self.status.status.lock().map(|status| status.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
@@ -346,7 +362,7 @@ pub(crate) struct Reported {
     status: Mutex<EnrichmentStatus>,
     changes: Changes,
     store: Store,
-    speech_model: String,
+    speech_choice: crate::transcription::SpeechChoice,
 }
 
 impl Reported {
@@ -401,7 +417,8 @@ impl Reported {
         if let Ok((done, total)) = image_coverage(&self.store) {
             (status.images.done, status.images.total) = (done, total);
         }
-        if let Ok((done, total)) = crate::transcription::coverage(&self.store, &self.speech_model) {
+        status.speech.model = self.speech_choice.get();
+        if let Ok((done, total)) = crate::transcription::coverage(&self.store, &status.speech.model) {
             (status.speech.done, status.speech.total) = (done, total);
         }
         change(&mut status);

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -25,6 +25,26 @@ use crate::store::{now_ms, Store};
 const MODEL_RETRY: Duration = Duration::from_secs(60);
 /// How long the thread sleeps with nothing to do, unless woken.
 const IDLE_WAIT: Duration = Duration::from_secs(30);
+
+/// The speech model transcription uses now: the configured one at start-up, changed from
+/// Settings (`App::set_speech_model`). Shared by the app, the status and the thread, which
+/// loads the new model before its next job.
+#[derive(Debug, Clone)]
+pub struct SpeechChoice(Arc<RwLock<String>>);
+
+impl SpeechChoice {
+    pub fn new(model_id: &str) -> Self {
+        Self(Arc::new(RwLock::new(model_id.to_owned())))
+    }
+
+    pub fn get(&self) -> String {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub(crate) fn set(&self, model_id: &str) {
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = model_id.to_owned();
+    }
+}
 
 /// The transcription running now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,10 +68,10 @@ pub struct SpeechWorker {
     wake: Mutex<mpsc::Sender<()>>,
     running: Arc<Running>,
     store: Store,
-    model_id: String,
+    choice: SpeechChoice,
 }
 
-/// `(done, total)`: audio attachments `model_id` is finished with / all of them.
+/// `(done, total)`: audio attachments settled for `model_id` (see `audio_missing`) / all of them.
 pub fn coverage(store: &Store, model_id: &str) -> Result<(i64, i64)> {
     store.read(|connection| enrichments::audio_coverage(connection, model_id, MODEL_VERSION))
 }
@@ -59,6 +79,7 @@ pub fn coverage(store: &Store, model_id: &str) -> Result<(i64, i64)> {
 impl SpeechWorker {
     pub(crate) fn start(
         config: &crate::config::Config,
+        choice: SpeechChoice,
         store: Store,
         models_dir: PathBuf,
         status: Arc<Reported>,
@@ -71,7 +92,7 @@ impl SpeechWorker {
             models_dir,
             data_dir: config.data_dir.clone(),
             device: config.device,
-            model_id: config.speech_model.clone(),
+            choice: choice.clone(),
             status: Arc::clone(&status),
             running: Arc::clone(&running),
             text_worker,
@@ -80,7 +101,7 @@ impl SpeechWorker {
         if let Err(error) = spawned {
             status.set_speech(Some(format!("cannot start the transcription thread: {error}")), None);
         }
-        Self { wake: Mutex::new(wake), running, store, model_id: config.speech_model.clone() }
+        Self { wake: Mutex::new(wake), running, store, choice }
     }
 
     pub fn wake(&self) {
@@ -97,15 +118,13 @@ impl SpeechWorker {
                 return Ok(());
             }
         }
-        let model_id = self.model_id.clone();
         self.store.write(|connection| {
             audio_exists(connection, media_id)?;
-            // A finished transcript is kept: there is nothing left to cancel.
-            if enrichments::transcript_status(connection, media_id, &model_id, MODEL_VERSION)?
-                == Some(TranscriptStatus::Done)
-            {
+            // A finished transcript (by any model) is kept: there is nothing left to cancel.
+            if enrichments::is_transcribed(connection, media_id)? {
                 return Err(Error::Conflict("this recording is already transcribed".into()));
             }
+            let model_id = self.choice.get();
             let cancelled = MediaTranscript::with_status(TranscriptStatus::Cancelled, &model_id);
             enrichments::put_transcript(connection, media_id, &model_id, MODEL_VERSION, &cancelled, now_ms())
         })
@@ -137,7 +156,7 @@ struct Thread {
     models_dir: PathBuf,
     data_dir: PathBuf,
     device: DeviceChoice,
-    model_id: String,
+    choice: SpeechChoice,
     status: Arc<Reported>,
     running: Arc<Running>,
     text_worker: mpsc::Sender<()>,
@@ -150,22 +169,31 @@ impl Thread {
         if let Err(error) = self.store.write(|connection| enrichments::clear_interrupted_transcripts(connection)) {
             self.status.set_speech(Some(format!("transcription waits: {error}")), None);
         }
-        let model = loop {
-            match SpeechModel::load(&self.models_dir, &self.model_id, self.device) {
-                Ok(model) => break model.with_threads(crate::models::speech::background_threads()),
-                Err(error) => {
-                    self.status.set_speech(Some(format!("transcription waits: {error}")), None);
-                    if !wait(MODEL_RETRY) {
-                        return;
+        // The model in use, reloaded when the user chooses another (between jobs).
+        let mut loaded: Option<(String, SpeechModel)> = None;
+        loop {
+            let wanted = self.choice.get();
+            if loaded.as_ref().is_none_or(|(id, _)| *id != wanted) {
+                loaded = None;
+                match SpeechModel::load(&self.models_dir, &wanted, self.device) {
+                    Ok(model) => {
+                        loaded = Some((wanted, model.with_threads(crate::models::speech::background_threads())));
+                        self.status.set_speech(None, None);
+                    }
+                    Err(error) => {
+                        // Woken early by a download finishing or another choice.
+                        self.status.set_speech(Some(format!("transcription waits: {error}")), None);
+                        if !wait(MODEL_RETRY) {
+                            return;
+                        }
+                        continue;
                     }
                 }
             }
-        };
-        self.status.set_speech(None, None);
-        loop {
-            match self.next_job() {
+            let Some((model_id, model)) = loaded.as_ref() else { continue };
+            match self.next_job(model_id) {
                 Ok(Some((job, cancel, path))) => {
-                    self.transcribe(&model, &job, &cancel, &path);
+                    self.transcribe(model, model_id, &job, &cancel, &path);
                     *lock(&self.running) = None;
                     self.status.set_speech(None, None);
                     // The main worker embeds and tags what was said.
@@ -187,16 +215,15 @@ impl Thread {
     }
 
     /// Takes the next recording to transcribe, marking it `transcribing` and running.
-    fn next_job(&self) -> Result<Option<(Job, Arc<AtomicBool>, String)>> {
+    fn next_job(&self, model_id: &str) -> Result<Option<(Job, Arc<AtomicBool>, String)>> {
         let mut running = lock(&self.running);
-        let next =
-            self.store.read(|connection| enrichments::audio_missing(connection, &self.model_id, MODEL_VERSION, 1))?;
+        let next = self.store.read(|connection| enrichments::audio_missing(connection, model_id, MODEL_VERSION, 1))?;
         let Some((media_id, post_id, path)) = next.into_iter().next() else {
             return Ok(None);
         };
-        let marker = MediaTranscript::with_status(TranscriptStatus::Transcribing, &self.model_id);
+        let marker = MediaTranscript::with_status(TranscriptStatus::Transcribing, model_id);
         self.store.write(|connection| {
-            enrichments::put_transcript(connection, media_id, &self.model_id, MODEL_VERSION, &marker, now_ms())
+            enrichments::put_transcript(connection, media_id, model_id, MODEL_VERSION, &marker, now_ms())
         })?;
         let cancel = Arc::new(AtomicBool::new(false));
         *running = Some((media_id, Arc::clone(&cancel)));
@@ -205,7 +232,7 @@ impl Thread {
         Ok(Some((job, cancel, path)))
     }
 
-    fn transcribe(&self, model: &SpeechModel, job: &Job, cancel: &Arc<AtomicBool>, path: &str) {
+    fn transcribe(&self, model: &SpeechModel, model_id: &str, job: &Job, cancel: &Arc<AtomicBool>, path: &str) {
         let status = Arc::clone(&self.status);
         let result = read_stored_file(&self.data_dir, path)
             .and_then(|bytes| {
@@ -218,15 +245,15 @@ impl Thread {
         let outcome = match result {
             Ok(transcript) => MediaTranscript::done(transcript),
             Err(_) if cancel.load(Ordering::Relaxed) => {
-                MediaTranscript::with_status(TranscriptStatus::Cancelled, &self.model_id)
+                MediaTranscript::with_status(TranscriptStatus::Cancelled, model_id)
             }
             Err(error) => MediaTranscript {
                 error: Some(error.to_string()),
-                ..MediaTranscript::with_status(TranscriptStatus::Failed, &self.model_id)
+                ..MediaTranscript::with_status(TranscriptStatus::Failed, model_id)
             },
         };
         let stored = self.store.write(|connection| {
-            enrichments::put_transcript(connection, job.media_id, &self.model_id, MODEL_VERSION, &outcome, now_ms())
+            enrichments::put_transcript(connection, job.media_id, model_id, MODEL_VERSION, &outcome, now_ms())
         });
         if let Err(error) = stored {
             self.status.set_speech(Some(format!("a transcript could not be stored: {error}")), None);

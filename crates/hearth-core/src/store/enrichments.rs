@@ -289,36 +289,43 @@ pub fn put_image_labels(connection: &Connection, labels: &Enrichment, words: &st
     Ok(())
 }
 
-/// Audio attachments the speech model `model_id` has not transcribed (nor failed on, nor been
-/// told to leave), newest post first: `(media id, post id, path)`.
+/// SQL: audio attachment `m` is settled for speech model `?1` at version `?2`: some model
+/// finished it (`done`), the user cancelled it, or this model has a state for it (including
+/// `transcribing`, and `failed`, which "Try again" clears). So a newly chosen model takes the
+/// recordings nothing has transcribed (another model's failures among them), and keeps the
+/// transcripts there are; "Try again" transcribes one afresh with the model in use.
+const SETTLED_FOR_MODEL: &str = "EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
+        AND e.model_version = ?2
+        AND (e.model_id = ?1 OR json_extract(e.value_json, '$.status') IN ('done', 'cancelled'))";
+
+/// Up to `limit` stored audio attachments not settled for `model_id` (newest post first):
+/// `(media id, post id, stored path)`.
 pub fn audio_missing(
     connection: &Connection,
     model_id: &str,
     model_version: &str,
     limit: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
-    let mut statement = connection.prepare_cached(
+    let mut statement = connection.prepare_cached(&format!(
         "SELECT m.id, m.post_id, m.path FROM media m JOIN posts p ON p.id = m.post_id
-         WHERE m.kind = 'audio' AND m.path IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
-                           AND e.model_id = ?1 AND e.model_version = ?2)
+         WHERE m.kind = 'audio' AND m.path IS NOT NULL AND NOT {SETTLED_FOR_MODEL})
          ORDER BY p.created_at DESC, m.id DESC
-         LIMIT ?3",
-    )?;
+         LIMIT ?3"
+    ))?;
     let rows = statement
         .query_map(params![model_id, model_version, limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// `(done, total)`: stored audio attachments this speech model is finished with (transcribed,
-/// failed or cancelled) / all of them.
+/// `(done, total)`: stored audio attachments settled for this speech model (transcribed,
+/// failed or cancelled; not the one transcribing now) / all of them.
 pub fn audio_coverage(connection: &Connection, model_id: &str, model_version: &str) -> Result<(i64, i64)> {
     Ok(connection.query_row(
-        "SELECT (SELECT count(*) FROM media m WHERE m.kind = 'audio' AND m.path IS NOT NULL
-                 AND EXISTS (SELECT 1 FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
-                             AND e.model_id = ?1 AND e.model_version = ?2
-                             AND json_extract(e.value_json, '$.status') <> 'transcribing')),
-                (SELECT count(*) FROM media m WHERE m.kind = 'audio' AND m.path IS NOT NULL)",
+        &format!(
+            "SELECT (SELECT count(*) FROM media m WHERE m.kind = 'audio' AND m.path IS NOT NULL
+                     AND {SETTLED_FOR_MODEL} AND json_extract(e.value_json, '$.status') <> 'transcribing')),
+                    (SELECT count(*) FROM media m WHERE m.kind = 'audio' AND m.path IS NOT NULL)"
+        ),
         params![model_id, model_version],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?)
@@ -355,24 +362,14 @@ pub fn put_transcript(
     Ok(())
 }
 
-/// Where this model version's transcript of an audio attachment stands, if it has one.
-pub fn transcript_status(
-    connection: &Connection,
-    media_id: i64,
-    model_id: &str,
-    model_version: &str,
-) -> Result<Option<crate::models::speech::TranscriptStatus>> {
-    let value: Option<String> = connection
-        .query_row(
-            "SELECT value_json FROM enrichments WHERE media_id = ?1 AND kind = 'transcript'
-               AND model_id = ?2 AND model_version = ?3",
-            params![media_id, model_id, model_version],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(value
-        .and_then(|json| serde_json::from_str::<crate::models::speech::MediaTranscript>(&json).ok())
-        .map(|transcript| transcript.status))
+/// Whether any speech model has finished transcribing this audio attachment.
+pub fn is_transcribed(connection: &Connection, media_id: i64) -> Result<bool> {
+    Ok(connection.query_row(
+        "SELECT EXISTS (SELECT 1 FROM enrichments WHERE media_id = ?1 AND kind = 'transcript'
+           AND json_extract(value_json, '$.status') = 'done')",
+        [media_id],
+        |row| row.get(0),
+    )?)
 }
 
 /// Forgets an audio attachment's transcripts and what was made from them (its words, its
@@ -431,17 +428,22 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
+    /// Post 1, from a local source, by author 1.
+    fn insert_one_post(connection: &Connection) -> Result<()> {
+        Ok(connection.execute_batch(
+            "INSERT INTO sources (id, kind, name, url, created_at) VALUES (1, 'local', 'Local', 'local:', 0);
+             INSERT INTO authors (id, source_id, handle, display_name) VALUES (1, 1, 'me', 'Me');
+             INSERT INTO posts (id, source_id, author_id, remote_id, text, created_at, fetched_at)
+             VALUES (1, 1, 1, 'a', 'hello', 0, 0);",
+        )?)
+    }
+
     #[test]
     fn enrichments_round_trip_and_replace_per_model_version() {
         let store = Store::open_in_memory().unwrap();
         store
             .write(|connection| {
-                connection.execute_batch(
-                    "INSERT INTO sources (id, kind, name, url, created_at) VALUES (1, 'local', 'Local', 'local:', 0);
-                     INSERT INTO authors (id, source_id, handle, display_name) VALUES (1, 1, 'me', 'Me');
-                     INSERT INTO posts (id, source_id, author_id, remote_id, text, created_at, fetched_at)
-                     VALUES (1, 1, 1, 'a', 'hello', 0, 0);",
-                )?;
+                insert_one_post(connection)?;
                 let mut enrichment = Enrichment {
                     subject: Subject::Post(1),
                     kind: "embedding".into(),
@@ -474,5 +476,40 @@ mod tests {
             vector: None,
         };
         assert!(store.write(|connection| put(connection, &enrichment, 0)).is_err());
+    }
+
+    #[test]
+    fn a_newly_chosen_speech_model_takes_what_no_model_finished_and_keeps_the_rest() {
+        use crate::models::speech::{MediaTranscript, TranscriptStatus};
+        let store = Store::open_in_memory().unwrap();
+        store
+            .write(|connection| {
+                insert_one_post(connection)?;
+                connection.execute_batch(
+                    "INSERT INTO media (id, post_id, position, kind, mime, path)
+                     VALUES (1, 1, 0, 'audio', 'audio/wav', 'a.wav'), (2, 1, 1, 'audio', 'audio/wav', 'b.wav'),
+                            (3, 1, 2, 'audio', 'audio/wav', 'c.wav'), (4, 1, 3, 'audio', 'audio/wav', 'd.wav');",
+                )?;
+                let (tiny, base) = ("whisper-tiny-en", "whisper-base-en");
+                for (media_id, status) in
+                    [(1, TranscriptStatus::Done), (2, TranscriptStatus::Failed), (3, TranscriptStatus::Cancelled)]
+                {
+                    put_transcript(connection, media_id, tiny, "1", &MediaTranscript::with_status(status, tiny), 0)?;
+                }
+                let ids = |rows: Vec<(i64, i64, String)>| rows.into_iter().map(|row| row.0).collect::<Vec<_>>();
+                // tiny.en has settled three; base.en takes tiny's failure and the untouched one.
+                assert_eq!(ids(audio_missing(connection, tiny, "1", 10)?), [4]);
+                assert_eq!(ids(audio_missing(connection, base, "1", 10)?), [4, 2]);
+                assert_eq!(audio_coverage(connection, tiny, "1")?, (3, 4));
+                assert_eq!(audio_coverage(connection, base, "1")?, (2, 4));
+                // base.en at work on one: not missing, not yet done.
+                let working = MediaTranscript::with_status(TranscriptStatus::Transcribing, base);
+                put_transcript(connection, 4, base, "1", &working, 1)?;
+                assert_eq!(ids(audio_missing(connection, base, "1", 10)?), [2]);
+                assert_eq!(audio_coverage(connection, base, "1")?, (2, 4));
+                assert!(is_transcribed(connection, 1)? && !is_transcribed(connection, 2)?);
+                Ok(())
+            })
+            .unwrap();
     }
 }
