@@ -4,6 +4,7 @@
 
 mod commands;
 mod media_protocol;
+mod microphone;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,9 @@ pub fn run() -> ExitCode {
         .setup(move |tauri_app| {
             if let Some(app) = progress_app {
                 push_progress(tauri_app.handle().clone(), app);
+            }
+            if let Some(window) = tauri::Manager::get_webview_window(tauri_app, "main") {
+                microphone::allow(&window);
             }
             Ok(())
         })

@@ -103,7 +103,8 @@ before(async () => {
     tauriDriver,
     ['--port', String(port), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'],
     // Not 'inherit': the app it starts would hold the test runner's output open if it outlived us.
-    { env: { ...process.env, HEARTH_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', 'pipe'] },
+    // WebKit's test microphone (a tone) stands in for a sound card the test machine lacks.
+    { env: { ...process.env, HEARTH_DATA_DIR: dataDir, HEARTH_MOCK_MICROPHONE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   driver.stderr.on('data', (chunk) => (driverLog += chunk.toString()));
   await waitFor('tauri-driver to listen', async () => (await fetch(`${driverUrl}/status`)).ok, 20_000);
@@ -198,4 +199,39 @@ test('audio attachments play in the window (through a blob: URL, which WebKitGTK
   });
   assert.equal(result.error, undefined, result.error);
   assert.ok(result.duration > 1, `duration ${result.duration}`);
+});
+
+/** Clicks the first element matching `css` once it can be clicked (a dialog may still be opening). */
+async function click(css) {
+  await waitFor(`${css} to be clickable`, async () => {
+    const [element] = await findAll(css);
+    if (!element) return false;
+    await webdriver('POST', session(`/element/${element[ELEMENT]}/click`), {});
+    return true;
+  }, 15_000);
+}
+
+async function attribute(css, name) {
+  const [element] = await findAll(css);
+  return element ? webdriver('GET', session(`/element/${element[ELEMENT]}/attribute/${name}`)) : null;
+}
+
+test('a voice memo is recorded in the window and stored as a WAV', async () => {
+  await click('[data-testid="compose-button"]');
+  await click('[data-testid="voice-memo-record"]');
+  // WebKitGTK granted the page the microphone, so recording starts (no error shown).
+  await waitFor('recording to start', async () => {
+    const error = (await findAll('[data-testid="voice-memo-error"]'))[0];
+    if (error) throw new Error(await webdriver('GET', session(`/element/${error[ELEMENT]}/text`)));
+    return (await attribute('[data-testid="voice-recording"]', 'data-state')) === 'recording';
+  });
+  await new Promise((r) => setTimeout(r, 2200));
+  await click('[data-testid="voice-memo-stop"]');
+  await waitFor('the memo to be attached', async () => (await findAll('[data-testid="compose-audio"]')).length === 1);
+  await click('[data-testid="compose-submit"]');
+  const memo = await waitFor('the memo to reach the database', async () => {
+    const posts = hearthJson(dataDir, 'feed', '--mode', 'chronological', '--limit', '3');
+    return posts.find((post) => post.media?.[0]?.mime === 'audio/wav');
+  });
+  assert.ok(memo.media[0].duration_ms > 1500, `about two seconds were recorded: ${memo.media[0].duration_ms} ms`);
 });
