@@ -10,6 +10,7 @@ mod embeddings;
 mod embeddings_support;
 mod enrich;
 mod feed;
+mod feed_documents;
 mod images;
 mod interactions;
 mod models;

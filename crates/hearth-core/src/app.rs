@@ -19,7 +19,9 @@ use crate::post::{NewPost, Post};
 use crate::progress::Changes;
 use crate::ranking::{self, Personalised, RankingStrategy};
 use crate::search::{self, SearchResult};
+use crate::sources::sync::{SyncOutcome, SyncService, SyncStatus};
 use crate::store::interactions::{self as log, MutedAuthor};
+use crate::store::sources::{self as sources_store, Removed, SourceInfo};
 use crate::store::{now_ms, posts, Store};
 use crate::{compose, demo};
 
@@ -47,7 +49,43 @@ pub struct App {
     ranked_snapshots: Arc<feed::RankedSnapshots>,
     /// The speech model transcription uses (changed from Settings).
     speech_choice: crate::transcription::SpeechChoice,
+    /// Subscriptions and their syncs: started on first use (and at once, in the background,
+    /// by the interactive faces).
+    sync: Arc<Mutex<Option<SyncService>>>,
 }
+
+/// A change to a subscription: any of its name, tags, or whether it is paused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceChange {
+    pub name: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub paused: Option<bool>,
+}
+
+/// What an OPML import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpmlImport {
+    /// Subscriptions added (they sync in the background, or with `hearth sync`).
+    pub added: usize,
+    /// Feeds already subscribed to (their tags gain the file's folders).
+    pub existing: usize,
+    pub errors: Vec<OpmlError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpmlError {
+    pub url: String,
+    pub message: String,
+}
+
+/// Longest source name, in characters.
+const MAX_SOURCE_NAME_CHARS: usize = 200;
+/// Most tags on one source, and the longest tag.
+const MAX_TAGS: usize = 20;
+const MAX_TAG_CHARS: usize = 60;
+/// The largest OPML file read.
+const MAX_OPML_BYTES: usize = 5_000_000;
 
 /// An image to describe, as the composer holds it.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +107,7 @@ pub struct ImageDescription {
 pub struct Progress {
     pub models: Vec<ModelStatus>,
     pub enrichment: EnrichmentStatus,
+    pub sync: SyncStatus,
 }
 
 impl std::fmt::Debug for App {
@@ -146,6 +185,7 @@ impl App {
         let changes = Changes::default();
         let speech_choice = crate::transcription::SpeechChoice::new(&config.speech_model);
         Ok(Self {
+            sync: Arc::default(),
             speech_choice,
             config: Arc::new(config),
             store,
@@ -171,7 +211,166 @@ impl App {
             app.changes.clone(),
         );
         app.enrichment = Some(Arc::new(worker));
+        app.sync_service()?.start_background();
         Ok(app)
+    }
+
+    /// The sync machinery, started on first use.
+    fn sync_service(&self) -> Result<SyncService> {
+        let mut slot = self.sync.lock().map_err(|_| Error::Internal("the sync lock".into()))?;
+        if let Some(service) = slot.as_ref() {
+            return Ok(service.clone());
+        }
+        let app = self.clone_without_sync();
+        let service = SyncService::new(
+            self.store.clone(),
+            self.config.data_dir.clone(),
+            self.changes.clone(),
+            Arc::new(move || app.wake_enrichment()),
+        )?;
+        *slot = Some(service.clone());
+        Ok(service)
+    }
+
+    /// This app minus its sync service (what the service calls back into, so the two do not
+    /// keep each other alive).
+    fn clone_without_sync(&self) -> Self {
+        Self { sync: Arc::default(), ..self.clone() }
+    }
+
+    /// Every subscription, with its state.
+    pub fn sources(&self) -> Result<Vec<SourceInfo>> {
+        let syncing = self.sync.lock().ok().and_then(|slot| slot.as_ref().and_then(|service| service.status().current));
+        let mut list = self.store.read(sources_store::list)?;
+        for source in &mut list {
+            if syncing.as_deref() == Some(source.name.as_str()) {
+                source.state = "syncing";
+            }
+        }
+        Ok(list)
+    }
+
+    /// Subscribes to a feed by its address or its site's (fetching it once to check it).
+    pub fn add_source(&self, url: &str) -> Result<SourceInfo> {
+        self.sync_service()?.add(url)
+    }
+
+    /// Renames, retags, pauses or resumes a subscription.
+    pub fn update_source(&self, source_id: i64, change: &SourceChange) -> Result<SourceInfo> {
+        let name = change.name.as_deref().map(str::trim).map(|name| {
+            if name.is_empty() || name.chars().count() > MAX_SOURCE_NAME_CHARS {
+                Err(Error::invalid(format!("a name needs 1 to {MAX_SOURCE_NAME_CHARS} characters")))
+            } else {
+                Ok(name.to_owned())
+            }
+        });
+        let name = name.transpose()?;
+        let tags = change.tags.as_deref().map(clean_tags).transpose()?;
+        let now = now_ms();
+        self.store.write(|connection| {
+            sources_store::record(connection, source_id)?;
+            if let Some(name) = &name {
+                sources_store::rename(connection, source_id, name)?;
+            }
+            if let Some(tags) = &tags {
+                sources_store::set_tags(connection, source_id, tags)?;
+            }
+            if let Some(paused) = change.paused {
+                sources_store::set_paused(connection, source_id, paused, now)?;
+            }
+            Ok(())
+        })?;
+        if change.paused == Some(false) {
+            self.wake_sync();
+        }
+        self.source_info(source_id)
+    }
+
+    fn source_info(&self, source_id: i64) -> Result<SourceInfo> {
+        self.sources()?
+            .into_iter()
+            .find(|source| source.id == source_id)
+            .ok_or_else(|| Error::not_found("source", source_id))
+    }
+
+    /// Unsubscribes: the source's posts go, except (with `keep_liked`) the ones the user liked.
+    pub fn remove_source(&self, source_id: i64, keep_liked: bool) -> Result<Removed> {
+        let removed =
+            self.store.write(|connection| sources_store::remove(connection, source_id, keep_liked, now_ms()))?;
+        self.changes.bump();
+        Ok(removed)
+    }
+
+    /// "Refresh now": one source or all, in the background (progress: `Progress::sync`).
+    pub fn refresh_sources(&self, source_id: Option<i64>) -> Result<SyncStatus> {
+        self.sync_service()?.refresh(source_id)
+    }
+
+    /// Syncs one source, or all of them, now, and waits (the CLI's `hearth sync`).
+    pub fn sync_sources(&self, source_id: Option<i64>) -> Result<Vec<SyncOutcome>> {
+        self.sync_service()?.sync_blocking(source_id, true)
+    }
+
+    fn wake_sync(&self) {
+        if let Ok(slot) = self.sync.lock() {
+            if let Some(service) = slot.as_ref() {
+                service.wake();
+            }
+        }
+    }
+
+    /// Subscribes to every feed in an OPML file (folders become tags). The new ones sync in the
+    /// background, or with `hearth sync`.
+    pub fn import_opml(&self, text: &str) -> Result<OpmlImport> {
+        if text.len() > MAX_OPML_BYTES {
+            return Err(Error::invalid(format!("the file is larger than {} MB", MAX_OPML_BYTES / 1_000_000)));
+        }
+        let feeds = crate::sources::opml::parse(text)?;
+        let now = now_ms();
+        let mut import = OpmlImport { added: 0, existing: 0, errors: Vec::new() };
+        self.store.write(|connection| {
+            for feed in &feeds {
+                let url = match crate::sources::sync::parse_address(&feed.url) {
+                    Ok(url) => url,
+                    Err(error) => {
+                        import.errors.push(OpmlError { url: feed.url.clone(), message: error.to_string() });
+                        continue;
+                    }
+                };
+                let name = feed.title.clone().unwrap_or_else(|| url.to_string());
+                let name: String = name.chars().take(MAX_SOURCE_NAME_CHARS).collect();
+                let (source_id, new) =
+                    sources_store::add(connection, crate::post::SourceKind::Rss, &name, url.as_str(), None, now)?;
+                let tags = clean_tags(&feed.tags).unwrap_or_default();
+                sources_store::add_tags(connection, source_id, &tags)?;
+                if new {
+                    import.added += 1;
+                } else {
+                    import.existing += 1;
+                }
+            }
+            Ok(())
+        })?;
+        self.wake_sync();
+        self.changes.bump();
+        Ok(import)
+    }
+
+    /// Every subscription as an OPML 2.0 document, tags as folders.
+    pub fn export_opml(&self) -> Result<String> {
+        let sources = self.store.read(sources_store::list)?;
+        let listed: Vec<crate::sources::opml::OpmlSource<'_>> = sources
+            .iter()
+            .map(|source| crate::sources::opml::OpmlSource {
+                url: &source.url,
+                title: &source.name,
+                site_url: source.site_url.as_deref(),
+                tags: &source.tags,
+            })
+            .collect();
+        let created =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc2822).unwrap_or_default();
+        Ok(crate::sources::opml::export(&listed, &created))
     }
 
     /// What the enrichment pipeline is doing (`off` where it does not run, e.g. the CLI).
@@ -391,7 +590,12 @@ impl App {
     /// Where a media item's bytes are on disk. Remote media is fetched by the sources, never
     /// hot-linked; until a source has cached it, it is unavailable.
     pub fn media_file(&self, media_id: i64) -> Result<MediaFile> {
-        let location = self.store.read(|connection| posts::media_location(connection, media_id))?;
+        let mut location = self.store.read(|connection| posts::media_location(connection, media_id))?;
+        if location.path.is_none() && location.url.is_some() {
+            // A source's picture or recording not fetched yet: fetched now, by the backend.
+            self.sync_service()?.fetch_media_now(media_id)?;
+            location = self.store.read(|connection| posts::media_location(connection, media_id))?;
+        }
         let relative =
             location.path.ok_or_else(|| Error::Unavailable(format!("media {media_id} has not been downloaded yet")))?;
         // Paths are written by this app as `media/<sha256>.<ext>`; refuse anything else.
@@ -424,7 +628,8 @@ impl App {
 
     /// The models and the enrichment pipeline, as the progress bars show them.
     pub fn progress(&self) -> Result<Progress> {
-        Ok(Progress { models: self.models()?, enrichment: self.enrichment_status()? })
+        let sync = self.sync.lock().ok().and_then(|slot| slot.as_ref().map(SyncService::status)).unwrap_or_default();
+        Ok(Progress { models: self.models()?, enrichment: self.enrichment_status()?, sync })
     }
 
     /// The current change number, for a first `wait_for_progress`.
@@ -471,4 +676,23 @@ impl App {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+/// Tags as the user typed them: trimmed, blanks dropped, repeats dropped, within limits.
+fn clean_tags(tags: &[String]) -> Result<Vec<String>> {
+    let mut clean: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim();
+        if tag.is_empty() || clean.iter().any(|known| known == tag) {
+            continue;
+        }
+        if tag.chars().count() > MAX_TAG_CHARS {
+            return Err(Error::invalid(format!("a tag can have at most {MAX_TAG_CHARS} characters")));
+        }
+        clean.push(tag.to_owned());
+    }
+    if clean.len() > MAX_TAGS {
+        return Err(Error::invalid(format!("a source can have at most {MAX_TAGS} tags")));
+    }
+    Ok(clean)
 }

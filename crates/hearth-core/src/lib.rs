@@ -20,6 +20,7 @@ pub mod progress;
 pub mod random;
 pub mod ranking;
 pub mod search;
+pub mod sources;
 pub mod store;
 pub mod transcription;
 

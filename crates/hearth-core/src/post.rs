@@ -97,6 +97,11 @@ pub struct Media {
     /// What is said in an audio attachment, and where its transcription stands (`None` for
     /// images).
     pub transcript: Option<crate::models::speech::MediaTranscript>,
+    /// Where a source's media item came from (never loaded by the webview: the backend
+    /// fetches it into the cache and serves it like any other file).
+    pub remote_url: Option<String>,
+    /// Whether its file is on this machine.
+    pub cached: bool,
 }
 
 /// Engagement counts; `likes` includes the user's own like.
@@ -142,6 +147,10 @@ pub struct Post {
     pub reasons: Vec<String>,
     /// Its tone, once the enrichment pipeline has tagged it.
     pub tone: Option<PostTone>,
+    /// A feed entry's title.
+    pub title: Option<String>,
+    /// A feed entry's content: HTML sanitised before it was stored (`sources::sanitise`).
+    pub html: Option<String>,
 }
 
 /// A post the user writes in Hearth.

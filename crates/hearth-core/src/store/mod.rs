@@ -8,6 +8,7 @@ pub mod enrichments;
 pub mod interactions;
 pub mod posts;
 pub mod settings;
+pub mod sources;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,8 +28,14 @@ pub struct Migration {
 
 /// Every migration of every table, in application order.
 pub fn all_migrations() -> Vec<Migration> {
-    let mut migrations: Vec<Migration> =
-        [posts::MIGRATIONS, interactions::MIGRATIONS, enrichments::MIGRATIONS, settings::MIGRATIONS].concat();
+    let mut migrations: Vec<Migration> = [
+        posts::MIGRATIONS,
+        interactions::MIGRATIONS,
+        enrichments::MIGRATIONS,
+        settings::MIGRATIONS,
+        sources::MIGRATIONS,
+    ]
+    .concat();
     migrations.sort_by_key(|migration| migration.timestamp);
     migrations
 }

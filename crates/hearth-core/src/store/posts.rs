@@ -388,7 +388,8 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
                 s.id, s.kind, s.name, a.id, a.handle, a.display_name,
                 coalesce(st.liked, 0), coalesce(st.hidden, 0), coalesce(st.show_less, 0),
                 (SELECT e.value_json FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
-                 ORDER BY e.created_at DESC LIMIT 1)
+                 ORDER BY e.created_at DESC LIMIT 1),
+                p.title, p.html
          FROM posts p
          JOIN sources s ON s.id = p.source_id
          JOIN authors a ON a.id = p.author_id
@@ -426,6 +427,8 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
                 reason: None,
                 reasons: Vec::new(),
                 tone: row.get::<_, Option<String>>(16)?.and_then(|json| serde_json::from_str(&json).ok()),
+                title: row.get(17)?,
+                html: row.get(18)?,
             })
         })
         .optional()?;
@@ -438,7 +441,7 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
 
 fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
     let mut statement = connection.prepare_cached(
-        "SELECT m.id, m.kind, m.mime, m.size_bytes, m.alt_text, m.width, m.height, m.duration_ms,
+        "SELECT m.id, m.kind, m.mime, m.size_bytes, m.alt_text, m.width, m.height, m.duration_ms, m.url, m.path IS NOT NULL,
                 (SELECT e.value_json FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'labels'
                  ORDER BY e.created_at DESC LIMIT 1),
                 (SELECT e.value_json FROM enrichments e WHERE e.media_id = m.id AND e.kind = 'transcript'
@@ -450,9 +453,9 @@ fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
         let kind: String = row.get(1)?;
         let kind = MediaKind::parse(&kind).unwrap_or(MediaKind::Image);
         let labels: crate::models::image_classifier::ImageLabels =
-            row.get::<_, Option<String>>(8)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
+            row.get::<_, Option<String>>(10)?.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default();
         let stored: Option<MediaTranscript> =
-            row.get::<_, Option<String>>(9)?.and_then(|json| serde_json::from_str(&json).ok());
+            row.get::<_, Option<String>>(11)?.and_then(|json| serde_json::from_str(&json).ok());
         let transcript = (kind == MediaKind::Audio).then(|| stored.unwrap_or_else(MediaTranscript::waiting));
         Ok(Media {
             transcript,
@@ -466,6 +469,8 @@ fn media_of_post(connection: &Connection, post_id: i64) -> Result<Vec<Media>> {
             width: row.get(5)?,
             height: row.get(6)?,
             duration_ms: row.get(7)?,
+            remote_url: row.get(8)?,
+            cached: row.get(9)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
