@@ -11,7 +11,7 @@ use hearth_core::sources::{feed, opml};
 use hearth_core::ErrorCode;
 use url::Url;
 
-fn fixtures() -> PathBuf {
+pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds")
 }
 

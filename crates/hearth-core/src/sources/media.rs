@@ -110,10 +110,10 @@ async fn fetch_file(data_dir: &Path, http: &Fetcher, item: &Pending) -> Result<F
         MediaKind::Audio => (MAX_AUDIO_BYTES, Duration::from_secs(600), "audio/*"),
         _ => (MAX_IMAGE_BYTES, Duration::from_secs(60), "image/*"),
     };
-    let limits = http::Limits { timeout, connect_timeout: Duration::from_secs(10), max_bytes };
+    let limits = http::Limits { timeout, max_bytes };
     let bytes = match http.get(&url, &Validators::default(), accept, limits).await {
         Ok(http::Response::Body { bytes, .. }) => bytes,
-        Ok(http::Response::NotModified) => return Err(Error::Unavailable("the server sent no file".into())),
+        Ok(http::Response::NotModified { .. }) => return Err(Error::Unavailable("the server sent no file".into())),
         Err(failure) => return Err(Error::Unavailable(failure.message)),
     };
     let sniffed = crate::media::sniff(&bytes)

@@ -36,7 +36,10 @@ pub trait Network: Send + Sync {
 #[allow(clippy::large_enum_variant)] // one per request, moved once: boxing buys nothing
 pub enum Fetched {
     /// Nothing changed since the last sync (`304 Not Modified`).
-    Unchanged,
+    Unchanged {
+        /// The source moved for good to this address.
+        moved_to: Option<Url>,
+    },
     Document {
         document: FeedDocument,
         validators: Validators,
@@ -61,8 +64,10 @@ impl Network for Feeds {
                 retry_after: None,
                 status: None,
             })?;
-            match http.get(&url, &source.validators, FEED_ACCEPT, http::Limits::FEED).await? {
-                http::Response::NotModified => Ok(Fetched::Unchanged),
+            match http.get(&url, &source.validators, FEED_ACCEPT, http::Limits::feed()).await? {
+                http::Response::NotModified { moved_permanently } => {
+                    Ok(Fetched::Unchanged { moved_to: moved_permanently })
+                }
                 http::Response::Body { bytes, content_type, validators, final_url, moved_permanently } => {
                     if feed::looks_like_html(&bytes, content_type.as_deref()) {
                         return Err(Failure {

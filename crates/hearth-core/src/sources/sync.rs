@@ -167,8 +167,11 @@ impl SyncService {
     /// The feed at `url`: the document itself, or the first feed a page there advertises.
     async fn find_feed(&self, url: &Url) -> Result<(Url, FeedDocument, Validators)> {
         let unreachable = |failure: Failure| Error::Unavailable(format!("could not fetch {url}: {}", failure.message));
-        let response =
-            self.http.get(url, &Validators::default(), "*/*", super::http::Limits::FEED).await.map_err(unreachable)?;
+        let response = self
+            .http
+            .get(url, &Validators::default(), "*/*", super::http::Limits::feed())
+            .await
+            .map_err(unreachable)?;
         let super::http::Response::Body { bytes, content_type, validators, final_url, .. } = response else {
             return Err(Error::Unavailable(format!("{url} sent nothing")));
         };
@@ -180,7 +183,10 @@ impl SyncService {
         let candidates = feed::discover(&bytes, &final_url);
         let mut last_error = format!("no feed found at {url}: the page does not link to one");
         for candidate in candidates.into_iter().take(3) {
-            match self.http.get(&candidate, &Validators::default(), super::FEED_ACCEPT, super::http::Limits::FEED).await
+            match self
+                .http
+                .get(&candidate, &Validators::default(), super::FEED_ACCEPT, super::http::Limits::feed())
+                .await
             {
                 Ok(super::http::Response::Body { bytes, validators, final_url, .. }) => {
                     match feed::parse(&bytes, &final_url) {
@@ -188,7 +194,7 @@ impl SyncService {
                         Err(error) => last_error = format!("no feed found at {url}: {}", error),
                     }
                 }
-                Ok(super::http::Response::NotModified) => {}
+                Ok(super::http::Response::NotModified { .. }) => {}
                 Err(failure) => {
                     last_error = format!("the feed {candidate} that {url} links to could not be fetched: {failure}")
                 }
@@ -263,10 +269,12 @@ impl SyncService {
         };
         let now = now_ms();
         let written = match fetched {
-            Ok(Fetched::Unchanged) => {
+            Ok(Fetched::Unchanged { moved_to }) => {
                 let next = now + millis(super::next_after_success(None));
+                let record =
+                    SyncRecord { moved_to: moved_to.as_ref().map(Url::as_str), ..SyncRecord::success(now, next) };
                 self.store
-                    .write(|connection| stored::record_sync(connection, source.id, &SyncRecord::success(now, next)))
+                    .write(|connection| stored::record_sync(connection, source.id, &record))
                     .map(|()| ("unchanged", 0, 0, next))
             }
             Ok(Fetched::Document { document, validators, moved_to }) => self.store.write(|connection| {
