@@ -69,6 +69,55 @@ pub async fn cancel_transcription(app: State<'_, Startup>, media_id: i64) -> Com
 }
 
 #[tauri::command]
+pub async fn sources(app: State<'_, Startup>) -> CommandResult<Vec<hearth_core::store::sources::SourceInfo>> {
+    blocking(&app, move |app| app.sources()).await
+}
+
+#[tauri::command]
+pub async fn add_source(
+    app: State<'_, Startup>,
+    url: String,
+) -> CommandResult<hearth_core::store::sources::SourceInfo> {
+    blocking(&app, move |app| app.add_source(&url)).await
+}
+
+#[tauri::command]
+pub async fn update_source(
+    app: State<'_, Startup>,
+    id: i64,
+    change: hearth_core::app::SourceChange,
+) -> CommandResult<hearth_core::store::sources::SourceInfo> {
+    blocking(&app, move |app| app.update_source(id, &change)).await
+}
+
+#[tauri::command]
+pub async fn remove_source(
+    app: State<'_, Startup>,
+    id: i64,
+    keep_liked: bool,
+) -> CommandResult<hearth_core::store::sources::Removed> {
+    blocking(&app, move |app| app.remove_source(id, keep_liked)).await
+}
+
+#[tauri::command]
+pub async fn sync_now(
+    app: State<'_, Startup>,
+    source_id: Option<i64>,
+) -> CommandResult<hearth_core::sources::sync::SyncStatus> {
+    blocking(&app, move |app| app.refresh_sources(source_id)).await
+}
+
+#[tauri::command]
+pub async fn import_opml(app: State<'_, Startup>, opml: String) -> CommandResult<hearth_core::app::OpmlImport> {
+    blocking(&app, move |app| app.import_opml(&opml)).await
+}
+
+#[tauri::command]
+pub async fn export_opml(app: State<'_, Startup>) -> CommandResult<String> {
+    blocking(&app, move |app| app.export_opml()).await
+}
+
+#[tauri::command]
 pub async fn set_speech_model(
     app: State<'_, Startup>,
     model: String,

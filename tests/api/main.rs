@@ -396,3 +396,65 @@ async fn the_speech_model_is_chosen_over_http_and_bad_choices_are_refused() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["speech"]["model"], "whisper-tiny-en");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_managed_over_http() {
+    // Python's own web server serves the published feeds.
+    let feeds = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds");
+    let mut python = std::process::Command::new("python3")
+        .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+        .current_dir(feeds)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(python.stdout.take().unwrap()), &mut line).unwrap();
+    let port = line.split(" port ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap().to_owned();
+    let feed_url = format!("http://127.0.0.1:{port}/atom/atom_example_xhtml.xml");
+
+    let server = server_of(App::open);
+    let (status, list) = get(&server, "/api/sources").await;
+    assert_eq!((status, list), (StatusCode::OK, json!([])));
+    let (status, source) = post_json(&server, "/api/sources", json!({ "url": feed_url }).to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{source}");
+    assert_eq!(source["item_count"], 1);
+    let id = source["id"].as_i64().unwrap();
+    let (status, renamed) =
+        post_json(&server, &format!("/api/sources/{id}"), json!({ "name": "Red Blob", "tags": ["games"] }).to_string())
+            .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!((renamed["name"].as_str(), renamed["tags"][0].as_str()), (Some("Red Blob"), Some("games")));
+
+    let (status, sync) = post_json(&server, "/api/sync", json!({ "source_id": id }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{sync}");
+    assert!(sync["state"].is_string(), "{sync}");
+
+    let (status, _, headers) = send(&server, request("GET", "/api/opml/export").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/x-opml"));
+    assert!(headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains("hearth-subscriptions.opml"));
+
+    let opml = "<opml version=\"2.0\"><body><outline text=\"Games\"><outline type=\"rss\" text=\"X\" xmlUrl=\"https://x.test/feed\"/></outline></body></opml>";
+    let (status, import) = post_json(&server, "/api/opml/import", json!({ "opml": opml }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{import}");
+    assert_eq!(import["added"], 1);
+
+    for (uri, body) in [
+        ("/api/sources", json!({ "url": "ftp://x.test/feed" })),
+        ("/api/sources", json!({ "address": "https://x.test" })),
+        ("/api/opml/import", json!({ "opml": "not opml" })),
+        (&*format!("/api/sources/{id}"), json!({ "name": "" })),
+    ] {
+        let (status, body) = post_json(&server, uri, body.to_string()).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    }
+    let (status, removed) =
+        post_json(&server, &format!("/api/sources/{id}/remove"), json!({ "keep_liked": true }).to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(removed["removed_posts"], 1);
+    let (status, body) = post_json(&server, &format!("/api/sources/{id}/remove"), "{}").await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let _ = python.kill();
+    let _ = python.wait();
+}

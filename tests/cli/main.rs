@@ -378,3 +378,72 @@ fn the_speech_model_is_chosen_once_and_remembered() {
     let config = std::fs::read_to_string(dir.path().join("config.toml")).unwrap();
     assert!(config.contains("whisper-small-en"), "a refused choice changes nothing: {config}");
 }
+
+/// Python's own web server on 127.0.0.1, serving the published feeds of tests/fixtures/feeds.
+struct StaticServer {
+    child: std::process::Child,
+    base: String,
+}
+
+impl StaticServer {
+    fn start() -> Self {
+        use std::io::BufRead as _;
+        let feeds = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds");
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+            .current_dir(feeds)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+        let port = line.split(" port ").nth(1).and_then(|rest| rest.split_whitespace().next()).expect(&line);
+        Self { child, base: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn feeds_are_subscribed_synced_listed_exported_and_removed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = StaticServer::start();
+    let added = hearth(dir.path(), &["source", "add", &format!("{}/rss09/rss091.xml", server.base), "--json"]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let source = &json_lines(&added)[0];
+    assert_eq!((source["name"].as_str(), source["item_count"].as_i64()), (Some("WriteTheWeb"), Some(6)), "{source}");
+    let id = source["id"].as_i64().unwrap().to_string();
+
+    let synced = hearth(dir.path(), &["sync", "--json"]);
+    assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
+    assert_eq!(json_lines(&synced)[0]["status"], "unchanged", "python's server answers If-Modified-Since with 304");
+
+    let listed = json_lines(&hearth(dir.path(), &["source", "list", "--json"]));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["state"], "ok");
+    let exported = hearth(dir.path(), &["opml", "export"]);
+    let opml = String::from_utf8(exported.stdout).unwrap();
+    assert!(opml.contains(&format!("xmlUrl=\"{}/rss09/rss091.xml\"", server.base)), "{opml}");
+
+    let other = tempfile::tempdir().unwrap();
+    let file = other.path().join("list.opml");
+    std::fs::write(&file, &opml).unwrap();
+    let imported = hearth(other.path(), &["opml", "import", file.to_str().unwrap(), "--json"]);
+    assert_eq!(json_lines(&imported)[0]["added"], 1);
+
+    let removed = hearth(dir.path(), &["source", "remove", &id, "--json"]);
+    assert_eq!(json_lines(&removed)[0]["removed_posts"], 6);
+    assert!(json_lines(&hearth(dir.path(), &["source", "list", "--json"])).is_empty());
+
+    let refused = hearth(dir.path(), &["source", "add", "ftp://files.example/feed", "--json"]);
+    assert!(!refused.status.success());
+    let error: Value = serde_json::from_slice(&refused.stderr).unwrap();
+    assert_eq!(error["code"], "invalid_input", "{error}");
+}

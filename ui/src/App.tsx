@@ -550,8 +550,9 @@ export function App() {
 
   // aria-setsize is -1 while more posts can still be loaded (size unknown). A list drawn in parts
   // (the digest's topics) passes where the part starts (`offset`) and how many cards there are in all
-  // (`count`): the roving focus and j/k run through every part, one card tabbable in all.
-  const renderCards = (items: Post[], setSize: number, offset = 0, count = items.length) => {
+  // (`count`): the roving focus and j/k run through every part, one card tabbable in all. Under the
+  // digest's topic headings a post's title is a level lower (`titleLevel`).
+  const renderCards = (items: Post[], setSize: number, offset = 0, count = items.length, titleLevel: 2 | 3 = 2) => {
     const roving = focusIndex >= 0 && focusIndex < count ? focusIndex : 0;
     return items.map((p, i) => (
       <PostCard
@@ -563,6 +564,7 @@ export function App() {
         collapsed={collapsed[p.id]}
         expanded={Boolean(expanded[p.id])}
         now={now}
+        titleLevel={titleLevel}
         {...handlers}
         onFocusCard={(index) => setFocusIndex(offset + index)}
       />
@@ -596,7 +598,7 @@ export function App() {
         error={digestError}
         onBack={closeDigest}
         onRetry={() => void loadDigest()}
-        renderPosts={(items, offset) => renderCards(items, items.length, offset, digestPosts.length)}
+        renderPosts={(items, offset) => renderCards(items, items.length, offset, digestPosts.length, 3)}
         listRef={feedEl}
       />
     );

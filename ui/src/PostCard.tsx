@@ -1,4 +1,6 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+// A post card: the author, where the post came from, its title and text (a feed item's HTML
+// through RichText), media, the actions, and "Why this post?".
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Post, Media, SpeechTranscription } from './types';
 import { api, mediaUrl, playableMediaUrl, releasePlayableUrl } from './api';
 import {
@@ -9,6 +11,7 @@ import {
   imageAlt,
   initials,
   isDemotion,
+  isHttpUrl,
   linkify,
   MACHINE_PREFIX,
   reasonsToShow,
@@ -19,6 +22,7 @@ import {
   toneText,
 } from './format';
 import * as I from './icons';
+import { RichBody, richContent } from './RichText';
 import { TranscriptView } from './Transcript';
 import { isPending, transcriptMayHaveChanged, useSpeechProgress } from './transcription';
 
@@ -49,6 +53,8 @@ type Props = CardHandlers & {
   collapsed: Collapsed;
   expanded: boolean;
   now: Date;
+  /** The heading level of a post's title: 2 in the feed and search, 3 under the digest's topic headings. */
+  titleLevel?: 2 | 3;
 };
 
 const LONG_TEXT = 700;
@@ -522,12 +528,43 @@ function isInteractive(el: EventTarget | null, stop: Element): boolean {
   return false;
 }
 
+/** The badge saying where a post came from: a feed's own name, else the kind of source ("Demo"). */
+function SourceBadge({ source }: { source: Post['source'] }) {
+  const feed = source.kind === 'rss' && source.name.trim() !== '';
+  return (
+    <span
+      class={`source-badge src-${source.kind}`}
+      data-testid="source-badge"
+      title={feed ? `From the feed ${source.name}` : source.name}
+    >
+      {feed ? source.name : sourceLabel(source.kind)}
+    </span>
+  );
+}
+
 export function PostCard(props: Props) {
-  const { post, index, setSize, tabbable, collapsed, expanded, now } = props;
+  const { post, index, setSize, tabbable, collapsed, expanded, now, titleLevel = 2 } = props;
   const ref = useRef<HTMLElement>(null);
+  // A feed item's HTML as Preact elements (made once per body), and whether "Show more" opened
+  // it; a click on one of its links reaches the latest post and handler.
+  const latest = useRef({ post, onOpenLink: props.onOpenLink });
+  latest.current = { post, onOpenLink: props.onOpenLink };
+  const rich = useMemo(
+    () =>
+      post.html
+        ? richContent(post.html, post.media ?? [], titleLevel + 1, (url) => latest.current.onOpenLink(latest.current.post, url))
+        : null,
+    [post.html, post.media, titleLevel],
+  );
+  // Opened whole by "Show more", or by opening the post (a click on the card, the `o` key).
+  const [richOpen, setRichOpen] = useState(expanded);
+  useEffect(() => {
+    if (expanded) setRichOpen(true);
+  }, [expanded]);
   // One shared subscription for every card; none while this card has no transcript to wait for.
   const speech = useTranscriptRefresh(post, collapsed ? undefined : props.onPostUpdated);
   const authorId = `post-${post.id}-author`;
+  const titleId = `post-${post.id}-title`;
   const textId = `post-${post.id}-text`;
   const name = post.author.display_name || post.author.handle;
 
@@ -586,15 +623,23 @@ export function PostCard(props: Props) {
     );
   }
 
-  const images = post.media.filter((m) => m.kind === 'image');
+  // Images the HTML body shows in place are not shown again below it; images not stored on this device cannot be shown.
+  const images = post.media.filter(
+    (m) => m.kind === 'image' && m.cached !== false && !(rich && !rich.empty && rich.mediaIds.includes(m.id)),
+  );
   const audios = post.media.filter((m) => m.kind === 'audio');
   const videos = post.media.filter((m) => m.kind === 'video');
   const long = post.text.length > LONG_TEXT || post.text.split('\n').length > 14;
   const liked = post.state.liked;
+  const title = post.title?.trim() ? post.title.trim() : null;
+  const Title = titleLevel === 3 ? 'h3' : 'h2';
+  // HTML that sanitises down to nothing falls back to the plain text.
+  const showRich = rich !== null && !rich.empty;
 
   return (
     <article
       {...common}
+      aria-labelledby={title ? `${authorId} ${titleId}` : authorId}
       aria-describedby={textId}
       onClick={(e) => {
         if (!isInteractive(e.target, e.currentTarget as Element)) props.onOpen(post);
@@ -611,25 +656,71 @@ export function PostCard(props: Props) {
             </span>
             <span class="handle">@{post.author.handle}</span>
           </span>
-          <span class={`source-badge src-${post.source.kind}`} title={post.source.name}>
-            {sourceLabel(post.source.kind)}
-          </span>
+          <SourceBadge source={post.source} />
           <ToneChip tone={post.tone} />
           <time class="time" dateTime={post.created_at} title={absoluteTime(post.created_at)}>
             {relativeTime(post.created_at, now)}
           </time>
         </header>
 
-        {post.text && (
-          <div class={'text-wrap' + (long && !expanded ? ' clamped' : '')}>
-            <PostText text={post.text} id={textId} onOpenLink={(url) => props.onOpenLink(post, url)} />
-          </div>
+        {title && (
+          <Title class="card-title" id={titleId} data-testid="post-title">
+            {post.url && isHttpUrl(post.url) ? (
+              <a
+                href={post.url}
+                target="_blank"
+                rel="noopener noreferrer"
+                title={post.url}
+                onClick={externalClick(post.url, (url) => props.onOpenLink(post, url))}
+              >
+                {title}
+              </a>
+            ) : (
+              title
+            )}
+          </Title>
         )}
-        {!post.text && <span id={textId} class="sr-only">Post without text</span>}
-        {long && !expanded && (
-          <button type="button" class="link-btn show-more" onClick={() => props.onOpen(post)}>
-            Show more
-          </button>
+
+        {showRich ? (
+          <>
+            <div class={'text-wrap rich-wrap' + (rich.long && !richOpen ? ' clamped' : '')}>
+              <RichBody content={rich} id={textId} />
+            </div>
+            {rich.long && (
+              <button
+                type="button"
+                class="link-btn show-more"
+                data-testid="rich-toggle"
+                aria-expanded={richOpen}
+                aria-controls={textId}
+                onClick={() => {
+                  // Reading on counts as opening the post, as "Show more" on a plain post does.
+                  if (!richOpen) props.onOpen(post);
+                  setRichOpen(!richOpen);
+                }}
+              >
+                {richOpen ? 'Show less' : 'Show more'}
+              </button>
+            )}
+          </>
+        ) : (
+          <>
+            {post.text && (
+              <div class={'text-wrap' + (long && !expanded ? ' clamped' : '')}>
+                <PostText text={post.text} id={textId} onOpenLink={(url) => props.onOpenLink(post, url)} />
+              </div>
+            )}
+            {!post.text && (
+              <span id={textId} class="sr-only">
+                Post without text
+              </span>
+            )}
+            {long && !expanded && (
+              <button type="button" class="link-btn show-more" onClick={() => props.onOpen(post)}>
+                Show more
+              </button>
+            )}
+          </>
         )}
 
         {images.length > 0 && <ImageGrid images={images} />}

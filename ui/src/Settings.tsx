@@ -16,6 +16,7 @@ import {
 } from './format';
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
+import { SourcesSection } from './Sources';
 import * as I from './icons';
 
 /** How each `device` setting reads in the status list. */
@@ -654,6 +655,12 @@ export function Settings({ theme, onTheme, onBack, onFeedChanged, toast }: Props
   };
 
   const sections: Section[] = [
+    // First: what is in the feed is what people come to Settings for most.
+    {
+      id: 'sources',
+      title: 'Subscriptions',
+      render: () => <SourcesSection />,
+    },
     {
       id: 'appearance',
       title: 'Appearance',
@@ -774,7 +781,6 @@ export function Settings({ theme, onTheme, onBack, onFeedChanged, toast }: Props
       title: 'Models',
       render: () => <ModelsSection />,
     },
-    // Later sections ("Sources") go here: add { id, title, render } entries.
     {
       id: 'status',
       title: 'Status',

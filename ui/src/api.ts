@@ -15,10 +15,15 @@ import type {
   ModelStatus,
   Mutes,
   NewPost,
+  OpmlImport,
   Post,
   Progress,
+  RemovedSource,
   SearchResult,
+  SourceChange,
+  SourceInfo,
   Status,
+  SyncStatus,
   ToneLabel,
 } from './types';
 
@@ -179,6 +184,8 @@ export type Call = {
   path: string;
   body?: unknown;
   keepalive?: boolean;
+  /** What a successful HTTP reply holds: JSON (the default), or a text file read as it is. */
+  reply?: 'json' | 'text';
 };
 
 function query(params: Record<string, string | number | boolean | null | undefined>): string {
@@ -289,10 +296,52 @@ export const calls = {
     method: 'POST',
     path: `/api/media/${mediaId}/transcription/retry`,
   }),
+  sources: (): Call => ({ command: 'sources', method: 'GET', path: '/api/sources' }),
+  addSource: (url: string): Call => ({
+    command: 'add_source',
+    args: { url },
+    method: 'POST',
+    path: '/api/sources',
+    body: { url },
+  }),
+  updateSource: (id: number, change: SourceChange): Call => ({
+    command: 'update_source',
+    // Only the fields being changed: absence means "leave as it is".
+    args: { id, change: dropUndefined(change) },
+    method: 'POST',
+    path: `/api/sources/${id}`,
+    body: dropUndefined(change),
+  }),
+  removeSource: (id: number, keepLiked: boolean): Call => ({
+    command: 'remove_source',
+    args: { id, keepLiked },
+    method: 'POST',
+    path: `/api/sources/${id}/remove`,
+    body: { keep_liked: keepLiked },
+  }),
+  syncNow: (sourceId?: number | null): Call => ({
+    command: 'sync_now',
+    // null: every subscription that is not paused.
+    args: { sourceId: sourceId ?? null },
+    method: 'POST',
+    path: '/api/sync',
+    body: { source_id: sourceId ?? null },
+  }),
+  importOpml: (opml: string): Call => ({
+    command: 'import_opml',
+    args: { opml },
+    method: 'POST',
+    path: '/api/opml/import',
+    body: { opml },
+  }),
+  exportOpml: (): Call => ({ command: 'export_opml', method: 'GET', path: '/api/opml/export', reply: 'text' }),
 };
 
+/** The Accept header of a text reply: the OPML export is served as `text/x-opml`. */
+const TEXT_ACCEPT = 'text/x-opml, application/xml;q=0.9, text/*;q=0.8';
+
 export function buildRequest(c: Call, tok: string | null): { url: string; init: RequestInit } {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: c.reply === 'text' ? TEXT_ACCEPT : 'application/json' };
   if (tok) headers.Authorization = `Bearer ${tok}`;
   const init: RequestInit = { method: c.method, headers, credentials: 'same-origin' };
   if (c.method === 'POST') {
@@ -329,9 +378,15 @@ async function viaHttp<T>(c: Call, w: Win): Promise<T> {
   } catch {
     throw new ApiError('unavailable', 'Could not reach Hearth. Is it still running?');
   }
-  const text = await res.text().catch(() => '');
+  const read = await res.text().catch(() => null);
+  const text = read ?? '';
   const body = parseJson(text);
   if (!res.ok) throw toApiError(body, res.status);
+  // Errors are JSON either way; a text reply that worked is the text itself.
+  if (c.reply === 'text') {
+    if (read === null) throw new ApiError('unavailable', 'The reply from Hearth broke off. Try again.');
+    return read as T;
+  }
   if (body === undefined && text) throw new ApiError('internal', 'Hearth sent a reply that could not be read.');
   return (body ?? null) as T;
 }
@@ -375,6 +430,27 @@ export const api = {
   cancelTranscription: (mediaId: number) => send<Post>(calls.cancelTranscription(mediaId)),
   /** Queues an audio attachment for transcription again (after a failure or a cancel); returns the post holding it. */
   retryTranscription: (mediaId: number) => send<Post>(calls.retryTranscription(mediaId)),
+  /** The feed subscriptions, in the order the backend keeps them. */
+  sources: () => send<SourceInfo[]>(calls.sources()),
+  /**
+   * Subscribes to a feed: the backend fetches and checks it first, finding the feed from a web
+   * page's address when it needs to (`invalid_input` when there is none, `unavailable` when the
+   * site cannot be reached).
+   */
+  addSource: (url: string) => send<SourceInfo>(calls.addSource(url)),
+  /** Renames, retags, pauses or resumes a subscription; returns it as it is afterwards. */
+  updateSource: (id: number, change: SourceChange) => send<SourceInfo>(calls.updateSource(id, change)),
+  /** Unsubscribes and deletes the subscription's posts, except the liked ones when `keepLiked`. */
+  removeSource: (id: number, keepLiked: boolean) => send<RemovedSource>(calls.removeSource(id, keepLiked)),
+  /**
+   * Starts refreshing one subscription, or all of them when `sourceId` is left out; `onProgress`
+   * reports how far it got (`Progress.sync`).
+   */
+  syncNow: (sourceId?: number | null) => send<SyncStatus>(calls.syncNow(sourceId)),
+  /** Subscribes to every feed in an OPML file (its text). */
+  importOpml: (opml: string) => send<OpmlImport>(calls.importOpml(opml)),
+  /** Every subscription as an OPML file (its text), for other feed readers. */
+  exportOpml: () => send<string>(calls.exportOpml()),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -436,9 +512,9 @@ type ProgressListener = (p: Progress) => void;
 type ProgressErrorListener = (e: ApiError) => void;
 
 /**
- * Calls `listener` with the models and the tagging progress each time the backend reports that
- * they moved, and `onError` when it could not read them (or, in browser mode, reach Hearth).
- * Returns the function that stops listening.
+ * Calls `listener` with the models, the tagging progress and the feed refresh each time the
+ * backend reports that they moved, and `onError` when it could not read them (or, in browser
+ * mode, reach Hearth). Returns the function that stops listening.
  * Inside the desktop app nothing is sent on subscribing, so fetch the current state first with
  * `api.models()` and `api.enrichmentStatus()`; in browser mode the first event is the current state.
  */
@@ -597,5 +673,15 @@ export function readAsBase64(file: Blob): Promise<string> {
       resolve(comma >= 0 ? result.slice(comma + 1) : result);
     };
     reader.readAsDataURL(file);
+  });
+}
+
+/** Reads a File as text (UTF-8 unless the file says otherwise), for files sent as text such as OPML. */
+export function readAsText(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onerror = () => reject(new ApiError('invalid_input', 'Could not read that file.'));
+    reader.onload = () => resolve(String(reader.result ?? ''));
+    reader.readAsText(file);
   });
 }

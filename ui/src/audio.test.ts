@@ -17,6 +17,8 @@ const media: Media = {
   labels: [],
   machine_description: null,
   transcript: null,
+  remote_url: null,
+  cached: true,
 };
 
 let host: HTMLElement;

@@ -239,7 +239,7 @@ export function downloadError(error: string | null | undefined): string {
 }
 
 /** "a plain phrase" -> "A plain phrase." (backend messages are lower-case phrases). */
-function asSentence(e: string): string {
+export function asSentence(e: string): string {
   const first = e.charAt(0).toUpperCase() + e.slice(1);
   return /[.!?…]$/.test(first) ? first : first + '.';
 }
@@ -308,4 +308,111 @@ export function speechText(s: { done: number; total: number; message: string | n
   const detail = s.message?.trim();
   if (detail) return asSentence(detail);
   return s.total <= 0 || s.done >= s.total ? 'Up to date' : 'Working…';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feed subscriptions (Settings → Subscriptions)
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * A stretch of time in words, in the largest unit that fits: "1 minute", "25 minutes",
+ * "3 hours", "2 days" (at least a minute). `round` turns the count in that unit into a whole number.
+ */
+export function durationWords(ms: number, round: (x: number) => number = Math.floor): string {
+  const t = Math.max(0, ms);
+  const [n, one, many] =
+    t < HOUR ? [t / MINUTE, 'minute', 'minutes'] : t < DAY ? [t / HOUR, 'hour', 'hours'] : [t / DAY, 'day', 'days'];
+  return counted(Math.max(1, round(n)), one, many);
+}
+
+/** How long ago `iso` was: "just now" (under a minute, or a little in the future), "5 minutes ago", "2 days ago". */
+export function agoText(iso: string, now: Date = new Date()): string {
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return '';
+  const ms = now.getTime() - t;
+  return ms < MINUTE ? 'just now' : `${durationWords(ms)} ago`;
+}
+
+/** How long until `iso`: "in 25 minutes", "in 2 hours"; "in a moment" when under a minute or already past. */
+export function inText(iso: string, now: Date = new Date()): string {
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return '';
+  const ms = t - now.getTime();
+  return ms < MINUTE ? 'in a moment' : `in ${durationWords(ms, Math.round)}`;
+}
+
+/** The host a feed is read from, without "www.": "https://www.example.com/feed.xml" -> "example.com". */
+export function feedHost(url: string): string {
+  try {
+    const host = new URL(url).host;
+    return host.replace(/^www\./i, '') || url;
+  } catch {
+    return url;
+  }
+}
+
+type SourceStateFields = {
+  state: string;
+  paused: boolean;
+  last_sync_at: string | null;
+  next_sync_at: string | null;
+  last_error: string | null;
+};
+
+/**
+ * Where a subscription stands, in plain words: "Synced 5 minutes ago · next in 25 minutes",
+ * "Not synced yet", "Paused", "Failing: <why>", "Syncing…". `fetching`: the refresh running now
+ * is fetching it.
+ */
+export function sourceStateText(s: SourceStateFields, now: Date = new Date(), fetching = false): string {
+  if (fetching || s.state === 'syncing') return 'Syncing…';
+  if (s.paused || s.state === 'paused') return 'Paused';
+  if (s.state === 'failing') {
+    const why = s.last_error?.trim();
+    return why ? `Failing: ${why}` : 'Failing';
+  }
+  const last = s.last_sync_at ? agoText(s.last_sync_at, now) : '';
+  const next = s.next_sync_at ? inText(s.next_sync_at, now) : '';
+  return [last ? `Synced ${last}` : 'Not synced yet', next ? `next ${next}` : ''].filter(Boolean).join(' · ');
+}
+
+/** "12 posts", "1 post". */
+export function postCountText(n: number): string {
+  return counted(Math.max(0, n), 'post', 'posts');
+}
+
+/**
+ * A running refresh in words: "Refreshing 3 of 12: Example Blog" while a feed is being fetched,
+ * else "Refreshing feeds: 2 of 12 done"; '' when nothing is refreshing.
+ */
+export function syncText(s: { state: string; done: number; total: number; current: string | null }): string {
+  if (s.state !== 'syncing') return '';
+  const total = Math.max(0, s.total);
+  const done = Math.max(0, Math.min(s.done, total));
+  const current = s.current?.trim();
+  if (current && total > 0) return `Refreshing ${Math.min(done + 1, total).toLocaleString()} of ${total.toLocaleString()}: ${current}`;
+  return `Refreshing feeds: ${done.toLocaleString()} of ${total.toLocaleString()} done`;
+}
+
+/** "Refreshed 2 of 12 feeds" (the refresh bar's value in words). */
+export function refreshedText(done: number, total: number): string {
+  const d = Math.max(0, Math.min(done, total));
+  return `Refreshed ${d.toLocaleString()} of ${total.toLocaleString()} ${total === 1 ? 'feed' : 'feeds'}`;
+}
+
+/** What an OPML import did: "Added 5 feeds, 2 already subscribed." (and how many could not be added). */
+export function opmlImportText(r: { added: number; existing: number; errors: unknown[] }): string {
+  const added = r.added > 0 ? `Added ${counted(r.added, 'feed', 'feeds')}` : 'Added no feeds';
+  const existing = r.existing > 0 ? `, ${r.existing.toLocaleString()} already subscribed` : '';
+  const failed = r.errors.length > 0 ? `; ${counted(r.errors.length, 'feed', 'feeds')} could not be added` : '';
+  return `${added}${existing}${failed}.`;
+}
+
+/** What removing a subscription deleted: "Removed 12 posts; kept 2 you liked." */
+export function removedText(r: { removed_posts: number; kept_posts: number }): string {
+  const removed = `Removed ${counted(Math.max(0, r.removed_posts), 'post', 'posts')}`;
+  return r.kept_posts > 0 ? `${removed}; kept ${r.kept_posts.toLocaleString()} you liked.` : `${removed}.`;
 }

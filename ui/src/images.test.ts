@@ -41,6 +41,8 @@ function image(over: Partial<Media> = {}): Media {
     labels: espresso.labels,
     machine_description: 'Probably an espresso.',
     transcript: null,
+    remote_url: null,
+    cached: true,
     ...over,
   };
 }

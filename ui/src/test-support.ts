@@ -34,13 +34,15 @@ export function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
-/** A tagged demo post; `over` replaces any field. */
+/** A tagged demo post (plain text, no title); `over` replaces any field. */
 export function samplePost(over: Partial<Post> = {}): Post {
   return {
     id: 1,
     source: { id: 1, kind: 'demo', name: 'Demo' },
     author: { id: 1, handle: 'ada', display_name: 'Ada', avatar_color: '#336699' },
+    title: null,
     text: 'Hello',
+    html: null,
     created_at: '2024-01-01T00:00:00Z',
     url: null,
     media: [],

@@ -56,6 +56,8 @@ function memo(over: Partial<Transcript> | null = {}, id = 7): Media {
     labels: [],
     machine_description: null,
     transcript: over === null ? null : transcript(over),
+    remote_url: null,
+    cached: true,
   };
 }
 

@@ -33,6 +33,13 @@ export type Media = {
    * images and video. Always shown marked as machine-generated.
    */
   transcript: Transcript | null;
+  /**
+   * Where a feed's media came from (the `src` of an image in the post's `html`); null for media
+   * that did not come from a feed. Only for matching: the UI never loads it, it loads `id`.
+   */
+  remote_url: string | null;
+  /** Whether the bytes are stored on this device (a feed's media may not be fetched yet). */
+  cached: boolean;
 };
 
 /** Where an audio attachment's transcription stands. */
@@ -64,7 +71,15 @@ export type Post = {
   id: number;
   source: { id: number; kind: SourceKind; name: string };
   author: Author;
+  /** A feed item's title; null for posts without one. */
+  title: string | null;
+  /** The post as plain text (what search and the models read). */
   text: string;
+  /**
+   * A feed item's body as HTML, already sanitised by the backend (ammonia); null for posts that
+   * are plain text. The UI still renders it only through `RichText`, never as markup.
+   */
+  html: string | null;
   created_at: string;
   url: string | null;
   media: Media[];
@@ -238,5 +253,48 @@ export type SpeechTranscription = {
 /** The transcription running now (`SpeechTranscription.current`). */
 export type SpeechJob = { media_id: number; post_id: number; fraction: number };
 
-/** What the backend pushes whenever a model download or the tagging pipeline moves (`onProgress`). */
-export type Progress = { models: ModelStatus[]; enrichment: EnrichmentStatus };
+/**
+ * What the backend pushes whenever a model download, the tagging pipeline or a feed refresh
+ * moves (`onProgress`).
+ */
+export type Progress = { models: ModelStatus[]; enrichment: EnrichmentStatus; sync: SyncStatus };
+
+/** Where a subscription stands: `new` until its first refresh. */
+export type SourceState = 'ok' | 'syncing' | 'failing' | 'paused' | 'new';
+
+/** A subscription (`sources`, `add_source`, `update_source`). */
+export type SourceInfo = {
+  id: number;
+  kind: 'rss';
+  /** The name shown on its posts; the user can change it. */
+  name: string;
+  /** The feed's address. */
+  url: string;
+  /** The site the feed belongs to, when the feed says. */
+  site_url: string | null;
+  tags: string[];
+  paused: boolean;
+  state: SourceState;
+  /** RFC 3339: the last refresh that worked. */
+  last_sync_at: string | null;
+  /** RFC 3339: when the next refresh is due; null while paused. */
+  next_sync_at: string | null;
+  /** Why the last refresh failed, in plain words. */
+  last_error: string | null;
+  item_count: number;
+};
+
+/** What can be changed about a subscription (`update_source`): the fields left out stay as they are. */
+export type SourceChange = { name?: string; tags?: string[]; paused?: boolean };
+
+/**
+ * Feed refreshing (`sync_now`, and pushed as `Progress.sync`): feeds refreshed of all in this
+ * round, and the name of the one being fetched.
+ */
+export type SyncStatus = { state: 'idle' | 'syncing'; done: number; total: number; current: string | null };
+
+/** What an OPML import did (`import_opml`): feeds added, feeds already followed, and the ones that failed. */
+export type OpmlImport = { added: number; existing: number; errors: { url: string; message: string }[] };
+
+/** What removing a subscription deleted (`remove_source`): its posts, less the liked ones it was asked to keep. */
+export type RemovedSource = { removed_posts: number; kept_posts: number };

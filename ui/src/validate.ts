@@ -1,4 +1,5 @@
-// Client-side validation of a draft, mirroring the limits in docs/api.md.
+// Client-side validation of a draft, mirroring the limits in docs/api.md, and of what is typed
+// when subscribing to a feed (its address, its tags).
 
 export const MiB = 1024 * 1024;
 
@@ -97,4 +98,46 @@ export function guessMime(name: string, reported: string): string {
     weba: 'audio/webm',
   };
   return map[ext] ?? 'application/octet-stream';
+}
+
+/** The address of a feed (or of the site that has one) as typed, checked before it is sent. */
+export type FeedAddress = { ok: true; url: string } | { ok: false; message: string };
+
+/**
+ * Checks a feed's address before asking the backend to subscribe: an absolute http(s) URL with a
+ * host. "example.com/feed" gets "https://" in front; anything with another scheme is refused.
+ */
+export function checkFeedAddress(input: string): FeedAddress {
+  const typed = input.trim();
+  if (!typed) return { ok: false, message: 'Type the address of a feed, or of the site that has one.' };
+  // No scheme at all ("example.com/feed", "localhost:8080/feed"): https is meant. "mailto:…" and
+  // the like keep theirs, and are refused below.
+  const withScheme = /^[a-z][a-z0-9+.-]*:(?!\d)/i.test(typed) ? typed : `https://${typed.replace(/^\/+/, '')}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return { ok: false, message: 'That is not a web address. It should look like https://example.com/feed.xml.' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { ok: false, message: 'Only http and https addresses can be followed.' };
+  }
+  if (!url.hostname || /\s/.test(typed)) {
+    return { ok: false, message: 'That is not a web address. It should look like https://example.com/feed.xml.' };
+  }
+  return { ok: true, url: url.href };
+}
+
+/** Tags typed as a comma-separated list: trimmed, blanks dropped, each once (the first spelling wins). */
+export function parseTags(text: string): string[] {
+  const seen = new Set<string>();
+  const tags: string[] = [];
+  for (const part of text.split(',')) {
+    const tag = part.trim().replace(/\s+/g, ' ');
+    const key = tag.toLowerCase();
+    if (!tag || seen.has(key)) continue;
+    seen.add(key);
+    tags.push(tag);
+  }
+  return tags;
 }

@@ -129,6 +129,22 @@ pub enum Command {
     },
     /// Check the database file for damage (exits non-zero if any is found)
     Check,
+    /// Feed subscriptions: add, list, remove
+    Source {
+        #[command(subcommand)]
+        action: SourceAction,
+    },
+    /// Fetch subscriptions now (all of them, or one): one JSON object per source
+    Sync {
+        /// Only this source
+        #[arg(long, value_name = "ID")]
+        source: Option<i64>,
+    },
+    /// Subscription lists in OPML, to and from other feed readers
+    Opml {
+        #[command(subcommand)]
+        action: OpmlAction,
+    },
     /// List, fetch and verify the on-device models
     Models {
         #[command(subcommand)]
@@ -220,6 +236,29 @@ pub enum Command {
     },
     /// Embed and tag every post that has not been yet (the background pipeline, in the foreground)
     Enrich,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceAction {
+    /// Subscribe to a feed, by its address or its website's
+    Add { url: String },
+    /// Every subscription with its state
+    List,
+    /// Unsubscribe; its posts go, except the ones you liked
+    Remove {
+        id: i64,
+        /// Remove the liked posts too
+        #[arg(long)]
+        delete_liked: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpmlAction {
+    /// Subscribe to every feed in an OPML file (folders become tags)
+    Import { file: PathBuf },
+    /// Write every subscription as OPML to standard output
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -430,6 +469,9 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             Ok(())
         }
         Command::Models { action } => models_command(app, action, out),
+        Command::Source { action } => source_command(app, action, out),
+        Command::Sync { source } => sync(app, source, out),
+        Command::Opml { action } => opml_command(app, action, out),
         Command::Embed { input } => embed(app, input.as_deref(), out),
         Command::Classify { files, top } => classify(app, &files, usize::from(top), out),
         Command::Transcribe { files, model } => {
@@ -445,6 +487,79 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref())
         }
         Command::Serve { .. } => unreachable_serve(),
+    }
+}
+
+fn source_command(app: &App, action: SourceAction, out: &Output) -> anyhow::Result<()> {
+    match action {
+        SourceAction::Add { url } => {
+            let source = app.add_source(&url)?;
+            out.value(&source, || {
+                format!("Subscribed to {} ({} posts): source {}", source.name, source.item_count, source.id)
+            })
+        }
+        SourceAction::List => {
+            for source in app.sources()? {
+                out.value(&source, || {
+                    let state = match (&source.last_error, source.state) {
+                        (Some(error), _) => error.clone(),
+                        (None, state) => state.to_owned(),
+                    };
+                    format!(
+                        "{:>4}  {:<30} {:>5} posts  {}  {}",
+                        source.id, source.name, source.item_count, source.url, state
+                    )
+                })?;
+            }
+            Ok(())
+        }
+        SourceAction::Remove { id, delete_liked } => {
+            let removed = app.remove_source(id, !delete_liked)?;
+            out.value(&removed, || {
+                format!(
+                    "Removed source {id}: {} posts deleted, {} liked posts kept",
+                    removed.removed_posts, removed.kept_posts
+                )
+            })
+        }
+    }
+}
+
+/// `hearth sync`: fetches now and reports each source; the exit status says if any failed.
+fn sync(app: &App, source: Option<i64>, out: &Output) -> anyhow::Result<()> {
+    let outcomes = app.sync_sources(source)?;
+    let failed = outcomes.iter().filter(|outcome| outcome.status == "failed").count();
+    for outcome in &outcomes {
+        out.value(outcome, || match &outcome.error {
+            Some(error) => format!("{}: {error}", outcome.name),
+            None => format!("{}: {} new, {} updated", outcome.name, outcome.new, outcome.updated),
+        })?;
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} sources could not be synced", outcomes.len());
+    }
+    Ok(())
+}
+
+fn opml_command(app: &App, action: OpmlAction, out: &Output) -> anyhow::Result<()> {
+    match action {
+        OpmlAction::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|error| hearth_core::Error::invalid(format!("cannot read {}: {error}", file.display())))?;
+            let import = app.import_opml(&text)?;
+            out.value(&import, || {
+                let mut lines = vec![format!(
+                    "Added {} subscriptions ({} already there); `hearth sync` fetches them",
+                    import.added, import.existing
+                )];
+                lines.extend(import.errors.iter().map(|error| format!("  {}: {}", error.url, error.message)));
+                lines.join("\n")
+            })
+        }
+        OpmlAction::Export => {
+            print!("{}", app.export_opml()?);
+            Ok(())
+        }
     }
 }
 

@@ -97,6 +97,12 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/models", get(models))
         .route("/models/{model_id}/download", post(download_model))
         .route("/speech-model", post(set_speech_model))
+        .route("/sources", get(sources).post(add_source))
+        .route("/sources/{id}", post(update_source))
+        .route("/sources/{id}/remove", post(remove_source))
+        .route("/sync", post(sync_now))
+        .route("/opml/import", post(import_opml))
+        .route("/opml/export", get(export_opml))
         .route("/media/{id}", get(media))
         .route("/media/{id}/transcription/cancel", post(cancel_transcription))
         .route("/media/{id}/transcription/retry", post(retry_transcription))
@@ -415,6 +421,89 @@ async fn download_model(
 ) -> Result<Response, ApiError> {
     let models = blocking(move || state.app.start_model_download(&model_id)).await?;
     Ok((StatusCode::ACCEPTED, axum::Json(models)).into_response())
+}
+
+async fn sources(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.sources()).await?))
+}
+
+/// `POST /api/sources` body: `{"url": "…"}`, a feed's address or its site's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddSource {
+    url: String,
+}
+
+async fn add_source(State(state): State<ServerState>, Json(add): Json<AddSource>) -> Result<Response, ApiError> {
+    let source = blocking(move || state.app.add_source(&add.url)).await?;
+    Ok((StatusCode::CREATED, axum::Json(source)).into_response())
+}
+
+async fn update_source(
+    State(state): State<ServerState>,
+    Id(id): Id,
+    Json(change): Json<hearth_core::app::SourceChange>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.update_source(id, &change)).await?))
+}
+
+/// `POST /api/sources/{id}/remove` body: `{"keep_liked": bool}` (default true).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemoveSource {
+    #[serde(default = "keep")]
+    keep_liked: bool,
+}
+
+fn keep() -> bool {
+    true
+}
+
+async fn remove_source(
+    State(state): State<ServerState>,
+    Id(id): Id,
+    Json(remove): Json<RemoveSource>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.remove_source(id, remove.keep_liked)).await?))
+}
+
+/// `POST /api/sync` body: `{"source_id": ID | null}` (null: every source).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyncNow {
+    #[serde(default)]
+    source_id: Option<i64>,
+}
+
+async fn sync_now(State(state): State<ServerState>, Json(sync): Json<SyncNow>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.refresh_sources(sync.source_id)).await?))
+}
+
+/// `POST /api/opml/import` body: `{"opml": "<opml …>"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportOpml {
+    opml: String,
+}
+
+async fn import_opml(State(state): State<ServerState>, Json(import): Json<ImportOpml>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.import_opml(&import.opml)).await?))
+}
+
+/// The subscriptions as an OPML file, for other feed readers.
+async fn export_opml(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    let opml = blocking(move || state.app.export_opml()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/x-opml; charset=utf-8")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"hearth-subscriptions.opml\""),
+            ),
+        ],
+        opml,
+    )
+        .into_response())
 }
 
 /// `{"model": ID}`: the speech model transcription uses from now on.

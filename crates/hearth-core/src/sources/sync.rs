@@ -61,13 +61,32 @@ pub struct SyncOutcome {
     pub next_sync_at: String,
 }
 
+/// The sync runtime, shut down without waiting when the last handle goes: the app may be
+/// dropped inside another runtime (browser mode's server), where waiting is not allowed.
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        // Only `drop` takes the runtime out.
+        self.0.as_ref().expect("the sync runtime lives as long as its handles").block_on(future)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// The sync machinery: cheap to clone.
 #[derive(Clone)]
 pub struct SyncService {
     store: Store,
     data_dir: PathBuf,
     http: Fetcher,
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<Runtime>,
     status: Arc<Mutex<SyncStatus>>,
     changes: Changes,
     /// Called when posts arrive (the enrichment pipeline wakes).
@@ -98,7 +117,7 @@ impl SyncService {
             store,
             data_dir,
             http: Fetcher::new()?,
-            runtime: Arc::new(runtime),
+            runtime: Arc::new(Runtime(Some(runtime))),
             status: Arc::default(),
             changes,
             on_new_posts,
