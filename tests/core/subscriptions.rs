@@ -342,3 +342,35 @@ fn an_opml_list_subscribes_with_folders_as_tags_and_exports_back() {
     assert_eq!(error.code(), ErrorCode::InvalidInput);
     assert_eq!(app.sources().unwrap().len(), 6);
 }
+
+#[test]
+fn fetched_posts_are_tagged_by_the_background_pipeline_like_any_other() {
+    std::env::set_var(FEED_TIMEOUT_ENV, "2");
+    std::env::set_var("HEARTH_MODELS_DIR", crate::embeddings_support::models_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let config = hearth_core::Config {
+        device: hearth_core::models::DeviceChoice::Cpu,
+        ..hearth_core::Config::in_dir(dir.path().to_path_buf()).unwrap()
+    };
+    let app = App::open_interactive(config).unwrap();
+    let server = FeedServer::start();
+    let body = "<p>What a wonderful, joyful morning at the harbour: everyone loved the festival!</p>";
+    server.route(
+        "/feed",
+        Route::Document { body: rss(&[(Some("joy"), "Festival", body, None)]), content_type: "application/rss+xml" },
+    );
+    let source = app.add_source(&server.url("/feed")).unwrap();
+    let post_id = posts_of(&app, source.id)[0].id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let post = app.get_post(post_id).unwrap();
+        if let Some(tone) = post.tone {
+            assert_eq!(tone.label, "positive", "{tone:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never tagged: {:?}", app.enrichment_status());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let found = app.search("festival harbour", Some(5), None).unwrap();
+    assert!(found.posts.iter().any(|post| post.id == post_id), "searchable: {:?}", found.posts);
+}

@@ -306,3 +306,41 @@ fn attribute_of(tag: &str, name: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_entry_is_cut_to_size_in_its_text_and_keeps_its_id() {
+        let words = "<p>".to_owned() + &"harbour ".repeat(200_000) + "</p>";
+        let xml = format!(
+            "<rss version=\"2.0\"><channel><title>Big</title><item><guid>big-1</guid><title>Long read</title>\
+             <description><![CDATA[{words}]]></description></item></channel></rss>"
+        );
+        let document = parse(xml.as_bytes(), &Url::parse("https://big.test/feed").unwrap()).unwrap();
+        let entry = &document.entries[0];
+        assert_eq!(entry.remote_id, "big-1");
+        assert!(entry.text.chars().count() <= MAX_TEXT_CHARS + 1, "{} characters", entry.text.chars().count());
+        assert!(entry.text.ends_with('…'));
+    }
+
+    #[test]
+    fn more_entries_than_kept_leave_the_newest() {
+        let items: String = (0..MAX_ENTRIES + 20)
+            .map(|index| {
+                format!(
+                    "<item><guid>{index}</guid><title>Item {index}</title><pubDate>{}</pubDate></item>",
+                    time::OffsetDateTime::from_unix_timestamp(1_700_000_000 + i64::try_from(index).unwrap_or(0) * 60)
+                        .unwrap()
+                        .format(&time::format_description::well_known::Rfc2822)
+                        .unwrap()
+                )
+            })
+            .collect();
+        let xml = format!("<rss version=\"2.0\"><channel><title>Many</title>{items}</channel></rss>");
+        let document = parse(xml.as_bytes(), &Url::parse("https://many.test/feed").unwrap()).unwrap();
+        assert_eq!(document.entries.len(), MAX_ENTRIES);
+        assert_eq!(document.entries[0].remote_id, (MAX_ENTRIES + 19).to_string(), "newest first");
+    }
+}
