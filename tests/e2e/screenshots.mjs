@@ -8,7 +8,8 @@
 // Environment: HEARTH_BIN overrides the backend binary; CHROMIUM overrides the browser
 // (default /usr/bin/chromium); SCREENSHOTS_DIR overrides the output folder
 // (default assets/screenshots/). Every shot is one 1280x860 viewport at device scale 1.
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -66,6 +67,28 @@ function report(target) {
   return size;
 }
 
+/**
+ * A web server on 127.0.0.1 with a few published feeds from tests/fixtures/feeds, their dates
+ * removed so their posts lead the Latest view. Resolves to { origin, close() }.
+ */
+async function feedServer() {
+  const feeds = path.join(ROOT, 'tests', 'fixtures', 'feeds');
+  const files = {
+    '/cloudflare.xml': 'rss2/rss_2.0_cloudflare.xml',
+    '/debian.xml': 'rss1/rss_1.0_debian.xml',
+    '/redblobgames.xml': 'atom/atom_example_xhtml.xml',
+    '/nightvale.xml': 'rss2/rss_2.0_nightvale.xml',
+  };
+  const server = http.createServer((req, res) => {
+    const file = files[req.url];
+    if (!file) return void res.writeHead(404).end();
+    const text = readFileSync(path.join(feeds, file), 'utf8').replace(/<(pubDate|updated|published|dc:date)>[^<]*<\/\1>/g, '');
+    res.writeHead(200, { 'content-type': 'application/xml' }).end(text);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { origin: `http://127.0.0.1:${server.address().port}`, paths: Object.keys(files), close: () => server.close() };
+}
+
 async function main() {
   assertServeBuilt();
   mkdirSync(OUT, { recursive: true });
@@ -73,11 +96,21 @@ async function main() {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'hearth-shots-'));
   let server;
   let browser;
+  let feeds;
   const problems = [];
   try {
     importDemo(dataDir);
     server = await startServe(dataDir, { uiDir: UI_DIST });
     browser = await launchChromium();
+    feeds = await feedServer();
+    for (const feedPath of feeds.paths) {
+      const res = await fetch(`${server.origin}/api/sources`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `${feeds.origin}${feedPath}` }),
+      });
+      if (res.status !== 201) throw new Error(`subscribing to ${feedPath} failed: ${res.status} ${await res.text()}`);
+    }
 
     const open = async (colorScheme) => {
       const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1, colorScheme });
@@ -154,11 +187,25 @@ async function main() {
       await context.close();
     }
 
+    // 5. A feed entry in the Latest view, light: its title and cleaned-up HTML.
+    {
+      const { context, page } = await open('light');
+      await chooseChronological(page);
+      const entry = page.locator(CARD).filter({ hasText: 'Optimizing page size' });
+      await entry.waitFor({ timeout: 20_000 });
+      await entry.evaluate((el) => window.scrollTo(0, Math.max(0, el.getBoundingClientRect().top + window.scrollY - 120)));
+      await unfocus(page);
+      await settle(page);
+      sizes.push(await shoot(page, 'feed-entry-light.png'));
+      await context.close();
+    }
+
     if (problems.length) throw new Error(`the page had problems:\n${problems.join('\n')}`);
     if (sizes.some((s) => s > MAX_BYTES)) throw new Error(`a screenshot is larger than ${MAX_BYTES / 1024} KB`);
   } finally {
     await browser?.close();
     await server?.stop();
+    feeds?.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

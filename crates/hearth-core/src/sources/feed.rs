@@ -159,13 +159,27 @@ fn convert(entry: feed_rs::model::Entry, feed_url: &Url) -> FeedEntry {
     }
 }
 
-/// A summary as HTML: plain-text summaries are escaped first.
+/// A summary as HTML. Feeds mark their summaries as text or HTML unreliably (RSS has no way
+/// to say, and many escape their HTML once more), so a summary with markup in it is read as
+/// HTML, as feedparser does; it is sanitised either way.
 fn summary_html(summary: &feed_rs::model::Text) -> String {
-    if summary.content_type.to_string().contains("html") {
-        summary.content.clone()
+    let content = &summary.content;
+    if summary.content_type.to_string().contains("html") || has_markup(content) {
+        content.clone()
     } else {
-        summary.content.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+        content.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
     }
+}
+
+/// Whether text holds an HTML tag (`<p>`, `</q>`, `<br/>`), not just a `<` in prose.
+fn has_markup(text: &str) -> bool {
+    text.match_indices('<').any(|(at, _)| {
+        let rest = text[at + 1..].trim_start_matches('/');
+        rest.chars().next().is_some_and(|first| first.is_ascii_alphabetic())
+            && rest
+                .find('>')
+                .is_some_and(|end| rest[..end].chars().all(|c| c.is_ascii_alphanumeric() || " =\"'-/".contains(c)))
+    })
 }
 
 /// Enclosures and Media RSS items first, then images in the HTML, each URL once.
@@ -310,6 +324,21 @@ fn attribute_of(tag: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_with_markup_are_read_as_html_and_prose_with_angle_brackets_is_not() {
+        assert!(has_markup("codename <q>bullseye</q>"));
+        assert!(has_markup("line<br/>break"));
+        assert!(!has_markup("if a < b and c > d"));
+        assert!(!has_markup("5 <3 hearts"));
+        let document = parse(
+            br#"<rss version="2.0"><channel><title>T</title><item><guid>1</guid>
+               <description>Debian 11 (codename &lt;q&gt;bullseye&lt;/q&gt;) and 1 &lt; 2</description></item></channel></rss>"#,
+            &Url::parse("https://t.test/").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(document.entries[0].text, "Debian 11 (codename bullseye) and 1 < 2");
+    }
 
     #[test]
     fn a_huge_entry_is_cut_to_size_in_its_text_and_keeps_its_id() {

@@ -430,9 +430,15 @@ fn write_document(
     document: &FeedDocument,
     now: i64,
 ) -> Result<stored::Stored> {
-    let source_name: String =
-        connection.query_row("SELECT name FROM sources WHERE id = ?1", [source_id], |row| row.get(0))?;
-    let feed_handle = format!("feed:{source_id}");
+    let (source_name, source_url): (String, String) =
+        connection.query_row("SELECT name, url FROM sources WHERE id = ?1", [source_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    // The feed speaks as its site: `blog.example` (an entry that names its writer is theirs).
+    let site =
+        document.site_url.as_deref().and_then(|site| Url::parse(site).ok()).or_else(|| Url::parse(&source_url).ok());
+    let host = site.as_ref().and_then(Url::host_str).map(|host| host.trim_start_matches("www.").to_owned());
+    let feed_handle = host.unwrap_or_else(|| format!("feed {source_id}"));
     let mut total = stored::Stored::default();
     let mut by_author: Vec<(Option<&str>, Vec<FeedEntry>)> = Vec::new();
     for entry in &document.entries {
