@@ -85,13 +85,18 @@ export function Compose({ open, onClose, onPosted }: Props) {
     setAudioMs(null);
   });
   const recording = memo.state !== 'idle';
+  // Read by the deferred focus below: a recording started meanwhile keeps its Stop button focused.
+  const recordingNow = useRef(recording);
+  recordingNow.current = recording;
 
   useEffect(() => {
     const d = dialog.current;
     if (!d) return;
     if (open && !d.open) {
       d.showModal();
-      requestAnimationFrame(() => textarea.current?.focus());
+      requestAnimationFrame(() => {
+        if (!recordingNow.current) textarea.current?.focus();
+      });
     } else if (!open && d.open) {
       d.close();
     }

@@ -249,7 +249,7 @@ export function SourcesSection({ clock = () => new Date() }: SourcesProps) {
               key={s.id}
               source={s}
               now={now}
-              fetching={syncing && sync?.current === s.name}
+              fetching={syncing && (sync?.current_source_id ?? null) === s.id}
               syncing={syncing}
               onSaved={replace}
               onRefresh={() => refresh(s.id)}

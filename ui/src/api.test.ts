@@ -537,7 +537,7 @@ describe('onProgress in browser mode', () => {
   const encoder = new TextEncoder();
 
   function progress(done: number): Progress {
-    return { models: [], enrichment: { state: 'working', done, total: 10, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, sync: { state: 'idle', done: 0, total: 0, current: null } };
+    return { models: [], enrichment: { state: 'working', done, total: 10, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, sync: { state: 'idle', done: 0, total: 0, current: null, current_source_id: null } };
   }
   function frame(event: string, payload: unknown): string {
     return `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
@@ -604,7 +604,7 @@ describe('onProgress in browser mode', () => {
     const seen: Progress[] = [];
     const stop = onProgress((p) => seen.push(p));
     await flush();
-    const payload: Progress = { models: [], enrichment: { state: 'unavailable', done: 0, total: 0, message: 'no model — café ☕', images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, sync: { state: 'idle', done: 0, total: 0, current: null } };
+    const payload: Progress = { models: [], enrichment: { state: 'unavailable', done: 0, total: 0, message: 'no model — café ☕', images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, sync: { state: 'idle', done: 0, total: 0, current: null, current_source_id: null } };
     const bytes = encoder.encode(frame('progress', payload));
     // Cut inside the three-byte "—" and inside the three-byte "☕".
     const dash = bytes.indexOf(0xe2);
@@ -773,7 +773,7 @@ describe('onProgress in the desktop app', () => {
     const errors: ApiError[] = [];
     const stop = onProgress((p) => seen.push(p), (e) => errors.push(e));
     await new Promise((r) => setTimeout(r, 0));
-    const payload: Progress = { models: [], enrichment: { state: 'idle', done: 4, total: 4, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, sync: { state: 'idle', done: 0, total: 0, current: null } };
+    const payload: Progress = { models: [], enrichment: { state: 'idle', done: 4, total: 4, message: null, images: { done: 0, total: 0, message: null }, speech: { model: 'whisper-tiny-en', done: 0, total: 0, message: null, current: null } }, sync: { state: 'idle', done: 0, total: 0, current: null, current_source_id: null } };
     await emit('progress', payload);
     await emit('progress-error', { code: 'internal', message: 'state lock poisoned' });
     expect(seen).toEqual([payload]);

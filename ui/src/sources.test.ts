@@ -168,7 +168,7 @@ describe('the subscription calls', () => {
   it('send the token over HTTP and resolve to the backend’s replies', async () => {
     window.history.replaceState(null, '', '/?token=T9');
     const removed = { removed_posts: 4, kept_posts: 1 };
-    const sync: SyncStatus = { state: 'syncing', done: 0, total: 1, current: null };
+    const sync: SyncStatus = { state: 'syncing', done: 0, total: 1, current: null, current_source_id: null };
     const fetch = vi.fn(async (url: string) =>
       url === '/api/sources'
         ? json([source()])
@@ -215,7 +215,7 @@ describe('the subscription calls', () => {
       add_source: source(),
       update_source: source({ name: 'Harbour' }),
       remove_source: { removed_posts: 1, kept_posts: 0 },
-      sync_now: { state: 'syncing', done: 0, total: 2, current: null },
+      sync_now: { state: 'syncing', done: 0, total: 2, current: null, current_source_id: null },
       import_opml: { added: 1, existing: 0, errors: [] },
       export_opml: OPML,
     };
@@ -661,7 +661,7 @@ describe('refreshing', () => {
 
   it('refreshes every feed, following the pushed progress, and reads the list again as feeds finish', async () => {
     const server = backend([source(), second], {
-      'POST /api/sync': () => json({ state: 'syncing', done: 0, total: 2, current: 'Harbour News' }),
+      'POST /api/sync': () => json({ state: 'syncing', done: 0, total: 2, current: 'Harbour News', current_source_id: 3 }),
     });
     await mount();
     expect(server.listFetches()).toBe(1);
@@ -684,7 +684,7 @@ describe('refreshing', () => {
     expect(byTestId<HTMLButtonElement>('source-refresh', row(4)).disabled).toBe(true);
 
     server.list = [source({ item_count: 45, last_sync_at: minutes(0) }), second];
-    await server.push({ state: 'syncing', done: 1, total: 2, current: 'Quiet Blog' });
+    await server.push({ state: 'syncing', done: 1, total: 2, current: 'Quiet Blog', current_source_id: 4 });
     expect(state.textContent).toBe('Refreshing 2 of 2: Quiet Blog');
     bar = byTestId('sync-progress').querySelector('progress')!;
     expect(bar.getAttribute('value')).toBe('1');
@@ -693,7 +693,7 @@ describe('refreshing', () => {
     expect(byTestId('source-state', row(3)).textContent).toBe('Synced just now · next in 25 minutes');
     expect(byTestId('source-state', row(4)).textContent).toBe('Syncing…');
 
-    await server.push({ state: 'idle', done: 2, total: 2, current: null });
+    await server.push({ state: 'idle', done: 2, total: 2, current: null, current_source_id: null });
     expect(state.textContent).toBe('');
     expect(byTestId('sync-progress').querySelector('progress')).toBeNull();
     expect(server.listFetches()).toBe(3);
@@ -704,15 +704,15 @@ describe('refreshing', () => {
   it('follows a refresh the backend started on its own', async () => {
     const server = backend([source()]);
     await mount();
-    await server.push({ state: 'syncing', done: 0, total: 1, current: null });
+    await server.push({ state: 'syncing', done: 0, total: 1, current: null, current_source_id: null });
     expect(host.querySelector('#sources-sync-state')!.textContent).toBe('Refreshing feeds: 0 of 1 done');
     expect(byTestId<HTMLButtonElement>('refresh-all').disabled).toBe(true);
-    await server.push({ state: 'idle', done: 1, total: 1, current: null });
+    await server.push({ state: 'idle', done: 1, total: 1, current: null, current_source_id: null });
     expect(server.listFetches()).toBe(2);
   });
 
   it('refreshes a single feed from its row', async () => {
-    const server = backend([source(), second], { 'POST /api/sync': () => json({ state: 'syncing', done: 0, total: 1, current: 'Quiet Blog' }) });
+    const server = backend([source(), second], { 'POST /api/sync': () => json({ state: 'syncing', done: 0, total: 1, current: 'Quiet Blog', current_source_id: 4 }) });
     await mount();
     await click(byTestId('source-refresh', row(4)));
     expect(server.posts()).toEqual([['POST', '/api/sync', { source_id: 4 }]]);
@@ -725,7 +725,7 @@ describe('refreshing', () => {
     const server = backend([source()], { 'POST /api/sync': () => reply.promise });
     await mount();
     await click(byTestId('refresh-all'));
-    await server.push({ state: 'idle', done: 1, total: 1, current: null });
+    await server.push({ state: 'idle', done: 1, total: 1, current: null, current_source_id: null });
     await reply.answer(json({ state: 'syncing', done: 0, total: 1, current: 'Harbour News' }));
     expect(host.querySelector('#sources-sync-state')!.textContent).toBe('');
     expect(byTestId<HTMLButtonElement>('refresh-all').disabled).toBe(false);

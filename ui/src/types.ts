@@ -291,7 +291,14 @@ export type SourceChange = { name?: string; tags?: string[]; paused?: boolean };
  * Feed refreshing (`sync_now`, and pushed as `Progress.sync`): feeds refreshed of all in this
  * round, and the name of the one being fetched.
  */
-export type SyncStatus = { state: 'idle' | 'syncing'; done: number; total: number; current: string | null };
+export type SyncStatus = {
+  state: 'idle' | 'syncing';
+  done: number;
+  total: number;
+  /** The subscription being fetched now (one of them, when several are): its name and id. */
+  current: string | null;
+  current_source_id: number | null;
+};
 
 /** What an OPML import did (`import_opml`): feeds added, feeds already followed, and the ones that failed. */
 export type OpmlImport = { added: number; existing: number; errors: { url: string; message: string }[] };

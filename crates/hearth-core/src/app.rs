@@ -240,10 +240,11 @@ impl App {
 
     /// Every subscription, with its state.
     pub fn sources(&self) -> Result<Vec<SourceInfo>> {
-        let syncing = self.sync.lock().ok().and_then(|slot| slot.as_ref().and_then(|service| service.status().current));
+        let syncing =
+            self.sync.lock().ok().and_then(|slot| slot.as_ref().and_then(|service| service.status().current_source_id));
         let mut list = self.store.read(sources_store::list)?;
         for source in &mut list {
-            if syncing.as_deref() == Some(source.name.as_str()) {
+            if syncing == Some(source.id) {
                 source.state = "syncing";
             }
         }

@@ -38,13 +38,14 @@ pub struct SyncStatus {
     pub state: &'static str,
     pub done: usize,
     pub total: usize,
-    /// The source being fetched now (one of them, when several are).
+    /// The source being fetched now (one of them, when several are): its name and id.
     pub current: Option<String>,
+    pub current_source_id: Option<i64>,
 }
 
 impl Default for SyncStatus {
     fn default() -> Self {
-        Self { state: "idle", done: 0, total: 0, current: None }
+        Self { state: "idle", done: 0, total: 0, current: None, current_source_id: None }
     }
 }
 
@@ -177,7 +178,7 @@ impl SyncService {
             .position(|source| source.id == source_id)
             .ok_or_else(|| Error::not_found("source", source_id))?;
         let mut info = list.swap_remove(index);
-        if self.status().current.as_deref() == Some(info.name.as_str()) {
+        if self.status().current_source_id == Some(info.id) {
             info.state = "syncing";
         }
         Ok(info)
@@ -255,7 +256,7 @@ impl SyncService {
             return Vec::new();
         }
         let total = sources.len();
-        self.update_status(|status| *status = SyncStatus { state: "syncing", done: 0, total, current: None });
+        self.update_status(|status| *status = SyncStatus { state: "syncing", total, ..SyncStatus::default() });
         let gate = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SOURCES));
         let mut tasks = tokio::task::JoinSet::new();
         for source in sources {
@@ -263,7 +264,10 @@ impl SyncService {
             let gate = Arc::clone(&gate);
             tasks.spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                service.update_status(|status| status.current = Some(source.name.clone()));
+                service.update_status(|status| {
+                    status.current = Some(source.name.clone());
+                    status.current_source_id = Some(source.id);
+                });
                 let outcome = service.sync_one(&source).await;
                 service.update_status(|status| status.done += 1);
                 outcome
@@ -297,6 +301,8 @@ impl SyncService {
                     .map(|()| ("unchanged", 0, 0, next))
             }
             Ok(Fetched::Document { document, validators, moved_to }) => self.store.write(|connection| {
+                // Removed while it was being fetched: what came is dropped.
+                stored::record(connection, source.id)?;
                 let stored = write_document(connection, source.id, &document, now)?;
                 let wait = super::next_after_success(document.ttl_minutes);
                 let next = now + millis(wait);
