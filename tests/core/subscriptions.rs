@@ -185,6 +185,13 @@ fn server_faults_are_reported_plainly_and_lose_no_stored_post() {
         assert_eq!((listed.state, listed.last_error.as_deref()), ("failing", Some(error.as_str())));
         let after: Vec<i64> = posts_of(&app, source.id).iter().map(|post| post.id).collect();
         assert_eq!(after, before, "round {round} ({words}) lost or added posts");
+        let wait = time::OffsetDateTime::parse(&outcome.next_sync_at, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            - time::OffsetDateTime::now_utc();
+        if words.starts_with("did not answer") {
+            // No answer at all (offline, say): tried again within half an hour, however many failures.
+            assert!(wait.whole_minutes() <= 30, "next sync in {wait}");
+        }
         if words.starts_with("503") {
             let next =
                 time::OffsetDateTime::parse(&outcome.next_sync_at, &time::format_description::well_known::Rfc3339)
