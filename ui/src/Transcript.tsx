@@ -29,6 +29,18 @@ export type TranscriptProps = {
   onPostUpdated?: (post: Post) => void;
 };
 
+/**
+ * Why a recording waits, for its card: a missing speech model is pointed at Settings (the
+ * backend's own words name the command-line fix, which suits a terminal, not a card).
+ */
+export function waitingReasonText(message: string): string {
+  const text = message.trim().replace(/^transcription waits:\s*/i, '');
+  if (/hearth models fetch|not installed|not downloaded|is missing/i.test(text)) {
+    return 'The speech model is not downloaded yet: download it in Settings → Models.';
+  }
+  return sentence(text);
+}
+
 /** "a plain phrase" -> "A plain phrase." */
 function sentence(text: string): string {
   const t = text.trim();
@@ -77,7 +89,7 @@ export function TranscriptView({ media, job, waitingReason, time, seek, onPostUp
       body = (
         <>
           <p class="transcript-state muted">Waiting to be transcribed</p>
-          {waitingReason?.trim() && <p class="transcript-reason muted small">{sentence(waitingReason)}</p>}
+          {waitingReason?.trim() && <p class="transcript-reason muted small">{waitingReasonText(waitingReason)}</p>}
         </>
       );
       break;

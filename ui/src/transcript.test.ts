@@ -256,9 +256,17 @@ describe('a transcript on its way', () => {
     expect(host.querySelector('progress')).toBeNull();
 
     await player(memo({ status: 'waiting', text: '', segments: [], model: null }), {
-      speech: speech({ message: 'the speech model is not installed' }),
+      speech: speech({ message: 'transcription waits: the file system is read-only' }),
     });
-    expect(box()!.textContent).toContain('The speech model is not installed.');
+    expect(box()!.textContent).toContain('The file system is read-only.');
+  });
+
+  it('points at Settings when the speech model is missing, not at the command line', async () => {
+    const backend = 'transcription waits: the model whisper-base-en is not installed: run `hearth models fetch whisper-base-en`';
+    await player(memo({ status: 'waiting', text: '', segments: [], model: null }), { speech: speech({ message: backend }) });
+    const reason = host.querySelector('.transcript-reason')!.textContent;
+    expect(reason).toBe('The speech model is not downloaded yet: download it in Settings → Models.');
+    expect(reason).not.toContain('hearth models');
   });
 
   it('shows how far transcribing got, from the pushed progress for this recording', async () => {
