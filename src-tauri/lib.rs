@@ -3,6 +3,7 @@
 //! Media bytes are served through the `hearth://` protocol, never by path.
 
 mod commands;
+mod downloads;
 mod media_protocol;
 mod microphone;
 
@@ -100,7 +101,12 @@ pub fn run() -> ExitCode {
             if let Some(app) = progress_app {
                 push_progress(tauri_app.handle().clone(), app);
             }
-            if let Some(window) = tauri::Manager::get_webview_window(tauri_app, "main") {
+            // The window is built here, not from the config alone, for its download handler.
+            let config = tauri_app.config().app.windows.iter().find(|window| window.label == "main").cloned();
+            if let Some(config) = config {
+                let window = tauri::WebviewWindowBuilder::from_config(tauri_app, &config)?
+                    .on_download(|_webview, event| downloads::allow(event))
+                    .build()?;
                 microphone::allow(&window);
             }
             Ok(())

@@ -9,11 +9,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { ARTIFACTS, CARD, DESKTOP_BIN, hearthJson } from './support/hearth.mjs';
+import { ARTIFACTS, CARD, DESKTOP_BIN, ROOT, hearthJson } from './support/hearth.mjs';
 
 const tauriDriver = process.env.TAURI_DRIVER ?? 'tauri-driver';
 
@@ -234,4 +234,26 @@ test('a voice memo is recorded in the window and stored as a WAV', async () => {
     return posts.find((post) => post.media?.[0]?.mime === 'audio/wav');
   });
   assert.ok(memo.media[0].duration_ms > 1500, `about two seconds were recorded: ${memo.media[0].duration_ms} ms`);
+});
+
+test('Export OPML in the window saves the subscriptions as a file', async () => {
+  const downloads = join(process.env.HOME ?? tmpdir(), 'Downloads');
+  const before = new Set(existsSync(downloads) ? readdirSync(downloads) : []);
+  // Something to export: a list imported beside the running app (the same database).
+  const list = join(ROOT, 'tests', 'fixtures', 'feeds', 'opml', 'ours_nested_folders.opml');
+  assert.equal(hearthJson(dataDir, 'opml', 'import', list)[0].added, 6);
+  await click('[data-testid="settings-button"]');
+  await click('[data-testid="opml-export"]');
+  const saved = await waitFor('the OPML file to be saved', async () => {
+    const now = existsSync(downloads) ? readdirSync(downloads) : [];
+    return now.find((name) => !before.has(name) && name.endsWith('.opml'));
+  }, 15_000).catch(async (error) => {
+    const [result] = await findAll('[data-testid="opml-result"]');
+    const said = result ? await webdriver('GET', session(`/element/${result[ELEMENT]}/text`)) : '(no result line)';
+    throw new Error(`${error.message}; the page said ${JSON.stringify(said)}; tauri-driver: ${driverLog.slice(-2000)}`);
+  });
+  const text = readFileSync(join(downloads, saved), 'utf8');
+  rmSync(join(downloads, saved));
+  assert.match(text, /<opml version="2.0">/);
+  assert.match(text, /xmlUrl="https:\/\/this-week-in-rust.org\/rss.xml"/);
 });
