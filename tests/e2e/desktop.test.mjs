@@ -243,6 +243,8 @@ test('Export OPML in the window saves the subscriptions as a file', async () => 
   const list = join(ROOT, 'tests', 'fixtures', 'feeds', 'opml', 'ours_nested_folders.opml');
   assert.equal(hearthJson(dataDir, 'opml', 'import', list)[0].added, 6);
   await click('[data-testid="settings-button"]');
+  // Export is offered once the list (read when Settings opens) has something in it.
+  await waitFor('the imported subscriptions to be listed', async () => (await findAll('[data-testid="source-row"]')).length === 6);
   await click('[data-testid="opml-export"]');
   const saved = await waitFor('the OPML file to be saved', async () => {
     const now = existsSync(downloads) ? readdirSync(downloads) : [];
