@@ -215,7 +215,7 @@ describe('choosing the speech model', () => {
     speech: { model, done: 0, total: 0, message: null, current: null },
   });
 
-  it('offers the speech models only, the one in use checked, with size and state', () => {
+  it('offers just the speech models, the one in use checked, with size and state', () => {
     render(h(SpeechModelChoice, { models, chosen: 'whisper-tiny-en', onChosen: () => {}, download: async () => {} }), host);
     const group = host.querySelector('[data-testid="speech-model"]')!;
     expect(group.querySelector('legend')?.textContent).toBe('Speech model');

@@ -253,7 +253,8 @@ impl App {
 
     /// Subscribes to a feed by its address or its site's (fetching it once to check it).
     pub fn add_source(&self, url: &str) -> Result<SourceInfo> {
-        self.sync_service()?.add(url)
+        let source_id = self.sync_service()?.add(url)?;
+        self.source_info(source_id)
     }
 
     /// Renames, retags, pauses or resumes a subscription.

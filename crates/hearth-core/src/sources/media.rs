@@ -40,16 +40,15 @@ pub fn pending(store: &Store, source_id: Option<i64>, audio_since_ms: i64, limit
                AND (m.kind = 'image' OR (m.kind = 'audio' AND p.created_at >= ?2))
              ORDER BY p.created_at DESC, m.position LIMIT ?3",
         )?;
-        let rows = statement.query_map(params![source_id, audio_since_ms, limit], |row| {
-            let kind: String = row.get(1)?;
-            Ok(Pending {
-                media_id: row.get(0)?,
-                kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
-                url: row.get(2)?,
-            })
-        })?;
+        let rows = statement.query_map(params![source_id, audio_since_ms, limit], pending_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     })
+}
+
+/// `(id, kind, url)` as a `Pending` item.
+fn pending_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Pending> {
+    let kind: String = row.get(1)?;
+    Ok(Pending { media_id: row.get(0)?, kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image), url: row.get(2)? })
 }
 
 /// The remote media item `media_id`, if it has no file yet.
@@ -59,14 +58,7 @@ pub fn pending_one(store: &Store, media_id: i64) -> Result<Option<Pending>> {
             .query_row(
                 "SELECT id, kind, url FROM media WHERE id = ?1 AND path IS NULL AND url IS NOT NULL",
                 [media_id],
-                |row| {
-                    let kind: String = row.get(1)?;
-                    Ok(Pending {
-                        media_id: row.get(0)?,
-                        kind: MediaKind::parse(&kind).unwrap_or(MediaKind::Image),
-                        url: row.get(2)?,
-                    })
-                },
+                pending_from_row,
             )
             .optional()?)
     })

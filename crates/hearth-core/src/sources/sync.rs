@@ -18,7 +18,7 @@ use super::{media, network, Fetched};
 use crate::error::{Error, Result};
 use crate::post::SourceKind;
 use crate::progress::Changes;
-use crate::store::sources::{self as stored, SourceInfo, SourceRecord, SyncRecord};
+use crate::store::sources::{self as stored, SourceRecord, SyncRecord};
 use crate::store::{now_ms, posts, Store};
 
 /// Sources synced at the same time, at most.
@@ -137,8 +137,8 @@ impl SyncService {
 
     /// Subscribes to the feed at `url`, or to the feed a web page at `url` advertises; fetches
     /// it once to check it is one, and stores what it has. An address already subscribed to is
-    /// not added twice.
-    pub fn add(&self, url: &str) -> Result<SourceInfo> {
+    /// not added twice. Returns the source's id.
+    pub fn add(&self, url: &str) -> Result<i64> {
         let url = parse_address(url)?;
         let (feed_url, document, validators) = self.runtime.block_on(self.find_feed(&url))?;
         let now = now_ms();
@@ -167,21 +167,7 @@ impl SyncService {
         })?;
         (self.on_new_posts)();
         self.runtime.block_on(self.fetch_media(Some(source_id)));
-        self.info(source_id)
-    }
-
-    /// One subscription as the list shows it.
-    pub fn info(&self, source_id: i64) -> Result<SourceInfo> {
-        let mut list = self.store.read(stored::list)?;
-        let index = list
-            .iter()
-            .position(|source| source.id == source_id)
-            .ok_or_else(|| Error::not_found("source", source_id))?;
-        let mut info = list.swap_remove(index);
-        if self.status().current_source_id == Some(info.id) {
-            info.state = "syncing";
-        }
-        Ok(info)
+        Ok(source_id)
     }
 
     /// The feed at `url`: the document itself, or the first feed a page there advertises.
