@@ -24,6 +24,7 @@ fn a_new_post_appears_first_in_the_chronological_feed() {
             text: "Hello from the tests 🌱".into(),
             images: vec![image(PNG_1X1, Some("a red dot"))],
             audio: None,
+            ..NewPost::default()
         })
         .unwrap();
     assert_eq!(post.source.kind, SourceKind::Local);
@@ -46,7 +47,10 @@ fn audio_posts_need_no_text() {
     let wav = hearth_core::demo::bundled_file("audio/memo01.wav").unwrap();
     let audio =
         Attachment { file_name: "memo.wav".into(), mime: "audio/wav".into(), data_base64: base64(wav), alt_text: None };
-    let post = test.app.create_post(&NewPost { text: String::new(), images: vec![], audio: Some(audio) }).unwrap();
+    let post = test
+        .app
+        .create_post(&NewPost { text: String::new(), images: vec![], audio: Some(audio), ..NewPost::default() })
+        .unwrap();
     assert_eq!(post.media[0].kind, MediaKind::Audio);
     assert!(post.media[0].duration_ms.unwrap() > 1_000);
 }
@@ -57,28 +61,50 @@ fn bad_posts_are_refused_and_store_nothing() {
     let cases: Vec<(NewPost, ErrorCode)> = vec![
         (NewPost { text: "   ".into(), ..NewPost::default() }, ErrorCode::InvalidInput),
         (NewPost { text: "x".repeat(5_001), ..NewPost::default() }, ErrorCode::InvalidInput),
-        (NewPost { text: "five".into(), images: vec![image(PNG_1X1, None); 5], audio: None }, ErrorCode::InvalidInput),
+        (
+            NewPost { text: "five".into(), images: vec![image(PNG_1X1, None); 5], audio: None, ..NewPost::default() },
+            ErrorCode::InvalidInput,
+        ),
         (
             NewPost {
                 text: "not base64".into(),
                 images: vec![Attachment { data_base64: "%%%".into(), ..image(PNG_1X1, None) }],
                 audio: None,
+                ..NewPost::default()
             },
             ErrorCode::InvalidInput,
         ),
         (
-            NewPost { text: "svg".into(), images: vec![image(b"<svg onload=alert(1)></svg>", None)], audio: None },
+            NewPost {
+                text: "svg".into(),
+                images: vec![image(b"<svg onload=alert(1)></svg>", None)],
+                audio: None,
+                ..NewPost::default()
+            },
             ErrorCode::InvalidInput,
         ),
         (
-            NewPost { text: "audio as image".into(), images: vec![image(b"OggS\0\0\0\0", None)], audio: None },
+            NewPost {
+                text: "audio as image".into(),
+                images: vec![image(b"OggS\0\0\0\0", None)],
+                audio: None,
+                ..NewPost::default()
+            },
             ErrorCode::InvalidInput,
         ),
         (
-            NewPost { text: "big".into(), images: vec![image(&vec![0xff; 11 * 1024 * 1024], None)], audio: None },
+            NewPost {
+                text: "big".into(),
+                images: vec![image(&vec![0xff; 11 * 1024 * 1024], None)],
+                audio: None,
+                ..NewPost::default()
+            },
             ErrorCode::PayloadTooLarge,
         ),
-        (NewPost { text: "empty".into(), images: vec![image(b"", None)], audio: None }, ErrorCode::InvalidInput),
+        (
+            NewPost { text: "empty".into(), images: vec![image(b"", None)], audio: None, ..NewPost::default() },
+            ErrorCode::InvalidInput,
+        ),
     ];
     for (new_post, expected) in cases {
         let error = test.app.create_post(&new_post).unwrap_err();

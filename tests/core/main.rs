@@ -14,6 +14,8 @@ mod feed_documents;
 mod feed_server;
 mod images;
 mod interactions;
+mod mastodon;
+mod mastodon_server;
 mod models;
 mod ranking;
 mod search;

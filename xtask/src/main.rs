@@ -30,9 +30,19 @@ const APP_PACKAGES: &[&str] = &[
 ];
 
 /// Debian packages the tests add: a virtual display, WebKit's WebDriver, Chromium for browser
-/// mode, and espeak-ng and sox to make speech fixtures (synthetic speech; FLAC and Ogg copies).
-const TEST_PACKAGES: &[&str] =
-    &["xvfb", "xauth", "webkit2gtk-driver", "chromium", "fonts-dejavu-core", "espeak-ng", "sox"];
+/// mode, espeak-ng and sox to make speech fixtures (synthetic speech; FLAC and Ogg copies),
+/// Python's venv for the Mastodon test server, and PostgreSQL for the Bluesky test network.
+const TEST_PACKAGES: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "chromium",
+    "fonts-dejavu-core",
+    "espeak-ng",
+    "sox",
+    "python3-venv",
+    "postgresql",
+];
 
 const USAGE: &str = "usage: cargo xtask <command>
 
@@ -119,6 +129,7 @@ fn setup(needs: &Needs) -> Result<()> {
     step("UI packages (npm ci)", || npm_ci(&root.join("ui")))?;
     if needs.tests {
         step("end-to-end test packages (npm ci)", || npm_ci(&root.join("tests")))?;
+        step("Mastodon test server (PyPI mastodon-mock 0.6.1)", || install_mastodon_mock(&root))?;
     }
     step("build the UI", || run_in(&root.join("ui"), "npm", &["run", "build"]))?;
     Ok(())
@@ -556,6 +567,17 @@ fn install_debian_packages(packages: &[&str]) -> Result<()> {
 }
 
 /// `npm ci` when `node_modules` is missing or older than the lock file.
+/// The Mastodon API server the account tests run against, in target/test-venv (a few seconds;
+/// nothing when it is there already).
+fn install_mastodon_mock(root: &Path) -> Result<()> {
+    let venv = root.join("target/test-venv");
+    if venv.join("bin/mastodon_mock").is_file() {
+        return Ok(());
+    }
+    run_in(root, "python3", &["-m", "venv", &venv.display().to_string()])?;
+    run_in(root, &venv.join("bin/pip").display().to_string(), &["install", "-q", "mastodon-mock==0.6.1"])
+}
+
 fn npm_ci(directory: &Path) -> Result<()> {
     let lock = directory.join("package-lock.json");
     let stamp = directory.join("node_modules/.package-lock.json");

@@ -363,7 +363,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
                 .map(|(index, path)| attachment(path, alt_texts.get(index).cloned()))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let audio = audio.as_deref().map(|path| attachment(path, None)).transpose()?;
-            let post = app.create_post(&NewPost { text, images, audio })?;
+            let post = app.create_post(&NewPost { text, images, audio, ..NewPost::default() })?;
             out.post(&post)
         }
         Command::Search { query, limit, tone } => {

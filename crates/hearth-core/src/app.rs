@@ -25,6 +25,9 @@ use crate::store::sources::{self as sources_store, Removed, SourceInfo};
 use crate::store::{now_ms, posts, Store};
 use crate::{compose, demo};
 
+mod accounts;
+pub use accounts::BlueskySignIn;
+
 /// The catalog id of the model that embeds text.
 pub const TEXT_EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
 
@@ -211,7 +214,9 @@ impl App {
             app.changes.clone(),
         );
         app.enrichment = Some(Arc::new(worker));
-        app.sync_service()?.start_background();
+        let sync = app.sync_service()?;
+        sync.start_background();
+        sync.start_streams();
         Ok(app)
     }
 
@@ -243,6 +248,8 @@ impl App {
         let syncing =
             self.sync.lock().ok().and_then(|slot| slot.as_ref().and_then(|service| service.status().current_source_id));
         let mut list = self.store.read(sources_store::list)?;
+        // Accounts are listed by `accounts`.
+        list.retain(|source| source.kind == crate::post::SourceKind::Rss);
         for source in &mut list {
             if syncing == Some(source.id) {
                 source.state = "syncing";
@@ -477,6 +484,7 @@ impl App {
     pub fn record_interaction(&self, input: &InteractionInput) -> Result<Option<Post>> {
         let post_id = interactions::record(&self.store, input)?;
         self.store.write(|connection| ranking::learn(connection, now_ms()))?;
+        self.send_interaction(input)?;
         post_id.map(|post_id| self.get_post(post_id)).transpose()
     }
 
@@ -493,9 +501,12 @@ impl App {
     }
 
     pub fn create_post(&self, new_post: &NewPost) -> Result<Post> {
-        let post_id = compose::create_post(&self.store, &self.config.data_dir, new_post)?;
+        let destination = self.destination(new_post)?;
+        let post_id = compose::create_post(&self.store, &self.config.data_dir, new_post, destination.as_ref())?;
         self.wake_enrichment();
-        self.get_post(post_id)
+        let post = self.get_post(post_id)?;
+        self.post_queued(&post)?;
+        Ok(post)
     }
 
     /// "What happened today": the last day's posts in topics, the ones this user cares about first.

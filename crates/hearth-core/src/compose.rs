@@ -1,5 +1,6 @@
-//! Writing a local post: validating text and attachments, saving files, and inserting the post
-//! with its media in one transaction.
+//! Writing a post: validating text and attachments, saving files, and inserting the post with
+//! its media in one transaction; a post for a network account is filed under that account and
+//! queued in its outbox in the same transaction, so it is sent exactly when it is kept.
 
 use std::path::Path;
 
@@ -17,6 +18,21 @@ pub const MAX_ALT_TEXT_CHARS: usize = 1_500;
 pub const LOCAL_SOURCE_URL: &str = "local:";
 pub const SELF_HANDLE: &str = "me@local";
 
+/// A post going to a network account as well.
+#[derive(Debug, Clone)]
+pub struct ToAccount {
+    pub source_id: i64,
+    /// The user's handle there, and name.
+    pub handle: String,
+    pub display_name: String,
+    /// The network's limit on a post's length, in characters.
+    pub max_chars: usize,
+    /// What the outbox sends (a post, or a reply naming its parent).
+    pub action: crate::sources::remote::Action,
+    pub in_reply_to: Option<String>,
+    pub idempotency_key: String,
+}
+
 /// A checked attachment, ready to store.
 struct ValidAttachment {
     bytes: Vec<u8>,
@@ -25,10 +41,26 @@ struct ValidAttachment {
 }
 
 /// Validates and stores a post written by the user; returns its id.
-pub fn create_post(store: &Store, data_dir: &Path, new_post: &NewPost) -> Result<i64> {
+pub fn create_post(store: &Store, data_dir: &Path, new_post: &NewPost, to_account: Option<&ToAccount>) -> Result<i64> {
     let text = new_post.text.trim_end().to_owned();
     if text.chars().count() > MAX_TEXT_CHARS {
         return Err(Error::invalid(format!("a post can be at most {MAX_TEXT_CHARS} characters")));
+    }
+    if let Some(account) = to_account {
+        if text.chars().count() > account.max_chars {
+            return Err(Error::invalid(format!(
+                "a post to @{} can be at most {} characters; this one has {}",
+                account.handle,
+                account.max_chars,
+                text.chars().count()
+            )));
+        }
+        if new_post.audio.is_some() {
+            return Err(Error::invalid(format!(
+                "recordings cannot be sent to @{} yet; post it in Hearth only",
+                account.handle
+            )));
+        }
     }
     if new_post.images.len() > MAX_IMAGES {
         return Err(Error::invalid(format!("a post can have at most {MAX_IMAGES} images")));
@@ -57,11 +89,25 @@ pub fn create_post(store: &Store, data_dir: &Path, new_post: &NewPost) -> Result
 
     let now = now_ms();
     store.write(|connection| {
-        let source_id = posts::ensure_source(connection, SourceKind::Local, "On this device", LOCAL_SOURCE_URL, now)?;
-        let author_id = posts::upsert_author(
-            connection,
-            &AuthorRow { source_id, handle: SELF_HANDLE, display_name: "You", bio: None, is_self: true },
-        )?;
+        let (source_id, author_id) = match to_account {
+            Some(account) => {
+                let author = AuthorRow {
+                    source_id: account.source_id,
+                    handle: &account.handle,
+                    display_name: &account.display_name,
+                    bio: None,
+                    is_self: true,
+                };
+                (account.source_id, posts::upsert_author(connection, &author)?)
+            }
+            None => {
+                let source_id =
+                    posts::ensure_source(connection, SourceKind::Local, "On this device", LOCAL_SOURCE_URL, now)?;
+                let author =
+                    AuthorRow { source_id, handle: SELF_HANDLE, display_name: "You", bio: None, is_self: true };
+                (source_id, posts::upsert_author(connection, &author)?)
+            }
+        };
         let remote_id = format!("local-{now}-{}", random_suffix());
         let post_id = posts::insert_post_if_new(
             connection,
@@ -98,6 +144,20 @@ pub fn create_post(store: &Store, data_dir: &Path, new_post: &NewPost) -> Result
                     height,
                     duration_ms: media::wav_duration_ms(&attachment.bytes),
                 },
+            )?;
+        }
+        if let Some(account) = to_account {
+            connection.execute(
+                "UPDATE posts SET in_reply_to = ?2 WHERE id = ?1",
+                rusqlite::params![post_id, account.in_reply_to],
+            )?;
+            crate::store::accounts::enqueue(
+                connection,
+                account.source_id,
+                Some(post_id),
+                &account.action,
+                &account.idempotency_key,
+                now,
             )?;
         }
         Ok(post_id)

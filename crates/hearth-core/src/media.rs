@@ -103,6 +103,16 @@ pub fn store_file(data_dir: &Path, bytes: &[u8], extension: &str) -> Result<Stor
     Ok(StoredFile { relative_path, sha256, size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX) })
 }
 
+/// Reads a stored file back by its relative path (`media/<sha256>.<ext>`, as `store_file`
+/// wrote it; anything else is refused).
+pub fn read_file(data_dir: &Path, relative_path: &str) -> Result<Vec<u8>> {
+    if relative_path.contains("..") || relative_path.starts_with('/') || !relative_path.starts_with("media/") {
+        return Err(Error::Internal(format!("{relative_path} is not a media file path")));
+    }
+    let path = data_dir.join(relative_path);
+    std::fs::read(&path).map_err(|error| Error::io(format!("cannot read {}", path.display()), error))
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {

@@ -151,6 +151,31 @@ pub struct Post {
     pub title: Option<String>,
     /// A feed entry's content: HTML sanitised before it was stored (`sources::sanitise`).
     pub html: Option<String>,
+    /// A content warning (Mastodon's spoiler text): the post stays folded until opened.
+    pub content_warning: Option<String>,
+    /// The server marked its media sensitive: pictures stay blurred until clicked.
+    pub sensitive: bool,
+    /// Who boosted it into the timeline, when it came as a boost or repost.
+    pub boosted_by: Option<Booster>,
+    /// Whether the user boosted it.
+    pub boosted: bool,
+    /// The accounts it arrived through (more than one when the same post came twice).
+    pub via: Vec<Via>,
+}
+
+/// Who boosted a post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Booster {
+    pub handle: String,
+    pub display_name: String,
+}
+
+/// An account a post arrived through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Via {
+    pub account_id: i64,
+    pub kind: SourceKind,
+    pub name: String,
 }
 
 /// A post the user writes in Hearth.
@@ -162,6 +187,12 @@ pub struct NewPost {
     pub images: Vec<Attachment>,
     #[serde(default)]
     pub audio: Option<Attachment>,
+    /// Post it to this account (a source id) as well as keeping it here; `None`: a local note.
+    #[serde(default)]
+    pub account_id: Option<i64>,
+    /// Reply to this post (through the account it came from).
+    #[serde(default)]
+    pub reply_to: Option<i64>,
 }
 
 /// A file attached to a new post, as base64 so it travels through JSON and IPC alike.

@@ -74,7 +74,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(message: impl Into<String>) -> Self {
+    pub fn new(message: impl Into<String>) -> Self {
         Self { message: message.into(), retry_after: None, status: None }
     }
 }
@@ -198,6 +198,132 @@ impl Fetcher {
         }
         Err(Failure::new(format!("{url} redirects more than {MAX_REDIRECTS} times")))
     }
+}
+
+/// What a network's API sends back: an answer to one request.
+#[derive(Debug, Clone)]
+pub struct ApiReply {
+    pub status: u16,
+    pub bytes: Vec<u8>,
+    /// The `Link` header (Mastodon's paging).
+    pub link: Option<String>,
+}
+
+impl ApiReply {
+    /// The body as JSON of type `T`, or a plain failure naming what was expected.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, Failure> {
+        serde_json::from_slice(&self.bytes)
+            .map_err(|error| Failure::new(format!("the server sent {what} Hearth could not read ({error})")))
+    }
+}
+
+/// The body of an API request.
+#[derive(Debug)]
+pub enum ApiBody {
+    Empty,
+    Json(serde_json::Value),
+    Form(Vec<(String, String)>),
+    /// Raw bytes with their type (an upload).
+    Bytes {
+        bytes: Vec<u8>,
+        mime: String,
+    },
+    /// A file and its fields, as `multipart/form-data` (a Mastodon media upload).
+    Multipart {
+        fields: Vec<(String, String)>,
+        file_field: String,
+        file_name: String,
+        bytes: Vec<u8>,
+        mime: String,
+    },
+}
+
+/// The size an API answer may be, at most: timelines are small, but a thread can be long.
+const API_MAX_BYTES: u64 = 16_000_000;
+
+impl Fetcher {
+    /// One request to a network's API (no redirects followed, no cache): `bearer` is the
+    /// access token, if signed in; `headers` any others (an `Idempotency-Key`). A status other
+    /// than 2xx is a `Failure` with the server's own `error`/`message` text when it sent one.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        bearer: Option<&str>,
+        body: ApiBody,
+        headers: &[(&str, &str)],
+    ) -> Result<ApiReply, Failure> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Failure::new(format!("{url} is not an http or https address")));
+        }
+        let limits = Limits::feed();
+        let gate = self.host_gate(url);
+        let _permit = gate.acquire_owned().await.map_err(|_| Failure::new("the app is closing"))?;
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .timeout(limits.timeout)
+            .header(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request = match body {
+            ApiBody::Empty => request,
+            ApiBody::Json(value) => request.json(&value),
+            ApiBody::Form(fields) => request.form(&fields),
+            ApiBody::Bytes { bytes, mime } => request.header(header::CONTENT_TYPE, mime).body(bytes),
+            ApiBody::Multipart { fields, file_field, file_name, bytes, mime } => {
+                let part = reqwest::multipart::Part::bytes(bytes)
+                    .file_name(file_name)
+                    .mime_str(&mime)
+                    .map_err(|_| Failure::new(format!("{mime} is not a media type")))?;
+                let mut form = reqwest::multipart::Form::new().part(file_field, part);
+                for (name, value) in fields {
+                    form = form.text(name, value);
+                }
+                request.multipart(form)
+            }
+        };
+        let response = tokio::time::timeout(limits.timeout, request.send())
+            .await
+            .map_err(|_| timed_out(url, limits))?
+            .map_err(|error| network_failure(url, &error, limits))?;
+        let status = response.status();
+        let retry = retry_after(response.headers());
+        let link = response.headers().get(header::LINK).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let bytes = read_capped(response, url, Limits { max_bytes: API_MAX_BYTES, ..limits }).await?;
+        if !status.is_success() {
+            return Err(Failure {
+                message: match server_message(&bytes) {
+                    Some(said) => format!("the server answered {}: {said}", status_words(status)),
+                    None => format!("the server answered {}", status_words(status)),
+                },
+                retry_after: retry,
+                status: Some(status.as_u16()),
+            });
+        }
+        Ok(ApiReply { status: status.as_u16(), bytes, link })
+    }
+
+    /// The client itself, for long-lived streams (Mastodon's live updates).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+/// The `error` (Mastodon) or `message` (AT Protocol) an API put in its error body, if short.
+fn server_message(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let said = value
+        .get("message")
+        .and_then(serde_json::Value::as_str)
+        .or_else(|| value.get("error_description").and_then(serde_json::Value::as_str))
+        .or_else(|| value.get("error").and_then(serde_json::Value::as_str))?;
+    let said = said.trim();
+    (!said.is_empty() && said.len() < 300).then(|| said.to_owned())
 }
 
 /// The body, refused once it passes `limits.max_bytes` (by its `Content-Length` or as it arrives).

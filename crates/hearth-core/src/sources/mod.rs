@@ -5,11 +5,16 @@
 //! `sanitise.rs` makes remote HTML safe before it is stored; `opml.rs` reads and writes
 //! subscription lists; `media.rs` fetches remote pictures and recordings into the local cache.
 
+pub mod accounts;
+pub mod bluesky;
 pub mod feed;
 pub mod http;
+pub mod mastodon;
 pub mod media;
 pub mod opml;
+pub mod remote;
 pub mod sanitise;
+pub mod secrets;
 pub mod sync;
 
 use std::future::Future;

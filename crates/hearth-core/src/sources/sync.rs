@@ -14,6 +14,7 @@ use url::Url;
 
 use super::feed::{self, FeedDocument, FeedEntry};
 use super::http::{Failure, Fetcher, Validators};
+use super::secrets::Secrets;
 use super::{media, network, Fetched};
 use crate::error::{Error, Result};
 use crate::post::SourceKind;
@@ -64,10 +65,17 @@ pub struct SyncOutcome {
 
 /// The sync runtime, shut down without waiting when the last handle goes: the app may be
 /// dropped inside another runtime (browser mode's server), where waiting is not allowed.
-struct Runtime(Option<tokio::runtime::Runtime>);
+pub(super) struct Runtime(Option<tokio::runtime::Runtime>);
 
 impl Runtime {
-    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+    /// Runs a task in the background (live streams), ended when the runtime shuts down.
+    pub(super) fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, future: F) {
+        if let Some(runtime) = self.0.as_ref() {
+            runtime.spawn(future);
+        }
+    }
+
+    pub(super) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         // Only `drop` takes the runtime out.
         self.0.as_ref().expect("the sync runtime lives as long as its handles").block_on(future)
     }
@@ -84,15 +92,19 @@ impl Drop for Runtime {
 /// The sync machinery: cheap to clone.
 #[derive(Clone)]
 pub struct SyncService {
-    store: Store,
-    data_dir: PathBuf,
-    http: Fetcher,
-    runtime: Arc<Runtime>,
+    pub(super) store: Store,
+    pub(super) data_dir: PathBuf,
+    pub(super) http: Fetcher,
+    pub(super) runtime: Arc<Runtime>,
     status: Arc<Mutex<SyncStatus>>,
-    changes: Changes,
+    pub(super) changes: Changes,
     /// Called when posts arrive (the enrichment pipeline wakes).
-    on_new_posts: Arc<dyn Fn() + Send + Sync>,
+    pub(super) on_new_posts: Arc<dyn Fn() + Send + Sync>,
     wake: Arc<Mutex<Option<mpsc::Sender<()>>>>,
+    /// Where accounts' sign-ins are kept.
+    pub(super) secrets: Arc<Secrets>,
+    /// Accounts' sign-ins in progress, and which accounts stream live updates.
+    pub(super) accounts: Arc<super::accounts::AccountsState>,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -116,13 +128,15 @@ impl SyncService {
             .map_err(|error| Error::Internal(format!("cannot start the sync runtime: {error}")))?;
         Ok(Self {
             store,
-            data_dir,
             http: Fetcher::new()?,
             runtime: Arc::new(Runtime(Some(runtime))),
             status: Arc::default(),
             changes,
+            secrets: Arc::new(Secrets::new(&data_dir)),
+            data_dir,
             on_new_posts,
             wake: Arc::default(),
+            accounts: Arc::default(),
         })
     }
 
@@ -272,6 +286,9 @@ impl SyncService {
 
     /// Fetches one source and records how it went; never fails (a failure is recorded).
     async fn sync_one(&self, source: &SourceRecord) -> SyncOutcome {
+        if matches!(source.kind, SourceKind::Mastodon | SourceKind::Bluesky) {
+            return self.sync_account(source).await;
+        }
         let fetched = match network(source.kind) {
             Ok(network) => network.fetch(source, &self.http).await,
             Err(error) => Err(Failure { message: error.to_string(), retry_after: None, status: None }),
@@ -308,31 +325,45 @@ impl SyncService {
                 )?;
                 Ok(("ok", stored.new, stored.updated, next))
             }),
-            Err(failure) => {
-                let failures = source.failures + 1;
-                let mut wait = super::next_after_failure(failures, failure.retry_after, source.id);
-                if failure.status.is_none() {
-                    wait = wait.min(OFFLINE_RETRY_CAP);
-                }
-                let next = now + millis(wait);
-                let message = format!("{}; trying again {}.", capitalised(&failure.message), super::in_words(wait));
-                let recorded = self.store.write(|connection| {
-                    stored::record_sync(connection, source.id, &SyncRecord::failure(now, next, &message))
-                });
-                return SyncOutcome {
-                    source_id: source.id,
-                    name: source.name.clone(),
-                    status: "failed",
-                    new: 0,
-                    updated: 0,
-                    error: Some(match recorded {
-                        Ok(()) => message,
-                        Err(error) => format!("{message} (and the failure could not be recorded: {error})"),
-                    }),
-                    next_sync_at: crate::post::format_timestamp(next),
-                };
-            }
+            Err(failure) => return self.record_failure(source, &failure),
         };
+        self.finish(source, written).await
+    }
+
+    /// Records a failed sync: tried again after a back-off, the reason kept in plain words.
+    pub(super) fn record_failure(&self, source: &SourceRecord, failure: &Failure) -> SyncOutcome {
+        let now = now_ms();
+        let failures = source.failures + 1;
+        let mut wait = super::next_after_failure(failures, failure.retry_after, source.id);
+        if failure.status.is_none() {
+            wait = wait.min(OFFLINE_RETRY_CAP);
+        }
+        let next = now + millis(wait);
+        let message = format!("{}; trying again {}.", capitalised(&failure.message), super::in_words(wait));
+        let recorded = self
+            .store
+            .write(|connection| stored::record_sync(connection, source.id, &SyncRecord::failure(now, next, &message)));
+        SyncOutcome {
+            source_id: source.id,
+            name: source.name.clone(),
+            status: "failed",
+            new: 0,
+            updated: 0,
+            error: Some(match recorded {
+                Ok(()) => message,
+                Err(error) => format!("{message} (and the failure could not be recorded: {error})"),
+            }),
+            next_sync_at: crate::post::format_timestamp(next),
+        }
+    }
+
+    /// After a sync's posts were written (or not): fetches their media and says how it went.
+    pub(super) async fn finish(
+        &self,
+        source: &SourceRecord,
+        written: Result<(&'static str, usize, usize, i64)>,
+    ) -> SyncOutcome {
+        let now = now_ms();
         match written {
             Ok((status, new, updated, next)) => {
                 if new + updated > 0 {
@@ -363,7 +394,7 @@ impl SyncService {
     }
 
     /// Fetches the remote images (and recent recordings) of a source's posts that have no file yet.
-    async fn fetch_media(&self, source_id: Option<i64>) {
+    pub(super) async fn fetch_media(&self, source_id: Option<i64>) {
         let since = now_ms() - millis(RECENT_AUDIO);
         let Ok(pending) = media::pending(&self.store, source_id, since, IMAGES_PER_SYNC) else { return };
         for item in pending {
@@ -403,7 +434,15 @@ impl SyncService {
                 self.runtime.block_on(self.sync_sources(due));
                 continue;
             }
-            let next = self.store.read(stored::next_due_ms).ok().flatten();
+            if self.runtime.block_on(self.send_due_actions()) {
+                continue;
+            }
+            let next_sync = self.store.read(stored::next_due_ms).ok().flatten();
+            let next_action = self.store.read(crate::store::accounts::next_action_due_ms).ok().flatten();
+            let next = match (next_sync, next_action) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let wait = next.map_or(Duration::from_secs(600), |next| {
                 Duration::from_millis(u64::try_from((next - now).clamp(1_000, 600_000)).unwrap_or(600_000))
             });
@@ -475,7 +514,7 @@ pub fn parse_address(text: &str) -> Result<Url> {
     Ok(url)
 }
 
-fn millis(duration: Duration) -> i64 {
+pub(super) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -71,6 +71,7 @@ pub fn append(connection: &Connection, event: &InteractionRow<'_>) -> Result<i64
             InteractionKind::Like => Some("liked = 1"),
             InteractionKind::Unlike => Some("liked = 0"),
             InteractionKind::Boost => Some("boosted = 1"),
+            InteractionKind::Unboost => Some("boosted = 0"),
             InteractionKind::Hide => Some("hidden = 1"),
             InteractionKind::Unhide => Some("hidden = 0"),
             InteractionKind::ShowLess => Some("show_less = 1"),

@@ -4,6 +4,7 @@
 //! ...). `Store::open` gathers them, orders them by timestamp and applies the missing ones in
 //! one transaction, guarded by `PRAGMA user_version` (the number of migrations applied).
 
+pub mod accounts;
 pub mod enrichments;
 pub mod interactions;
 pub mod posts;
@@ -34,6 +35,7 @@ pub fn all_migrations() -> Vec<Migration> {
         enrichments::MIGRATIONS,
         settings::MIGRATIONS,
         sources::MIGRATIONS,
+        accounts::MIGRATIONS,
     ]
     .concat();
     migrations.sort_by_key(|migration| migration.timestamp);

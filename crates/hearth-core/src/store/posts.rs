@@ -5,7 +5,8 @@ use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 use super::Migration;
 use crate::error::{Error, Result};
 use crate::post::{
-    avatar_color, format_timestamp, Author, Counts, Media, MediaKind, Post, PostState, SourceKind, SourceRef,
+    avatar_color, format_timestamp, Author, Booster, Counts, Media, MediaKind, Post, PostState, SourceKind, SourceRef,
+    Via,
 };
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -283,6 +284,7 @@ pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec
            AND (?5 IS NULL OR p.source_id = ?5)
            AND (?6 IS NULL OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id AND m.kind = ?6))
            AND (?7 OR coalesce(s.hidden, 0) = 0)
+           AND p.duplicate_of IS NULL
            AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
            AND (NOT ?9 OR NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
                                       AND json_extract(e.value_json, '$.label') = 'negative'))
@@ -389,10 +391,11 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
                 coalesce(st.liked, 0), coalesce(st.hidden, 0), coalesce(st.show_less, 0),
                 (SELECT e.value_json FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
                  ORDER BY e.created_at DESC LIMIT 1),
-                p.title, p.html
+                p.title, p.html, p.content_warning, p.sensitive, b.handle, b.display_name, coalesce(st.boosted, 0)
          FROM posts p
          JOIN sources s ON s.id = p.source_id
          JOIN authors a ON a.id = p.author_id
+         LEFT JOIN authors b ON b.id = p.boosted_by_author_id
          LEFT JOIN post_state st ON st.post_id = p.id
          WHERE p.id = ?1",
     )?;
@@ -429,6 +432,14 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
                 tone: row.get::<_, Option<String>>(16)?.and_then(|json| serde_json::from_str(&json).ok()),
                 title: row.get(17)?,
                 html: row.get(18)?,
+                content_warning: row.get(19)?,
+                sensitive: row.get(20)?,
+                boosted_by: match (row.get::<_, Option<String>>(21)?, row.get::<_, Option<String>>(22)?) {
+                    (Some(handle), Some(display_name)) => Some(Booster { handle: format!("@{handle}"), display_name }),
+                    _ => None,
+                },
+                boosted: row.get(23)?,
+                via: Vec::new(),
             })
         })
         .optional()?;
@@ -436,6 +447,12 @@ pub fn load_post(connection: &Connection, id: i64) -> Result<Option<Post>> {
         return Ok(None);
     };
     post.media = media_of_post(connection, id)?;
+    if matches!(post.source.kind, SourceKind::Mastodon | SourceKind::Bluesky) {
+        post.via = super::accounts::via(connection, id)?
+            .into_iter()
+            .map(|(account_id, kind, name)| Via { account_id, kind, name })
+            .collect();
+    }
     Ok(Some(post))
 }
 

@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::Migration;
 use crate::error::{Error, Result};
 use crate::post::{MediaKind, SourceKind};
-use crate::sources::feed::FeedEntry;
+use crate::sources::feed::{FeedEntry, RemoteMedia};
 use crate::sources::http::Validators;
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
@@ -418,7 +418,7 @@ pub fn store_entries(
                     "DELETE FROM enrichments WHERE post_id = ?1 AND kind IN ('sentiment', 'embedding')",
                     [post_id],
                 )?;
-                replace_media(connection, post_id, entry)?;
+                replace_media(connection, post_id, &entry.media)?;
                 stored.updated += 1;
             }
             None => {
@@ -440,7 +440,7 @@ pub fn store_entries(
                     ],
                     |row| row.get(0),
                 )?;
-                replace_media(connection, post_id, entry)?;
+                replace_media(connection, post_id, &entry.media)?;
                 stored.new += 1;
             }
         }
@@ -448,10 +448,10 @@ pub fn store_entries(
     Ok(stored)
 }
 
-/// Makes a post's remote media the entry's: items still listed keep their row (and any file
+/// Makes a post's remote media these: items still listed keep their row (and any file
 /// already fetched), the rest go, new ones wait to be fetched.
-fn replace_media(connection: &Connection, post_id: i64, entry: &FeedEntry) -> Result<()> {
-    let urls: Vec<&str> = entry.media.iter().map(|media| media.url.as_str()).collect();
+pub fn replace_media(connection: &Connection, post_id: i64, media: &[RemoteMedia]) -> Result<()> {
+    let urls: Vec<&str> = media.iter().map(|media| media.url.as_str()).collect();
     let mut statement = connection.prepare_cached("SELECT id, url FROM media WHERE post_id = ?1")?;
     let existing: Vec<(i64, Option<String>)> =
         statement.query_map([post_id], |row| Ok((row.get(0)?, row.get(1)?)))?.collect::<Result<_, _>>()?;
@@ -462,7 +462,7 @@ fn replace_media(connection: &Connection, post_id: i64, entry: &FeedEntry) -> Re
     }
     // Positions are rewritten after the existing ones, then packed.
     connection.execute("UPDATE media SET position = position + 1000 WHERE post_id = ?1", [post_id])?;
-    for (position, media) in entry.media.iter().enumerate() {
+    for (position, media) in media.iter().enumerate() {
         let position = i64::try_from(position).unwrap_or(i64::MAX);
         let updated = connection.execute(
             "UPDATE media SET position = ?3, alt_text = ?4 WHERE post_id = ?1 AND url = ?2",
