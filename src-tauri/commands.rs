@@ -118,6 +118,78 @@ pub async fn export_opml(app: State<'_, Startup>) -> CommandResult<String> {
 }
 
 #[tauri::command]
+pub async fn accounts(app: State<'_, Startup>) -> CommandResult<Vec<hearth_core::store::accounts::AccountInfo>> {
+    blocking(&app, |app| app.accounts()).await
+}
+
+/// Starts a Mastodon sign-in and opens the server's approval page in the user's browser
+/// (not in Hearth's window: the user signs in where their passwords and sessions are).
+#[tauri::command]
+pub async fn begin_mastodon_sign_in(
+    app: State<'_, Startup>,
+    handle: tauri::AppHandle,
+    server: String,
+) -> CommandResult<hearth_core::sources::accounts::SignIn> {
+    let sign_in = blocking(&app, move |app| app.begin_mastodon_sign_in(&server)).await?;
+    if std::env::var_os("HEARTH_NO_BROWSER").is_none() {
+        use tauri_plugin_opener::OpenerExt;
+        handle.opener().open_url(&sign_in.authorize_url, None::<&str>).map_err(|error| {
+            ErrorBody::new(ErrorCode::Unavailable, format!("the browser could not be opened: {error}"))
+        })?;
+    }
+    Ok(sign_in)
+}
+
+#[tauri::command]
+pub async fn sign_in_state(
+    app: State<'_, Startup>,
+    id: String,
+) -> CommandResult<hearth_core::sources::accounts::SignInState> {
+    blocking(&app, move |app| app.sign_in_state(&id)).await
+}
+
+#[tauri::command]
+pub async fn add_bluesky_account(
+    app: State<'_, Startup>,
+    request: hearth_core::app::BlueskySignIn,
+) -> CommandResult<hearth_core::store::accounts::AccountInfo> {
+    blocking(&app, move |app| app.add_bluesky_account(&request)).await
+}
+
+#[tauri::command]
+pub async fn remove_account(app: State<'_, Startup>, id: i64) -> CommandResult<serde_json::Value> {
+    blocking(&app, move |app| app.remove_account(id).map(|()| serde_json::json!({}))).await
+}
+
+#[tauri::command]
+pub async fn notifications(
+    app: State<'_, Startup>,
+    limit: Option<i64>,
+) -> CommandResult<Vec<hearth_core::store::accounts::Notification>> {
+    blocking(&app, move |app| app.notifications(limit)).await
+}
+
+#[tauri::command]
+pub async fn mark_notifications_read(app: State<'_, Startup>) -> CommandResult<serde_json::Value> {
+    blocking(&app, |app| app.mark_notifications_read().map(|()| serde_json::json!({}))).await
+}
+
+#[tauri::command]
+pub async fn outbox(app: State<'_, Startup>) -> CommandResult<Vec<hearth_core::store::accounts::OutboxItem>> {
+    blocking(&app, |app| app.outbox()).await
+}
+
+#[tauri::command]
+pub async fn retry_outbox(app: State<'_, Startup>, id: i64) -> CommandResult<serde_json::Value> {
+    blocking(&app, move |app| app.retry_outbox(id).map(|()| serde_json::json!({}))).await
+}
+
+#[tauri::command]
+pub async fn discard_outbox(app: State<'_, Startup>, id: i64) -> CommandResult<serde_json::Value> {
+    blocking(&app, move |app| app.discard_outbox(id).map(|()| serde_json::json!({}))).await
+}
+
+#[tauri::command]
 pub async fn set_speech_model(
     app: State<'_, Startup>,
     model: String,

@@ -1,6 +1,8 @@
+// The app: the top bar and its views (the feed, search results, today's digest, notifications
+// and the post one is about, settings), the composer, the keyboard shortcuts and the toasts.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, openExternal } from './api';
-import type { Digest, FeedMode, Post } from './types';
+import type { Account, Digest, FeedMode, Post } from './types';
 import { ToneFilter, type ToneChoice } from './ToneFilter';
 import { PostCard, SkeletonCard, type Collapsed } from './PostCard';
 import { Compose } from './Compose';
@@ -9,9 +11,11 @@ import { DigestView, type DigestState } from './Digest';
 import { actionForKey, isTypingTarget, moveIndex } from './keyboard';
 import { DwellTracker } from './dwell';
 import { loadTheme, saveTheme, type ThemeChoice } from './theme';
+import { NotificationPostView, NotificationsView, useUnreadNotifications } from './Notifications';
+import { isFromAccount, unreadBadgeText, unreadText } from './networks';
 import * as I from './icons';
 
-type View = 'feed' | 'search' | 'digest' | 'settings';
+type View = 'feed' | 'search' | 'digest' | 'settings' | 'notifications' | 'post';
 type LoadState = 'loading' | 'ready' | 'more' | 'error';
 type Toast = { id: number; text: string; kind: 'info' | 'error' };
 
@@ -85,6 +89,14 @@ export function App() {
   const [expanded, setExpanded] = useState<Record<number, boolean>>({});
   const [focusIndex, setFocusIndex] = useState(-1);
   const [composeOpen, setComposeOpen] = useState(false);
+  // The post being replied to while the composer is open for a reply, and the accounts a post can go to.
+  const [replyTo, setReplyTo] = useState<Post | null>(null);
+  const [accounts, setAccounts] = useState<Account[]>([]);
+  // The post a notification is about, shown on its own.
+  const [shownPost, setShownPost] = useState<Post | null>(null);
+  const [shownPostState, setShownPostState] = useState<'loading' | 'ready' | 'error'>('loading');
+  const [shownPostError, setShownPostError] = useState('');
+  const shownPostId = useRef<number | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [importing, setImporting] = useState(false);
@@ -171,6 +183,9 @@ export function App() {
   useEffect(() => {
     void loadFeed(mode, calm);
   }, [mode, calm, loadFeed]);
+
+  // After the feed: the unread count on the Notifications button.
+  const notifications = useUnreadNotifications();
 
   // Infinite scroll: the sentinel below the list triggers the next page.
   useEffect(() => {
@@ -297,6 +312,7 @@ export function App() {
 
   // ---- post updates -------------------------------------------------------------------------
   const updatePost = (id: number, fn: (p: Post) => Post) => {
+    setShownPost((cur) => (cur && cur.id === id ? fn(cur) : cur));
     setPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
     setResults((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
     mapDigestPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
@@ -318,6 +334,41 @@ export function App() {
       updatePost(post.id, (p) => (p.state.liked === was ? p : flip(p, was)));
       toast(`Could not ${was ? 'unlike' : 'like'} the post: ${errMessage(e)}`, 'error');
     }
+  };
+
+  const onBoost = async (post: Post) => {
+    if (!isFromAccount(post)) return;
+    const was = post.boosted === true;
+    const flip = (p: Post, boosted: boolean): Post => ({
+      ...p,
+      boosted,
+      counts: { ...p.counts, boosts: Math.max(0, p.counts.boosts + (boosted ? 1 : -1)) },
+    });
+    updatePost(post.id, (p) => flip(p, !was));
+    try {
+      const fresh = await api.recordInteraction({ post_id: post.id, kind: was ? 'unboost' : 'boost' });
+      updatePost(post.id, (p) => mergeUpdate(p, fresh));
+      toast(was ? 'Boost undone' : 'Boosted');
+    } catch (e) {
+      updatePost(post.id, (p) => (p.boosted === was ? p : flip(p, was)));
+      toast(`Could not ${was ? 'undo the boost' : 'boost the post'}: ${errMessage(e)}`, 'error');
+    }
+  };
+
+  /** Opens the composer, for a reply to `to` or a new post; the accounts a post can go to are read afresh. */
+  const openCompose = (to: Post | null = null) => {
+    setReplyTo(to);
+    setComposeOpen(true);
+    api.accounts().then(
+      (list) => setAccounts(Array.isArray(list) ? list : []),
+      () => {
+        /* the composer still offers "Hearth only" */
+      },
+    );
+  };
+  const closeCompose = () => {
+    setComposeOpen(false);
+    setReplyTo(null);
   };
 
   const setCollapse = (id: number, c: Collapsed) => setCollapsed((cur) => ({ ...cur, [id]: c }));
@@ -389,14 +440,56 @@ export function App() {
     openExternal(url).catch((e) => toast(`Could not open the link: ${errMessage(e)}`, 'error'));
   };
 
-  const onPosted = (post: Post) => {
-    setComposeOpen(false);
+  const onPosted = (post: Post, note?: string) => {
+    const repliedTo = replyTo;
+    closeCompose();
+    if (repliedTo) {
+      // A reply stays out of the way: the view the user replied from stays as it is, one reply more.
+      updatePost(repliedTo.id, (p) => ({ ...p, counts: { ...p.counts, replies: p.counts.replies + 1 } }));
+      toast(note ?? 'Replied');
+      return;
+    }
     setPosts((cur) => [post, ...cur.filter((p) => p.id !== post.id)]);
     if (view !== 'feed') setView('feed');
     if (feedState === 'error') setFeedState('ready');
     setFocusIndex(-1);
     window.scrollTo({ top: 0 });
-    toast('Posted');
+    toast(note ?? 'Posted');
+  };
+
+  // ---- notifications ----------------------------------------------------------------------------
+  const openNotifications = () => {
+    setView('notifications');
+    setFocusIndex(-1);
+    window.scrollTo({ top: 0 });
+  };
+  const closeNotifications = () => {
+    setView('feed');
+    setFocusIndex(-1);
+  };
+  const showPost = async (id: number) => {
+    shownPostId.current = id;
+    setView('post');
+    setShownPost(null);
+    setShownPostState('loading');
+    setShownPostError('');
+    setFocusIndex(-1);
+    window.scrollTo({ top: 0 });
+    try {
+      const post = await api.getPost(id);
+      if (shownPostId.current !== id) return;
+      setShownPost(post);
+      setShownPostState('ready');
+    } catch (e) {
+      if (shownPostId.current !== id) return;
+      setShownPostError(errMessage(e));
+      setShownPostState('error');
+    }
+  };
+  const closePost = () => {
+    shownPostId.current = null;
+    setView('notifications');
+    setFocusIndex(-1);
   };
 
   const importDemo = async () => {
@@ -440,7 +533,16 @@ export function App() {
 
   // ---- keyboard -------------------------------------------------------------------------------
   const digestPosts = digestState === 'ready' && digest ? digest.topics.flatMap((t) => t.posts) : [];
-  const list = view === 'search' ? results : view === 'feed' ? posts : view === 'digest' ? digestPosts : [];
+  const list =
+    view === 'search'
+      ? results
+      : view === 'feed'
+        ? posts
+        : view === 'digest'
+          ? digestPosts
+          : view === 'post' && shownPost
+            ? [shownPost]
+            : [];
 
   const cardEls = () =>
     [...(feedEl.current?.querySelectorAll<HTMLElement>('[data-testid="post-card"]') ?? [])];
@@ -461,6 +563,11 @@ export function App() {
     return i >= 0 ? i : focusIndex < els.length ? focusIndex : -1;
   };
 
+  // The post a notification is about takes the focus once it is there (its notification has gone).
+  useEffect(() => {
+    if (view === 'post' && shownPostState === 'ready') focusCard(0);
+  }, [view, shownPostState]);
+
   const keyHandler = useRef<(e: KeyboardEvent) => void>(() => {});
   keyHandler.current = (e: KeyboardEvent) => {
     if (e.defaultPrevented || composeOpen || helpOpen) return;
@@ -469,16 +576,18 @@ export function App() {
       if (view === 'search') clearSearch();
       else if (view === 'digest') closeDigest();
       else if (view === 'settings') closeSettings();
+      else if (view === 'notifications') closeNotifications();
+      else if (view === 'post') closePost();
       return;
     }
     const action = actionForKey(e);
     if (!action) return;
     const idx = currentIndex();
-    const post = idx >= 0 && view !== 'settings' ? list[idx] : undefined;
+    const post = idx >= 0 && view !== 'settings' && view !== 'notifications' ? list[idx] : undefined;
     switch (action) {
       case 'next':
       case 'prev': {
-        if (view === 'settings') return;
+        if (view === 'settings' || view === 'notifications') return;
         const n = moveIndex(idx, action === 'next' ? 1 : -1, cardEls().length);
         if (n >= 0) focusCard(n);
         if (action === 'next' && view === 'feed' && n >= cardEls().length - 3) void loadMore();
@@ -486,6 +595,9 @@ export function App() {
       }
       case 'like':
         if (post && !collapsed[post.id]) void onLike(post);
+        break;
+      case 'boost':
+        if (post && !collapsed[post.id]) void onBoost(post);
         break;
       case 'hide':
         if (post && !collapsed[post.id]) void onHide(post);
@@ -505,7 +617,7 @@ export function App() {
         searchInput.current?.select();
         break;
       case 'compose':
-        setComposeOpen(true);
+        openCompose();
         break;
       case 'refresh':
         refresh();
@@ -515,6 +627,9 @@ export function App() {
         break;
       case 'digest':
         openDigest();
+        break;
+      case 'notifications':
+        openNotifications();
         break;
       case 'settings':
         openSettings();
@@ -541,6 +656,8 @@ export function App() {
     onMute,
     onOpen,
     onOpenLink,
+    onBoost,
+    onReply: (post: Post) => openCompose(post),
     onFocusCard: setFocusIndex,
     observeDwell: (el: Element, id: number) => tracker.observe(el, id),
     unobserveDwell: (el: Element) => tracker.unobserve(el),
@@ -580,7 +697,29 @@ export function App() {
   );
 
   let body;
-  if (view === 'settings') {
+  if (view === 'notifications') {
+    body = (
+      <NotificationsView
+        unread={notifications.unread}
+        now={now}
+        onBack={closeNotifications}
+        onRead={notifications.clear}
+        onOpenPost={(id) => void showPost(id)}
+      />
+    );
+  } else if (view === 'post') {
+    body = (
+      <NotificationPostView
+        state={shownPostState}
+        post={shownPost}
+        error={shownPostError}
+        onBack={closePost}
+        onRetry={() => shownPostId.current !== null && void showPost(shownPostId.current)}
+        renderPost={(p) => renderCards([p], 1)}
+        listRef={feedEl}
+      />
+    );
+  } else if (view === 'settings') {
     body = (
       <Settings
         theme={theme}
@@ -691,7 +830,7 @@ export function App() {
                 {importing && <span class="spinner" aria-hidden="true" />}
                 Import demo posts
               </button>
-              <button type="button" class="btn" onClick={() => setComposeOpen(true)}>
+              <button type="button" class="btn" onClick={() => openCompose()}>
                 Write a post
               </button>
             </div>
@@ -808,7 +947,7 @@ export function App() {
             aria-label="New post"
             aria-keyshortcuts="n"
             ref={composeButton}
-            onClick={() => setComposeOpen(true)}
+            onClick={() => openCompose()}
           >
             <I.Pen size={16} />
             <span class="compose-label">New post</span>
@@ -860,6 +999,28 @@ export function App() {
           </button>
           <button
             type="button"
+            class={'today-btn notifications-btn' + (view === 'notifications' || view === 'post' ? ' on' : '')}
+            data-testid="notifications-button"
+            aria-label="Notifications"
+            aria-describedby="notifications-unread"
+            aria-current={view === 'notifications' ? 'page' : undefined}
+            aria-keyshortcuts="i"
+            title="Notifications: mentions, likes and boosts from your accounts"
+            onClick={openNotifications}
+          >
+            <I.Bell size={15} />
+            <span class="today-label" aria-hidden="true">
+              Notifications
+            </span>
+            <span class="unread-badge" aria-hidden="true" data-testid="notifications-badge" hidden={notifications.unread === 0}>
+              {unreadBadgeText(notifications.unread)}
+            </span>
+          </button>
+          <span id="notifications-unread" class="sr-only">
+            {unreadText(notifications.unread)}
+          </span>
+          <button
+            type="button"
             role="switch"
             aria-checked={calm}
             class="calm-toggle"
@@ -887,7 +1048,7 @@ export function App() {
         {body}
       </main>
 
-      <Compose open={composeOpen} onClose={() => setComposeOpen(false)} onPosted={onPosted} />
+      <Compose open={composeOpen} onClose={closeCompose} onPosted={onPosted} accounts={accounts} replyTo={replyTo} />
 
       <dialog
         ref={helpDialog}

@@ -1,10 +1,28 @@
+// The composer: a post's text, images with their alt text (suggested by the on-device model),
+// audio or a voice memo, and where it goes: "Hearth only" (a local note, the default every time
+// it opens) or one of the signed-in accounts. Replying to a post from an account goes to that
+// account, and says whom it replies to.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, readAsBase64 } from './api';
-import type { Attachment, Post } from './types';
+import type { Account, Attachment, NewPost, Post } from './types';
 import { charCount, guessMime, hasErrors, LIMITS, validateDraft, type DraftErrors } from './validate';
 import { formatBytes, formatDuration } from './format';
 import * as I from './icons';
 import { useVoiceMemo, VoiceMemoButton, VoiceMemoPanel } from './VoiceMemo';
+import { atHandle, kindLabel, personName, sentText } from './networks';
+
+/** Bluesky's own limit on a post's length (graphemes; counted here as characters). */
+export const BLUESKY_TEXT_MAX = 300;
+
+/** The accounts a post can go to: all but those that must be signed in to again. */
+export function postableAccounts(accounts: Account[]): Account[] {
+  return accounts.filter((a) => a.state !== 'sign_in_again');
+}
+
+/** The text a reply starts with: the author's handle on Mastodon (where replies mention), else nothing. */
+export function replyPrefill(post: Post): string {
+  return post.source.kind === 'mastodon' ? `${atHandle(post.author.handle)} ` : '';
+}
 
 /**
  * Where an image's alt-text suggestion stands: being asked for, in the field and not yet edited
@@ -59,9 +77,18 @@ async function suggestAlt(file: Blob): Promise<string | null> {
 
 const SUGGESTED_NOTE = 'Suggested by the on-device model — check and edit it';
 
-type Props = { open: boolean; onClose: () => void; onPosted: (p: Post) => void };
+type Props = {
+  open: boolean;
+  onClose: () => void;
+  /** The post made, and what to tell the user about it ("Sent to @alice@mastodon.example"). */
+  onPosted: (p: Post, note?: string) => void;
+  /** The signed-in accounts (a post can go to one of them); none by default. */
+  accounts?: Account[];
+  /** The post being replied to, when replying. */
+  replyTo?: Post | null;
+};
 
-export function Compose({ open, onClose, onPosted }: Props) {
+export function Compose({ open, onClose, onPosted, accounts = [], replyTo = null }: Props) {
   const dialog = useRef<HTMLDialogElement>(null);
   const textarea = useRef<HTMLTextAreaElement>(null);
   const imageInput = useRef<HTMLInputElement>(null);
@@ -75,6 +102,10 @@ export function Compose({ open, onClose, onPosted }: Props) {
   const [sending, setSending] = useState(false);
   const [submitted, setSubmitted] = useState(false);
   const [sendError, setSendError] = useState<string | null>(null);
+  // The account the post goes to; null: Hearth only (a local note).
+  const [target, setTarget] = useState<number | null>(null);
+  // The text a reply was started with, cleared again if the composer is next opened for a new post.
+  const prefilled = useRef<string | null>(null);
   // A recorded voice memo is attached like an audio file chosen from disk (it replaces one).
   const memo = useVoiceMemo((file) => {
     const picked = pick(file);
@@ -92,6 +123,16 @@ export function Compose({ open, onClose, onPosted }: Props) {
   useEffect(() => {
     const d = dialog.current;
     if (!d) return;
+    if (open) {
+      // Every time it opens a post goes to Hearth only, unless it replies to a post from an account.
+      setTarget(replyTo ? replyTo.source.id : null);
+      // A draft the user wrote stays; an empty one, or a reply's untouched mention, starts afresh.
+      if (text.trim() === '' || text === prefilled.current) {
+        const start = replyTo ? replyPrefill(replyTo) : '';
+        setText(start);
+        prefilled.current = start || null;
+      }
+    }
     if (open && !d.open) {
       d.showModal();
       requestAnimationFrame(() => {
@@ -109,14 +150,19 @@ export function Compose({ open, onClose, onPosted }: Props) {
     images: images.map((i) => ({ name: i.name, mime: i.mime, size: i.size, alt_text: i.alt })),
     audio: audio ? { name: audio.name, mime: audio.mime, size: audio.size } : null,
   };
-  const allErrors = validateDraft(draft);
+  const choices = postableAccounts(accounts);
+  const account = target === null ? null : (accounts.find((a) => a.id === target) ?? null);
+  const bluesky = account?.kind === 'bluesky' || (replyTo?.source.kind === 'bluesky' && target !== null);
+  const textMax = bluesky ? BLUESKY_TEXT_MAX : LIMITS.textMax;
+  const allErrors = networkErrors(validateDraft(draft), draft, bluesky);
   // Blank-text errors only after a submit attempt; limit violations show immediately.
   const errors: DraftErrors = {
     ...allErrors,
-    text: allErrors.text && (submitted || charCount(text.trimEnd()) > LIMITS.textMax) ? allErrors.text : undefined,
+    text: allErrors.text && (submitted || charCount(text.trimEnd()) > textMax) ? allErrors.text : undefined,
   };
   const chars = charCount(text.trimEnd());
-  const remaining = LIMITS.textMax - chars;
+  const remaining = textMax - chars;
+  const nearAt = Math.min(250, Math.round(textMax / 10));
 
   const reset = () => {
     images.forEach((i) => URL.revokeObjectURL(i.url));
@@ -127,6 +173,8 @@ export function Compose({ open, onClose, onPosted }: Props) {
     setAudioMs(null);
     setSubmitted(false);
     setSendError(null);
+    setTarget(null);
+    prefilled.current = null;
     memo.clear();
   };
 
@@ -152,9 +200,14 @@ export function Compose({ open, onClose, onPosted }: Props) {
       const aud: Attachment | null = audio
         ? { file_name: audio.name, mime: audio.mime, data_base64: await readAsBase64(audio.file), alt_text: null }
         : null;
-      const post = await api.createPost({ text, images: imgs, audio: aud });
+      const request: NewPost = { text, images: imgs, audio: aud };
+      // Absent, not null, for a local note: the request stays as it always was.
+      if (target !== null) request.account_id = target;
+      if (replyTo) request.reply_to = replyTo.id;
+      const post = await api.createPost(request);
+      const sentTo = target !== null ? (account?.handle ?? replyTo?.source.name ?? '') : null;
       reset();
-      onPosted(post);
+      onPosted(post, sentTo === null ? undefined : await sentNote(target!, sentTo));
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError('internal', 'The post could not be sent.');
       setSendError(e.message);
@@ -234,12 +287,40 @@ export function Compose({ open, onClose, onPosted }: Props) {
         }}
       >
         <div class="dialog-head">
-          <h2 id="compose-title">New post</h2>
+          <h2 id="compose-title">{replyTo ? 'Reply' : 'New post'}</h2>
           <button type="button" class="icon-btn" aria-label="Close" onClick={onClose} disabled={sending}>
             <I.Close />
           </button>
         </div>
 
+        {replyTo ? (
+          <ReplyingTo post={replyTo} />
+        ) : (
+          <div class="compose-target">
+            <label for="compose-target">Post to</label>
+            <select
+              id="compose-target"
+              data-testid="compose-target"
+              value={target === null ? '' : String(target)}
+              disabled={sending}
+              aria-describedby="compose-target-help"
+              onChange={(e) => {
+                const v = (e.target as HTMLSelectElement).value;
+                setTarget(v === '' ? null : Number(v));
+              }}
+            >
+              <option value="">Hearth only (a local note)</option>
+              {choices.map((a) => (
+                <option key={a.id} value={String(a.id)}>
+                  {atHandle(a.handle)} ({kindLabel(a.kind)})
+                </option>
+              ))}
+            </select>
+            <span id="compose-target-help" class="muted small">
+              {account ? `Public on ${kindLabel(account.kind)} as ${atHandle(account.handle)}` : 'Stays on this device'}
+            </span>
+          </div>
+        )}
         <label class="sr-only" for="compose-text">
           Post text
         </label>
@@ -248,7 +329,7 @@ export function Compose({ open, onClose, onPosted }: Props) {
           ref={textarea}
           data-testid="compose-text"
           class={'compose-text' + (errors.text ? ' invalid' : '')}
-          placeholder="What’s on your mind?"
+          placeholder={replyTo ? 'Write your reply' : 'What’s on your mind?'}
           rows={5}
           value={text}
           aria-invalid={Boolean(errors.text)}
@@ -262,10 +343,10 @@ export function Compose({ open, onClose, onPosted }: Props) {
           </span>
           <span
             id="compose-count"
-            class={'counter' + (remaining < 0 ? ' over' : remaining <= 250 ? ' near' : '')}
-            aria-label={`${chars} of ${LIMITS.textMax} characters`}
+            class={'counter' + (remaining < 0 ? ' over' : remaining <= nearAt ? ' near' : '')}
+            aria-label={`${chars} of ${textMax} characters`}
           >
-            {chars.toLocaleString('en')} / {LIMITS.textMax.toLocaleString('en')}
+            {chars.toLocaleString('en')} / {textMax.toLocaleString('en')}
           </span>
         </div>
 
@@ -426,11 +507,55 @@ export function Compose({ open, onClose, onPosted }: Props) {
           </span>
           <button type="submit" class="btn primary" data-testid="compose-submit" disabled={sending} aria-busy={sending}>
             {sending && <span class="spinner" aria-hidden="true" />}
-            {sending ? 'Posting…' : 'Post'}
+            {sending ? (replyTo ? 'Replying…' : 'Posting…') : replyTo ? 'Reply' : 'Post'}
           </button>
         </div>
       </form>
     </dialog>
+  );
+}
+
+/**
+ * The draft's errors with what the chosen network refuses added: Bluesky takes at most 300
+ * characters and no audio.
+ */
+function networkErrors(errors: DraftErrors, draft: { text: string; audio: unknown }, bluesky: boolean): DraftErrors {
+  if (!bluesky) return errors;
+  const out = { ...errors };
+  const chars = charCount(draft.text.trimEnd());
+  if (!out.text && chars > BLUESKY_TEXT_MAX) {
+    out.text = `Bluesky posts can be at most ${BLUESKY_TEXT_MAX} characters (${(chars - BLUESKY_TEXT_MAX).toLocaleString('en')} over).`;
+  }
+  if (!out.audio && draft.audio) out.audio = 'Bluesky posts cannot carry audio. Remove it, or post to Hearth only.';
+  return out;
+}
+
+/**
+ * What to say once a post went to an account, from the account as it is now (still on its way,
+ * sent, or waiting for the server); a plain "sending" when the accounts cannot be read.
+ */
+async function sentNote(accountId: number, handle: string): Promise<string> {
+  try {
+    const list = await api.accounts();
+    return sentText((Array.isArray(list) ? list : []).find((a) => a.id === accountId) ?? null, handle);
+  } catch {
+    return sentText(null, handle);
+  }
+}
+
+/** Whom a reply answers: their name and handle, where the post came from, and the start of it. */
+function ReplyingTo({ post }: { post: Post }) {
+  const excerpt = post.text.trim().replace(/\s+/g, ' ');
+  return (
+    <div class="replying-to" data-testid="replying-to">
+      <p>
+        Replying to <strong>{personName(post.author)}</strong>{' '}
+        <span class="muted">
+          {atHandle(post.author.handle)} on {kindLabel(post.source.kind)}
+        </span>
+      </p>
+      {excerpt && <p class="replying-to-excerpt muted small">{excerpt.length > 140 ? excerpt.slice(0, 139) + '…' : excerpt}</p>}
+    </div>
   );
 }
 

@@ -1,6 +1,9 @@
-// A post card: the author, where the post came from, its title and text (a feed item's HTML
-// through RichText), media, the actions, and "Why this post?".
+// A post card: who boosted it, the author, where the post came from (and the other accounts it
+// also came through), a content warning that keeps the rest closed until opened, its title and
+// text (a feed item's HTML through RichText), media (blurred until clicked when sensitive), the
+// actions (Boost and Reply for posts from the user's accounts), and "Why this post?".
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
 import type { Post, Media, SpeechTranscription } from './types';
 import { api, mediaUrl, playableMediaUrl, releasePlayableUrl } from './api';
 import {
@@ -25,6 +28,7 @@ import * as I from './icons';
 import { RichBody, richContent } from './RichText';
 import { TranscriptView } from './Transcript';
 import { isPending, transcriptMayHaveChanged, useSpeechProgress } from './transcription';
+import { alsoViaText, isFromAccount, kindLabel, personName } from './networks';
 
 export type Collapsed = 'hidden' | 'show_less' | undefined;
 
@@ -43,6 +47,10 @@ export type CardHandlers = {
   unobserveDwell: (el: Element) => void;
   /** Replaces the post with a newer copy from the backend (a transcript that arrived or changed). */
   onPostUpdated: (p: Post) => void;
+  /** Boosts the post, or undoes the boost (posts from the user's accounts). */
+  onBoost?: (p: Post) => void;
+  /** Opens the composer to reply to the post (posts from the user's accounts). */
+  onReply?: (p: Post) => void;
 };
 
 type Props = CardHandlers & {
@@ -528,17 +536,83 @@ function isInteractive(el: EventTarget | null, stop: Element): boolean {
   return false;
 }
 
-/** The badge saying where a post came from: a feed's own name, else the kind of source ("Demo"). */
+/**
+ * Where a post came from: a feed's or an account's own name after a small label of its kind
+ * ("Feed", "Mastodon", "Bluesky"); else the kind of source alone ("You", "Demo").
+ */
 function SourceBadge({ source }: { source: Post['source'] }) {
-  const feed = source.kind === 'rss' && source.name.trim() !== '';
+  const named = source.kind === 'rss' || source.kind === 'mastodon' || source.kind === 'bluesky';
+  const name = source.name.trim();
+  const title = !named || !name ? source.name : source.kind === 'rss' ? `From the feed ${name}` : `From your ${sourceLabel(source.kind)} account ${name}`;
   return (
-    <span
-      class={`source-badge src-${source.kind}`}
-      data-testid="source-badge"
-      title={feed ? `From the feed ${source.name}` : source.name}
-    >
-      {feed ? source.name : sourceLabel(source.kind)}
-    </span>
+    <>
+      {named && (
+        <span class="source-kind" data-testid="source-kind">
+          {kindLabel(source.kind)}
+        </span>
+      )}
+      <span class={`source-badge src-${source.kind}`} data-testid="source-badge" title={title}>
+        {named && name ? name : sourceLabel(source.kind)}
+      </span>
+    </>
+  );
+}
+
+/** A content warning: its text, and the toggle that shows or hides the post behind it. */
+function ContentWarning({ text, id, open, bodyId, onToggle }: { text: string; id: string; open: boolean; bodyId: string; onToggle: () => void }) {
+  return (
+    <div class={'cw' + (open ? ' open' : '')} data-testid="content-warning">
+      <p class="cw-text" id={id}>
+        <span class="cw-label">Content warning:</span> {text}
+      </p>
+      <button
+        type="button"
+        class="btn small cw-toggle"
+        data-testid="cw-toggle"
+        aria-expanded={open}
+        aria-controls={open ? bodyId : undefined}
+        onClick={onToggle}
+      >
+        {open ? 'Hide post' : 'Show post'}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * A sensitive post's pictures and videos: blurred, out of reach of the keyboard and screen
+ * readers, behind one button that shows them; the same button then hides them again (so the
+ * focus stays on it). The media stay mounted either way: nothing reloads or moves.
+ */
+function SensitiveMedia({ count, children }: { count: number; children: ComponentChildren }) {
+  const [shown, setShown] = useState(false);
+  const what = count === 1 ? 'sensitive picture' : 'sensitive pictures';
+  return (
+    <div class={'sensitive-media' + (shown ? ' shown' : '')} data-testid="sensitive-media" data-shown={String(shown)}>
+      <div class="sensitive-blur" inert={!shown} aria-hidden={shown ? undefined : 'true'}>
+        {children}
+      </div>
+      <button
+        type="button"
+        class={shown ? 'sensitive-hide' : 'sensitive-reveal'}
+        data-testid="sensitive-toggle"
+        aria-label={shown ? `Hide ${what}` : undefined}
+        onClick={(e) => {
+          e.stopPropagation();
+          setShown(!shown);
+        }}
+      >
+        {shown ? (
+          <>
+            <I.EyeOff size={14} /> Hide
+          </>
+        ) : (
+          <span class="sensitive-label">
+            <I.EyeOff size={18} /> Show {what}
+          </span>
+        )}
+      </button>
+    </div>
   );
 }
 
@@ -566,7 +640,11 @@ export function PostCard(props: Props) {
   const authorId = `post-${post.id}-author`;
   const titleId = `post-${post.id}-title`;
   const textId = `post-${post.id}-text`;
+  const warningId = `post-${post.id}-warning`;
+  const bodyId = `post-${post.id}-body`;
   const name = post.author.display_name || post.author.handle;
+  // A content warning's post is opened by its own button, and stays closed on a fresh card.
+  const [cwOpen, setCwOpen] = useState(false);
 
   useEffect(() => {
     const el = ref.current;
@@ -631,16 +709,107 @@ export function PostCard(props: Props) {
   const videos = post.media.filter((m) => m.kind === 'video');
   const long = post.text.length > LONG_TEXT || post.text.split('\n').length > 14;
   const liked = post.state.liked;
+  const boosted = post.boosted === true;
   const title = post.title?.trim() ? post.title.trim() : null;
   const Title = titleLevel === 3 ? 'h3' : 'h2';
   // HTML that sanitises down to nothing falls back to the plain text.
   const showRich = rich !== null && !rich.empty;
+  const fromAccount = isFromAccount(post);
+  const alsoVia = alsoViaText(post);
+  // Behind a content warning the title, the text and the media wait until the user opens them.
+  const warning = post.content_warning?.trim() || null;
+  const closed = warning !== null && !cwOpen;
+  // A sensitive post's pictures and videos are blurred together, behind one button.
+  const visual = images.length + videos.length;
+  const sensitive = post.sensitive === true && visual > 0;
+
+  const content = (
+    <>
+      {title && (
+        <Title class="card-title" id={titleId} data-testid="post-title">
+          {post.url && isHttpUrl(post.url) ? (
+            <a
+              href={post.url}
+              target="_blank"
+              rel="noopener noreferrer"
+              title={post.url}
+              onClick={externalClick(post.url, (url) => props.onOpenLink(post, url))}
+            >
+              {title}
+            </a>
+          ) : (
+            title
+          )}
+        </Title>
+      )}
+
+      {showRich ? (
+        <>
+          <div class={'text-wrap rich-wrap' + (rich.long && !richOpen ? ' clamped' : '')}>
+            <RichBody content={rich} id={textId} />
+          </div>
+          {rich.long && (
+            <button
+              type="button"
+              class="link-btn show-more"
+              data-testid="rich-toggle"
+              aria-expanded={richOpen}
+              aria-controls={textId}
+              onClick={() => {
+                // Reading on counts as opening the post, as "Show more" on a plain post does.
+                if (!richOpen) props.onOpen(post);
+                setRichOpen(!richOpen);
+              }}
+            >
+              {richOpen ? 'Show less' : 'Show more'}
+            </button>
+          )}
+        </>
+      ) : (
+        <>
+          {post.text && (
+            <div class={'text-wrap' + (long && !expanded ? ' clamped' : '')}>
+              <PostText text={post.text} id={textId} onOpenLink={(url) => props.onOpenLink(post, url)} />
+            </div>
+          )}
+          {!post.text && (
+            <span id={textId} class="sr-only">
+              Post without text
+            </span>
+          )}
+          {long && !expanded && (
+            <button type="button" class="link-btn show-more" onClick={() => props.onOpen(post)}>
+              Show more
+            </button>
+          )}
+        </>
+      )}
+
+      {sensitive ? (
+        <SensitiveMedia count={visual}>
+          {images.length > 0 && <ImageGrid images={images} />}
+          {videos.map((v) => (
+            <VideoPlayer key={v.id} media={v} />
+          ))}
+        </SensitiveMedia>
+      ) : (
+        images.length > 0 && <ImageGrid images={images} />
+      )}
+      {audios.map((a) => (
+        <AudioPlayer key={a.id} media={a} speech={speech} onPostUpdated={props.onPostUpdated} />
+      ))}
+      {!sensitive &&
+        videos.map((v) => (
+          <VideoPlayer key={v.id} media={v} />
+        ))}
+    </>
+  );
 
   return (
     <article
       {...common}
-      aria-labelledby={title ? `${authorId} ${titleId}` : authorId}
-      aria-describedby={textId}
+      aria-labelledby={title && !closed ? `${authorId} ${titleId}` : authorId}
+      aria-describedby={closed ? warningId : textId}
       onClick={(e) => {
         if (!isInteractive(e.target, e.currentTarget as Element)) props.onOpen(post);
       }}
@@ -649,6 +818,11 @@ export function PostCard(props: Props) {
         <Avatar name={name} handle={post.author.handle} color={post.author.avatar_color} />
       </div>
       <div class="card-main">
+        {post.boosted_by && (
+          <p class="boosted-by" data-testid="boosted-by">
+            <I.Repeat size={14} /> {personName(post.boosted_by)} boosted
+          </p>
+        )}
         <header class="card-head">
           <span class="names">
             <span class="display-name" id={authorId}>
@@ -662,74 +836,34 @@ export function PostCard(props: Props) {
             {relativeTime(post.created_at, now)}
           </time>
         </header>
-
-        {title && (
-          <Title class="card-title" id={titleId} data-testid="post-title">
-            {post.url && isHttpUrl(post.url) ? (
-              <a
-                href={post.url}
-                target="_blank"
-                rel="noopener noreferrer"
-                title={post.url}
-                onClick={externalClick(post.url, (url) => props.onOpenLink(post, url))}
-              >
-                {title}
-              </a>
-            ) : (
-              title
-            )}
-          </Title>
+        {alsoVia && (
+          <p class="post-via" data-testid="post-via">
+            {alsoVia}
+          </p>
         )}
 
-        {showRich ? (
-          <>
-            <div class={'text-wrap rich-wrap' + (rich.long && !richOpen ? ' clamped' : '')}>
-              <RichBody content={rich} id={textId} />
-            </div>
-            {rich.long && (
-              <button
-                type="button"
-                class="link-btn show-more"
-                data-testid="rich-toggle"
-                aria-expanded={richOpen}
-                aria-controls={textId}
-                onClick={() => {
-                  // Reading on counts as opening the post, as "Show more" on a plain post does.
-                  if (!richOpen) props.onOpen(post);
-                  setRichOpen(!richOpen);
-                }}
-              >
-                {richOpen ? 'Show less' : 'Show more'}
-              </button>
-            )}
-          </>
+        {warning !== null && (
+          <ContentWarning
+            text={warning}
+            id={warningId}
+            open={cwOpen}
+            bodyId={bodyId}
+            onToggle={() => {
+              // Reading on counts as opening the post, as "Show more" does.
+              if (!cwOpen) props.onOpen(post);
+              setCwOpen(!cwOpen);
+            }}
+          />
+        )}
+        {warning === null ? (
+          content
         ) : (
-          <>
-            {post.text && (
-              <div class={'text-wrap' + (long && !expanded ? ' clamped' : '')}>
-                <PostText text={post.text} id={textId} onOpenLink={(url) => props.onOpenLink(post, url)} />
-              </div>
-            )}
-            {!post.text && (
-              <span id={textId} class="sr-only">
-                Post without text
-              </span>
-            )}
-            {long && !expanded && (
-              <button type="button" class="link-btn show-more" onClick={() => props.onOpen(post)}>
-                Show more
-              </button>
-            )}
-          </>
+          cwOpen && (
+            <div class="cw-body" id={bodyId} data-testid="cw-body">
+              {content}
+            </div>
+          )
         )}
-
-        {images.length > 0 && <ImageGrid images={images} />}
-        {audios.map((a) => (
-          <AudioPlayer key={a.id} media={a} speech={speech} onPostUpdated={props.onPostUpdated} />
-        ))}
-        {videos.map((v) => (
-          <VideoPlayer key={v.id} media={v} />
-        ))}
 
         <WhyThisPost post={post} />
 
@@ -747,6 +881,37 @@ export function PostCard(props: Props) {
               {post.counts.likes > 0 ? compactCount(post.counts.likes) : ''}
             </span>
           </button>
+          {fromAccount && props.onBoost && (
+            <button
+              type="button"
+              class={'action boost' + (boosted ? ' on' : '')}
+              data-testid="boost-button"
+              aria-pressed={boosted}
+              aria-label={`Boost post by ${name}`}
+              title={boosted ? 'Undo boost' : 'Boost'}
+              onClick={() => props.onBoost?.(post)}
+            >
+              <I.Repeat />
+              <span class="count" aria-hidden="true">
+                {post.counts.boosts > 0 ? compactCount(post.counts.boosts) : ''}
+              </span>
+            </button>
+          )}
+          {fromAccount && props.onReply && (
+            <button
+              type="button"
+              class="action"
+              data-testid="reply-button"
+              aria-label={`Reply to post by ${name}`}
+              title="Reply"
+              onClick={() => props.onReply?.(post)}
+            >
+              <I.Reply />
+              <span class="count" aria-hidden="true">
+                {post.counts.replies > 0 ? compactCount(post.counts.replies) : ''}
+              </span>
+            </button>
+          )}
           <button
             type="button"
             class="action"

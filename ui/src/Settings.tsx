@@ -1,3 +1,5 @@
+// Settings: the sections (accounts, subscriptions, appearance, muted, personalisation, models,
+// status, shortcuts, about), each a panel with a link to it at the top.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { api, ApiError, onProgress } from './api';
@@ -17,6 +19,7 @@ import {
 import type { ThemeChoice } from './theme';
 import { SHORTCUTS } from './keyboard';
 import { SourcesSection } from './Sources';
+import { AccountsSection } from './Accounts';
 import * as I from './icons';
 
 /** How each `device` setting reads in the status list. */
@@ -57,7 +60,7 @@ export function ShortcutList() {
         <dt>
           <kbd>Esc</kbd>
         </dt>
-        <dd>Close dialogs, leave search, settings or today’s digest</dd>
+        <dd>Close dialogs, leave search, settings, notifications or today’s digest</dd>
       </div>
       <div class="shortcut">
         <dt>
@@ -656,6 +659,11 @@ export function Settings({ theme, onTheme, onBack, onFeedChanged, toast }: Props
 
   const sections: Section[] = [
     // First: what is in the feed is what people come to Settings for most.
+    {
+      id: 'accounts',
+      title: 'Accounts',
+      render: () => <AccountsSection onChanged={onFeedChanged} />,
+    },
     {
       id: 'sources',
       title: 'Subscriptions',

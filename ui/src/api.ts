@@ -5,6 +5,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import type {
+  Account,
   Digest,
   EnrichmentStatus,
   ErrorCode,
@@ -15,11 +16,15 @@ import type {
   ModelStatus,
   Mutes,
   NewPost,
+  Notification,
   OpmlImport,
+  OutboxItem,
   Post,
   Progress,
   RemovedSource,
   SearchResult,
+  SignIn,
+  SignInState,
   SourceChange,
   SourceInfo,
   Status,
@@ -335,6 +340,36 @@ export const calls = {
     body: { opml },
   }),
   exportOpml: (): Call => ({ command: 'export_opml', method: 'GET', path: '/api/opml/export', reply: 'text' }),
+  accounts: (): Call => ({ command: 'accounts', method: 'GET', path: '/api/accounts' }),
+  beginMastodonSignIn: (server: string): Call => ({
+    command: 'begin_mastodon_sign_in',
+    args: { server },
+    method: 'POST',
+    path: '/api/accounts/mastodon',
+    body: { server },
+  }),
+  signInState: (id: string): Call => ({
+    command: 'sign_in_state',
+    args: { id },
+    method: 'GET',
+    path: `/api/accounts/sign-in/${encodeURIComponent(id)}`,
+  }),
+  addBlueskyAccount: (handle: string, appPassword: string, service?: string | null): Call => {
+    // `service` only when one was given (absence means https://bsky.social).
+    const request = dropUndefined({ handle, app_password: appPassword, service: service || undefined });
+    return { command: 'add_bluesky_account', args: { request }, method: 'POST', path: '/api/accounts/bluesky', body: request };
+  },
+  removeAccount: (id: number): Call => ({ command: 'remove_account', args: { id }, method: 'POST', path: `/api/accounts/${id}/remove` }),
+  notifications: (limit?: number): Call => ({
+    command: 'notifications',
+    args: dropUndefined({ limit }),
+    method: 'GET',
+    path: '/api/notifications' + query({ limit }),
+  }),
+  markNotificationsRead: (): Call => ({ command: 'mark_notifications_read', method: 'POST', path: '/api/notifications/read' }),
+  outbox: (): Call => ({ command: 'outbox', method: 'GET', path: '/api/outbox' }),
+  retryOutbox: (id: number): Call => ({ command: 'retry_outbox', args: { id }, method: 'POST', path: `/api/outbox/${id}/retry` }),
+  discardOutbox: (id: number): Call => ({ command: 'discard_outbox', args: { id }, method: 'POST', path: `/api/outbox/${id}/discard` }),
 };
 
 /** The Accept header of a text reply: the OPML export is served as `text/x-opml`. */
@@ -451,6 +486,27 @@ export const api = {
   importOpml: (opml: string) => send<OpmlImport>(calls.importOpml(opml)),
   /** Every subscription as an OPML file (its text), for other feed readers. */
   exportOpml: () => send<string>(calls.exportOpml()),
+  /** The signed-in Mastodon and Bluesky accounts. */
+  accounts: () => send<Account[]>(calls.accounts()),
+  /**
+   * Starts signing in to a Mastodon server: the user approves Hearth at `authorize_url` (inside
+   * the desktop app the backend opens it in the system browser), then `signInState` says how it went.
+   */
+  beginMastodonSignIn: (server: string) => send<SignIn>(calls.beginMastodonSignIn(server)),
+  /** Where a Mastodon sign-in stands: waiting for the user, done (with the account), or failed. */
+  signInState: (id: string) => send<SignInState>(calls.signInState(id)),
+  /** Signs in to Bluesky with an app password; `service` is the PDS (https://bsky.social when left out). */
+  addBlueskyAccount: (handle: string, appPassword: string, service?: string | null) =>
+    send<Account>(calls.addBlueskyAccount(handle, appPassword, service)),
+  /** Signs out: revokes the sign-in on the server and forgets it; posts the user liked stay. */
+  removeAccount: (id: number) => send<Record<string, never>>(calls.removeAccount(id)),
+  /** The accounts' notifications, newest first. */
+  notifications: (limit?: number) => send<Notification[]>(calls.notifications(limit)),
+  markNotificationsRead: () => send<Record<string, never>>(calls.markNotificationsRead()),
+  /** Actions waiting to be sent to the accounts' servers, and the ones the servers refused. */
+  outbox: () => send<OutboxItem[]>(calls.outbox()),
+  retryOutbox: (id: number) => send<Record<string, never>>(calls.retryOutbox(id)),
+  discardOutbox: (id: number) => send<Record<string, never>>(calls.discardOutbox(id)),
 };
 
 // ---------------------------------------------------------------------------------------------

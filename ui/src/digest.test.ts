@@ -1,3 +1,5 @@
+// Today’s digest in the app: the view, its topics and cards, j/k through them, Esc, the `t` key,
+// and its place among the shortcuts; and the search results that match by meaning.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { h, render } from 'preact';
 import { act } from 'preact/test-utils';
@@ -237,7 +239,7 @@ describe('Today’s digest', () => {
       r.querySelector('dd')?.textContent,
     ]);
     expect(rows).toContainEqual(['t', 'Today’s digest: the last 24 hours in topics']);
-    expect(rows).toContainEqual(['Esc', 'Close dialogs, leave search, settings or today’s digest']);
+    expect(rows).toContainEqual(['Esc', 'Close dialogs, leave search, settings, notifications or today’s digest']);
   });
 });
 

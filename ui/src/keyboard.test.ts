@@ -1,3 +1,4 @@
+// Keyboard shortcuts: which key does what, what counts as typing, and moving through the cards.
 import { describe, expect, it } from 'vitest';
 import { actionForKey, isTypingTarget, moveIndex } from './keyboard';
 
@@ -6,6 +7,7 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: 'j' })).toBe('next');
     expect(actionForKey({ key: 'k' })).toBe('prev');
     expect(actionForKey({ key: 'l' })).toBe('like');
+    expect(actionForKey({ key: 'b' })).toBe('boost');
     expect(actionForKey({ key: 'h' })).toBe('hide');
     expect(actionForKey({ key: 's' })).toBe('show_less');
     expect(actionForKey({ key: 'o' })).toBe('open');
@@ -14,6 +16,7 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: 'r' })).toBe('refresh');
     expect(actionForKey({ key: 'c' })).toBe('calm');
     expect(actionForKey({ key: 't' })).toBe('digest');
+    expect(actionForKey({ key: 'i' })).toBe('notifications');
     expect(actionForKey({ key: ',' })).toBe('settings');
     expect(actionForKey({ key: '?' })).toBe('help');
   });
@@ -26,6 +29,8 @@ describe('actionForKey', () => {
     expect(actionForKey({ key: 'c', ctrlKey: true })).toBeNull();
     expect(actionForKey({ key: 'T' })).toBeNull();
     expect(actionForKey({ key: 't', metaKey: true })).toBeNull();
+    expect(actionForKey({ key: 'I' })).toBeNull();
+    expect(actionForKey({ key: 'b', ctrlKey: true })).toBeNull();
   });
 });
 

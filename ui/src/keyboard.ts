@@ -4,6 +4,7 @@ export type Action =
   | 'next'
   | 'prev'
   | 'like'
+  | 'boost'
   | 'hide'
   | 'show_less'
   | 'open'
@@ -12,6 +13,7 @@ export type Action =
   | 'refresh'
   | 'calm'
   | 'digest'
+  | 'notifications'
   | 'settings'
   | 'help';
 
@@ -19,6 +21,7 @@ export const SHORTCUTS: { keys: string; action: Action; label: string }[] = [
   { keys: 'j', action: 'next', label: 'Next post' },
   { keys: 'k', action: 'prev', label: 'Previous post' },
   { keys: 'l', action: 'like', label: 'Like or unlike the focused post' },
+  { keys: 'b', action: 'boost', label: 'Boost the focused post, or undo the boost (posts from your accounts)' },
   { keys: 'h', action: 'hide', label: 'Hide the focused post' },
   { keys: 's', action: 'show_less', label: 'Show less like the focused post' },
   { keys: 'o', action: 'open', label: 'Open the original, or expand the post' },
@@ -27,6 +30,7 @@ export const SHORTCUTS: { keys: string; action: Action; label: string }[] = [
   { keys: 'r', action: 'refresh', label: 'Refresh the feed' },
   { keys: 'c', action: 'calm', label: 'Turn calm mode on or off (leave out posts tagged negative)' },
   { keys: 't', action: 'digest', label: 'Today’s digest: the last 24 hours in topics' },
+  { keys: 'i', action: 'notifications', label: 'Notifications: mentions, likes and boosts from your accounts' },
   { keys: ',', action: 'settings', label: 'Settings' },
   { keys: '?', action: 'help', label: 'Show keyboard shortcuts' },
 ];

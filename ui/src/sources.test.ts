@@ -826,7 +826,7 @@ describe('OPML', () => {
 });
 
 describe('Settings', () => {
-  it('has Subscriptions as its own section, first, with a heading and a link to it', async () => {
+  it('has Subscriptions as its own section, right after Accounts, with a heading and a link to it', async () => {
     backend([source()]);
     const props = { theme: 'system' as const, onTheme: vi.fn(), onBack: vi.fn(), onFeedChanged: vi.fn(), toast: vi.fn() };
     await act(async () => render(h(Settings, props), host));
@@ -836,7 +836,10 @@ describe('Settings', () => {
     expect(section.getAttribute('aria-labelledby')).toBe('settings-sources-title');
     expect(host.querySelector('#settings-sources-title')!.textContent).toBe('Subscriptions');
     const links = [...host.querySelectorAll<HTMLAnchorElement>('nav.section-nav a')];
-    expect([links[0].textContent, links[0].getAttribute('href')]).toEqual(['Subscriptions', '#settings-sources']);
+    expect(links.slice(0, 2).map((l) => [l.textContent, l.getAttribute('href')])).toEqual([
+      ['Accounts', '#settings-accounts'],
+      ['Subscriptions', '#settings-sources'],
+    ]);
     expect(section.querySelector('[data-testid="add-feed-url"]')).not.toBeNull();
     expect(section.querySelectorAll('[data-testid="source-row"]').length).toBe(1);
   });

@@ -51,6 +51,11 @@ export function samplePost(over: Partial<Post> = {}): Post {
     reason: null,
     reasons: [],
     tone: { label: 'positive', score: 0.7 },
+    content_warning: null,
+    sensitive: false,
+    boosted_by: null,
+    boosted: false,
+    via: [],
     ...over,
   };
 }

@@ -94,6 +94,16 @@ export type Post = {
   reasons: string[];
   /** The tone the on-device model gave the text; null until tagged (or when there is no text). */
   tone: Tone | null;
+  /** Mastodon content warning / spoiler text: the body stays collapsed until the user opens it. */
+  content_warning: string | null;
+  /** The server marked the media sensitive: blur every picture until clicked. */
+  sensitive: boolean;
+  /** Set when this post reached the timeline as a boost/repost: who boosted it. */
+  boosted_by: { handle: string; display_name: string } | null;
+  /** Posts from accounts only: whether the user has boosted it. (`state.liked` is the like/favourite.) */
+  boosted: boolean;
+  /** Which accounts it came through when the same post arrived via several (merged, shown once). */
+  via: { account_id: number; kind: SourceKind; name: string }[];
 };
 
 export type ToneLabel = 'positive' | 'neutral' | 'negative';
@@ -120,6 +130,7 @@ export type InteractionKind =
   | 'like'
   | 'unlike'
   | 'boost'
+  | 'unboost'
   | 'reply'
   | 'open'
   | 'dwell'
@@ -140,7 +151,15 @@ export type InteractionInput = {
 
 export type Attachment = { file_name: string; mime: string; data_base64: string; alt_text?: string | null };
 
-export type NewPost = { text: string; images: Attachment[]; audio: Attachment | null };
+export type NewPost = {
+  text: string;
+  images: Attachment[];
+  audio: Attachment | null;
+  /** Post to this account; null or absent: a local note that stays in Hearth. */
+  account_id?: number | null;
+  /** The id of the post this replies to; a reply goes to the account the post came from. */
+  reply_to?: number | null;
+};
 
 /** One topic of the digest: its title, how many of today's posts it holds, and 1–4 of them, the most central first. */
 export type DigestTopic = { title: string; size: number; posts: Post[] };
@@ -305,3 +324,65 @@ export type OpmlImport = { added: number; existing: number; errors: { url: strin
 
 /** What removing a subscription deleted (`remove_source`): its posts, less the liked ones it was asked to keep. */
 export type RemovedSource = { removed_posts: number; kept_posts: number };
+
+// ---------------------------------------------------------------------------------------------
+// Network accounts (Mastodon, Bluesky), their notifications and the actions waiting to be sent
+
+export type AccountKind = 'mastodon' | 'bluesky';
+
+/** A signed-in network account (`accounts`). Its posts carry source.id === account.id. */
+export type Account = {
+  id: number;
+  kind: AccountKind;
+  /** The server's address: "https://mastodon.example" or a Bluesky PDS. */
+  server: string;
+  /** "@alice@mastodon.example" or "@alice.bsky.social". */
+  handle: string;
+  display_name: string;
+  /** 'sign_in_again': the server refused the saved sign-in (revoked/expired); the user must sign in again. */
+  state: 'new' | 'ok' | 'syncing' | 'failing' | 'sign_in_again';
+  /** RFC 3339. */
+  last_sync_at: string | null;
+  next_sync_at: string | null;
+  /** In plain words. */
+  last_error: string | null;
+  /** Where the sign-in is kept: the system keychain, or a file only this user can read (0600) in the data folder. */
+  token_storage: 'keychain' | 'file';
+  /** Actions made in Hearth not yet accepted by the server (likes, boosts, posts): sent when the server is reachable again. */
+  pending_actions: number;
+  /** Whether live updates (Mastodon streaming) are connected. */
+  live: boolean;
+};
+
+/** A Mastodon sign-in in progress: open `authorize_url` in the browser; poll `signInState(id)`. */
+export type SignIn = { id: string; authorize_url: string };
+
+export type SignInState = { id: string; state: 'waiting' | 'done' | 'failed'; account: Account | null; error: string | null };
+
+export type NotificationKind = 'mention' | 'reply' | 'favourite' | 'boost' | 'follow' | 'quote' | 'other';
+
+export type Notification = {
+  id: number;
+  account_id: number;
+  kind: NotificationKind;
+  actor: { handle: string; display_name: string };
+  /** The Hearth post it is about (open it in the feed), when it is about one. */
+  post_id: number | null;
+  /** A plain-text excerpt of that post. */
+  excerpt: string | null;
+  created_at: string;
+  read: boolean;
+};
+
+/** An action waiting to be sent to an account's server (`outbox`), or one the server refused. */
+export type OutboxItem = {
+  id: number;
+  account_id: number;
+  /** 'favourite' | 'unfavourite' | 'boost' | 'unboost' | 'post' | 'reply' */
+  action: string;
+  post_id: number | null;
+  state: 'pending' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+};

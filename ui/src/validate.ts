@@ -1,5 +1,6 @@
-// Client-side validation of a draft, mirroring the limits in docs/api.md, and of what is typed
-// when subscribing to a feed (its address, its tags).
+// Client-side validation of a draft, mirroring the limits in docs/api.md, of what is typed
+// when subscribing to a feed (its address, its tags), and when signing in to Mastodon or Bluesky
+// (a server's address, a handle, an app password).
 
 export const MiB = 1024 * 1024;
 
@@ -140,4 +141,58 @@ export function parseTags(text: string): string[] {
     tags.push(tag);
   }
   return tags;
+}
+
+/** What is typed to sign in, checked before it is sent: the value to send, or why it cannot be. */
+export type Checked = { ok: true; value: string } | { ok: false; message: string };
+
+/**
+ * Checks a server's address (a Mastodon server, a Bluesky PDS) and returns its origin:
+ * "mastodon.social" -> "https://mastodon.social". A handle typed instead ("@alice@mastodon.social")
+ * gives its server, and a profile's address ("https://mastodon.social/@alice") its origin.
+ */
+export function checkServerAddress(input: string, example = 'mastodon.social'): Checked {
+  let typed = input.trim();
+  if (!typed) return { ok: false, message: `Type your server’s address, like ${example}.` };
+  // "@alice@mastodon.social" or "alice@mastodon.social": the part after the last "@".
+  const handle = /^@?[^@\s/:]+@([^@\s/]+)$/.exec(typed);
+  if (handle) typed = handle[1];
+  const withScheme = /^[a-z][a-z0-9+.-]*:(?!\d)/i.test(typed) ? typed : `https://${typed.replace(/^\/+/, '')}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return { ok: false, message: `That is not a server’s address. It should look like ${example}.` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { ok: false, message: 'Only http and https addresses can be used.' };
+  }
+  if (!url.hostname || /\s/.test(typed) || url.username || url.password) {
+    return { ok: false, message: `That is not a server’s address. It should look like ${example}.` };
+  }
+  return { ok: true, value: url.origin };
+}
+
+const DOMAIN_HANDLE = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+const DID = /^did:[a-z]+:[a-z0-9._:%-]+$/i;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+/**
+ * Checks a Bluesky handle ("alice.bsky.social", with or without its "@"), or the account's DID or
+ * e-mail address, which Bluesky also signs in with. Returns it without the "@".
+ */
+export function checkBlueskyHandle(input: string): Checked {
+  const typed = input.trim().replace(/^@/, '');
+  if (!typed) return { ok: false, message: 'Type your Bluesky handle, like alice.bsky.social.' };
+  if (DID.test(typed) || EMAIL.test(typed)) return { ok: true, value: typed };
+  if (!typed.includes('.')) return { ok: false, message: `Type your full handle, like ${typed}.bsky.social.` };
+  if (!DOMAIN_HANDLE.test(typed)) return { ok: false, message: 'That is not a Bluesky handle. It should look like alice.bsky.social.' };
+  return { ok: true, value: typed };
+}
+
+/** Checks that an app password was typed; it is sent as typed (spaces at the ends dropped). */
+export function checkAppPassword(input: string): Checked {
+  const typed = input.trim();
+  if (!typed) return { ok: false, message: 'Type an app password. You can make one in Bluesky’s settings.' };
+  return { ok: true, value: typed };
 }

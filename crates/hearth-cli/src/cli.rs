@@ -73,7 +73,17 @@ pub enum Command {
         /// An audio file to attach
         #[arg(long, value_name = "FILE")]
         audio: Option<PathBuf>,
+        /// Also post it to this account (see `hearth account list`)
+        #[arg(long, value_name = "ID")]
+        account: Option<i64>,
+        /// Reply to this post (through the account it came from)
+        #[arg(long, value_name = "POST_ID")]
+        reply_to: Option<i64>,
     },
+    /// Boost a post from an account (it goes to the server too)
+    Boost { id: i64 },
+    /// Undo a boost
+    Unboost { id: i64 },
     /// Full-text search over everything in your feed
     Search {
         query: String,
@@ -139,6 +149,16 @@ pub enum Command {
         /// Only this source
         #[arg(long, value_name = "ID")]
         source: Option<i64>,
+    },
+    /// Mastodon and Bluesky accounts: sign in, list, sign out
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+    },
+    /// Mentions, likes, boosts and follows from your accounts, newest first
+    Notifications {
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=200))]
+        limit: i64,
     },
     /// Subscription lists in OPML, to and from other feed readers
     Opml {
@@ -254,6 +274,42 @@ pub enum SourceAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Sign in to a network
+    Add {
+        #[command(subcommand)]
+        network: AddAccount,
+    },
+    /// Every account with its state
+    List,
+    /// Sign out: the sign-in is revoked on the server and forgotten here; liked posts stay
+    Remove { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddAccount {
+    /// Sign in to a Mastodon server in your browser
+    Mastodon {
+        /// The server, such as mastodon.social
+        server: String,
+        /// Print the address to open instead of opening the browser
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign in to Bluesky with an app password (made in Bluesky's settings)
+    Bluesky {
+        /// Your handle, such as alice.bsky.social
+        handle: String,
+        /// Read the app password from standard input (so it is not in your shell history)
+        #[arg(long, required = true)]
+        app_password_stdin: bool,
+        /// Your server, if not bsky.social
+        #[arg(long, value_name = "URL")]
+        service: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OpmlAction {
     /// Subscribe to every feed in an OPML file (folders become tags)
     Import { file: PathBuf },
@@ -340,6 +396,8 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Show { id } => out.post(&app.get_post(id)?),
         Command::Like { id } => interact(app, out, id, InteractionKind::Like, "Liked"),
         Command::Unlike { id } => interact(app, out, id, InteractionKind::Unlike, "Unliked"),
+        Command::Boost { id } => interact(app, out, id, InteractionKind::Boost, "Boosted"),
+        Command::Unboost { id } => interact(app, out, id, InteractionKind::Unboost, "Unboosted"),
         Command::Hide { id } => interact(app, out, id, InteractionKind::Hide, "Hidden"),
         Command::ShowLess { id } => interact(app, out, id, InteractionKind::ShowLess, "You'll see less like"),
         Command::MuteAuthor { id } => interact(app, out, id, InteractionKind::MuteAuthor, "Muted the author of"),
@@ -353,7 +411,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
             app.record_interaction(&input)?;
             out.value(&serde_json::json!({ "muted_word": word }), || format!("Muted {word:?}."))
         }
-        Command::Post { text, images, alt_texts, audio } => {
+        Command::Post { text, images, alt_texts, audio, account, reply_to } => {
             if alt_texts.len() > images.len() {
                 anyhow::bail!("there are more --alt texts ({}) than --image files ({})", alt_texts.len(), images.len());
             }
@@ -363,7 +421,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
                 .map(|(index, path)| attachment(path, alt_texts.get(index).cloned()))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let audio = audio.as_deref().map(|path| attachment(path, None)).transpose()?;
-            let post = app.create_post(&NewPost { text, images, audio, ..NewPost::default() })?;
+            let post = app.create_post(&NewPost { text, images, audio, account_id: account, reply_to })?;
             out.post(&post)
         }
         Command::Search { query, limit, tone } => {
@@ -472,6 +530,25 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Source { action } => source_command(app, action, out),
         Command::Sync { source } => sync(app, source, out),
         Command::Opml { action } => opml_command(app, action, out),
+        Command::Account { action } => account_command(app, action, out),
+        Command::Notifications { limit } => {
+            for notification in app.notifications(Some(limit))? {
+                out.value(&notification, || {
+                    let what = match notification.kind.as_str() {
+                        "mention" => "mentioned you",
+                        "reply" => "replied to you",
+                        "favourite" => "liked your post",
+                        "boost" => "boosted your post",
+                        "follow" => "followed you",
+                        "quote" => "quoted your post",
+                        _ => "did something",
+                    };
+                    let excerpt = notification.excerpt.as_deref().map(|text| format!(": {text}")).unwrap_or_default();
+                    format!("{}  {} {what}{excerpt}", notification.created_at, notification.actor.display_name)
+                })?;
+            }
+            Ok(())
+        }
         Command::Embed { input } => embed(app, input.as_deref(), out),
         Command::Classify { files, top } => classify(app, &files, usize::from(top), out),
         Command::Transcribe { files, model } => {
@@ -539,6 +616,81 @@ fn sync(app: &App, source: Option<i64>, out: &Output) -> anyhow::Result<()> {
         anyhow::bail!("{failed} of {} sources could not be synced", outcomes.len());
     }
     Ok(())
+}
+
+fn account_command(app: &App, action: AccountAction, out: &Output) -> anyhow::Result<()> {
+    let describe = |account: &hearth_core::store::accounts::AccountInfo| {
+        let state = match (&account.last_error, account.state) {
+            (Some(error), "failing" | "sign_in_again") => error.clone(),
+            (_, state) => state.to_owned(),
+        };
+        format!(
+            "{:>4}  {:<9} {:<40} {}  (sign-in kept in the {})",
+            account.id,
+            account.kind.as_str(),
+            account.handle,
+            state,
+            account.token_storage
+        )
+    };
+    match action {
+        AccountAction::Add { network: AddAccount::Mastodon { server, no_browser } } => {
+            let sign_in = app.begin_mastodon_sign_in(&server)?;
+            eprintln!("To let Hearth in, approve it in your browser at:\n  {}", sign_in.authorize_url);
+            if !no_browser && std::env::var_os("HEARTH_NO_BROWSER").is_none() {
+                open_in_browser(&sign_in.authorize_url);
+            }
+            eprintln!("Waiting for the approval (up to 10 minutes)…");
+            let account = loop {
+                let state = app.sign_in_state(&sign_in.id)?;
+                match state.state {
+                    "done" => {
+                        break state
+                            .account
+                            .ok_or_else(|| anyhow::anyhow!("the sign-in finished without an account"))?
+                    }
+                    "failed" => anyhow::bail!(state.error.unwrap_or_else(|| "the sign-in failed".into())),
+                    _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+                }
+            };
+            out.value(&account, || format!("Signed in as {}: account {}", account.handle, account.id))
+        }
+        AccountAction::Add { network: AddAccount::Bluesky { handle, app_password_stdin: _, service } } => {
+            let mut app_password = String::new();
+            std::io::stdin().read_line(&mut app_password)?;
+            let request =
+                hearth_core::app::BlueskySignIn { handle, app_password: app_password.trim().to_owned(), service };
+            let account = app.add_bluesky_account(&request)?;
+            out.value(&account, || format!("Signed in as {}: account {}", account.handle, account.id))
+        }
+        AccountAction::List => {
+            for account in app.accounts()? {
+                out.value(&account, || describe(&account))?;
+            }
+            Ok(())
+        }
+        AccountAction::Remove { id } => {
+            app.remove_account(id)?;
+            out.value(&serde_json::json!({ "removed": id }), || format!("Signed out of account {id}"))
+        }
+    }
+}
+
+/// Opens an address in the user's browser; the address is printed too, so a failure is fine.
+fn open_in_browser(url: &str) {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(program)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
 }
 
 fn opml_command(app: &App, action: OpmlAction, out: &Output) -> anyhow::Result<()> {

@@ -103,6 +103,16 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/sync", post(sync_now))
         .route("/opml/import", post(import_opml))
         .route("/opml/export", get(export_opml))
+        .route("/accounts", get(accounts))
+        .route("/accounts/mastodon", post(begin_mastodon_sign_in))
+        .route("/accounts/sign-in/{sign_in_id}", get(sign_in_state))
+        .route("/accounts/bluesky", post(add_bluesky_account))
+        .route("/accounts/{id}/remove", post(remove_account))
+        .route("/notifications", get(notifications))
+        .route("/notifications/read", post(mark_notifications_read))
+        .route("/outbox", get(outbox))
+        .route("/outbox/{id}/retry", post(retry_outbox))
+        .route("/outbox/{id}/discard", post(discard_outbox))
         .route("/media/{id}", get(media))
         .route("/media/{id}/transcription/cancel", post(cancel_transcription))
         .route("/media/{id}/transcription/retry", post(retry_transcription))
@@ -477,6 +487,80 @@ struct SyncNow {
 
 async fn sync_now(State(state): State<ServerState>, Json(sync): Json<SyncNow>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.refresh_sources(sync.source_id)).await?))
+}
+
+async fn accounts(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.accounts()).await?))
+}
+
+/// `POST /api/accounts/mastodon` body: `{"server": "mastodon.social"}`. The reply's
+/// `authorize_url` is opened in the browser; `GET /api/accounts/sign-in/{id}` says how it went.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MastodonSignIn {
+    server: String,
+}
+
+async fn begin_mastodon_sign_in(
+    State(state): State<ServerState>,
+    Json(request): Json<MastodonSignIn>,
+) -> Result<Response, ApiError> {
+    let sign_in = blocking(move || state.app.begin_mastodon_sign_in(&request.server)).await?;
+    Ok((StatusCode::CREATED, axum::Json(sign_in)).into_response())
+}
+
+async fn sign_in_state(
+    State(state): State<ServerState>,
+    UrlPath(sign_in_id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.sign_in_state(&sign_in_id)).await?))
+}
+
+/// `POST /api/accounts/bluesky` body: `{"handle", "app_password", "service"?}`.
+async fn add_bluesky_account(
+    State(state): State<ServerState>,
+    Json(request): Json<hearth_core::app::BlueskySignIn>,
+) -> Result<Response, ApiError> {
+    let account = blocking(move || state.app.add_bluesky_account(&request)).await?;
+    Ok((StatusCode::CREATED, axum::Json(account)).into_response())
+}
+
+async fn remove_account(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
+    blocking(move || state.app.remove_account(id)).await?;
+    Ok(json(&serde_json::json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationsParams {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+async fn notifications(
+    State(state): State<ServerState>,
+    Query(params): Query<NotificationsParams>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.notifications(params.limit)).await?))
+}
+
+async fn mark_notifications_read(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    blocking(move || state.app.mark_notifications_read()).await?;
+    Ok(json(&serde_json::json!({})))
+}
+
+async fn outbox(State(state): State<ServerState>) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.outbox()).await?))
+}
+
+async fn retry_outbox(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
+    blocking(move || state.app.retry_outbox(id)).await?;
+    Ok(json(&serde_json::json!({})))
+}
+
+async fn discard_outbox(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
+    blocking(move || state.app.discard_outbox(id)).await?;
+    Ok(json(&serde_json::json!({})))
 }
 
 /// `POST /api/opml/import` body: `{"opml": "<opml …>"}`.
