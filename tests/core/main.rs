@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // Test set-up fails loudly, and that is the point.
 
+mod bluesky;
+mod bluesky_network;
 mod compose;
 mod demo;
 mod digest;

@@ -130,6 +130,9 @@ fn setup(needs: &Needs) -> Result<()> {
     if needs.tests {
         step("end-to-end test packages (npm ci)", || npm_ci(&root.join("tests")))?;
         step("Mastodon test server (PyPI mastodon-mock 0.6.1)", || install_mastodon_mock(&root))?;
+        step("Bluesky test network (npm @atproto/dev-env 0.6.7 on Node 22; a few minutes the first time)", || {
+            run_in(&root, "bash", &["tests/support/bluesky/install.sh"])
+        })?;
     }
     step("build the UI", || run_in(&root.join("ui"), "npm", &["run", "build"]))?;
     Ok(())

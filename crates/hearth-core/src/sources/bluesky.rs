@@ -21,6 +21,8 @@ use crate::store::accounts::{AccountRecord, PostRefs};
 pub const DEFAULT_SERVICE: &str = "https://bsky.social";
 /// Items per page (the API's maximum is 100).
 const PAGE: usize = 50;
+/// Pages a first sync reads back in time, at most.
+const FIRST_SYNC_PAGES: usize = 3;
 /// Pages one sync reads, at most.
 const PAGES_PER_SYNC: usize = 6;
 /// Labels that mean a post's media should be blurred until clicked.
@@ -358,6 +360,7 @@ pub async fn fetch(
     let mut newest: Option<String> = None;
     let mut cursor: Option<String> = None;
     let stop_at = account.timeline_cursor.clone();
+    let mut pages = 0;
     'pages: for _ in 0..PAGES_PER_SYNC {
         let mut url = xrpc(&service, "app.bsky.feed.getTimeline")?;
         url.query_pairs_mut().append_pair("limit", &PAGE.to_string());
@@ -377,9 +380,12 @@ pub async fn fetch(
             }
             posts.push(to_post(&item.post, repost.and_then(|reason| reason.by.as_ref()), now_ms));
         }
-        // A first sync reads one page; later ones read on until they meet what they have.
+        // A first sync reads a few pages back; later ones read on until they meet what they have.
+        pages += 1;
         match reply.cursor {
-            Some(next) if stop_at.is_some() && reply.feed.len() >= PAGE => cursor = Some(next),
+            Some(next) if (stop_at.is_some() || pages < FIRST_SYNC_PAGES) && reply.feed.len() >= PAGE => {
+                cursor = Some(next)
+            }
             _ => break,
         }
     }
