@@ -12,6 +12,9 @@ use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
+#[path = "../core/mastodon_server.rs"]
+mod mastodon_server;
+
 const TOKEN: &str = "test-token-0123456789abcdef";
 const PORT: u16 = 4321;
 
@@ -457,4 +460,64 @@ async fn subscriptions_are_managed_over_http() {
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
     let _ = python.kill();
     let _ = python.wait();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accounts_are_signed_in_listed_and_signed_out_over_http() {
+    std::env::set_var("HEARTH_SECRETS", "file");
+    let mastodon = mastodon_server::MastodonServer::start();
+    let server = server_of(App::open);
+    let (status, list) = get(&server, "/api/accounts").await;
+    assert_eq!((status, list), (StatusCode::OK, json!([])));
+
+    let (status, body) = post_json(&server, "/api/accounts/mastodon", json!({ "server": "" }).to_string()).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, body) =
+        post_json(&server, "/api/accounts/mastodon", json!({ "server": mastodon.server(), "extra": 1 }).to_string())
+            .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+
+    let (status, sign_in) =
+        post_json(&server, "/api/accounts/mastodon", json!({ "server": mastodon.server() }).to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{sign_in}");
+    let id = sign_in["id"].as_str().unwrap().to_owned();
+    let authorize_url = sign_in["authorize_url"].as_str().unwrap().to_owned();
+    let page = tokio::task::block_in_place(|| mastodon.approve(&authorize_url, "alice"));
+    assert!(page.contains("Signed in to Hearth"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let account = loop {
+        let (status, state) = get(&server, &format!("/api/accounts/sign-in/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{state}");
+        match state["state"].as_str().unwrap() {
+            "done" => break state["account"].clone(),
+            "failed" => panic!("{state}"),
+            _ => assert!(std::time::Instant::now() < deadline, "the sign-in did not finish"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!((account["kind"].as_str(), account["state"].as_str()), (Some("mastodon"), Some("ok")));
+    assert_eq!(account["token_storage"], "file");
+    let (_, list) = get(&server, "/api/accounts").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+
+    let (status, body) = get(&server, "/api/accounts/sign-in/no-such-sign-in").await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (status, body) = get(&server, "/api/notifications?limit=0").await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, notifications) = get(&server, "/api/notifications").await;
+    assert_eq!((status, notifications.is_array()), (StatusCode::OK, true));
+    let (status, body) =
+        post_json(&server, "/api/accounts/bluesky", json!({ "handle": "nobody", "app_password": "x" }).to_string())
+            .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, body) = post_json(&server, "/api/outbox/999/retry", "{}").await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (status, outbox) = get(&server, "/api/outbox").await;
+    assert_eq!((status, outbox), (StatusCode::OK, json!([])));
+
+    let account_id = account["id"].as_i64().unwrap();
+    let (status, _) = post_json(&server, &format!("/api/accounts/{account_id}/remove"), "{}").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = get(&server, "/api/accounts").await;
+    assert_eq!(list, json!([]));
 }

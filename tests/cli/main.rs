@@ -6,6 +6,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "../core/mastodon_server.rs"]
+mod mastodon_server;
+
 fn hearth(data_dir: &std::path::Path, arguments: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hearth"))
         .arg("--data-dir")
@@ -446,4 +449,83 @@ fn feeds_are_subscribed_synced_listed_exported_and_removed_from_the_command_line
     assert!(!refused.status.success());
     let error: Value = serde_json::from_slice(&refused.stderr).unwrap();
     assert_eq!(error["code"], "invalid_input", "{error}");
+}
+
+#[test]
+fn accounts_sign_in_sync_like_post_and_sign_out_from_the_command_line() {
+    use std::io::BufRead;
+    let server = mastodon_server::MastodonServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // The sign-in prints the approval address on stderr and waits for the browser.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--json", "account", "add", "mastodon", &server.server(), "--no-browser"])
+        .env("HEARTH_SECRETS", "file")
+        .env_remove("HEARTH_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut authorize_url = None;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.trim().strip_prefix("http://127.0.0.1:").map(|rest| format!("http://127.0.0.1:{rest}"))
+        {
+            authorize_url = Some(url);
+            break;
+        }
+    }
+    let page = server.approve(&authorize_url.expect("the approval address is printed"), "alice");
+    assert!(page.contains("Signed in to Hearth"));
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let account = json_lines(&output).remove(0);
+    assert_eq!(account["handle"], format!("@{}", server.handle("alice")));
+    let account_id = account["id"].as_i64().unwrap().to_string();
+
+    let run = |arguments: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(arguments)
+            .env("HEARTH_SECRETS", "file")
+            .env_remove("HEARTH_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{arguments:?}: {}", String::from_utf8_lossy(&output.stderr));
+        output
+    };
+    let list = json_lines(&run(&["--json", "account", "list"]));
+    assert_eq!((list.len(), list[0]["state"].as_str()), (1, Some("ok")));
+    let feed = json_lines(&run(&["--json", "feed", "--mode", "chronological"]));
+    let bob = feed.iter().find(|post| post["text"].as_str().unwrap().starts_with("Hello from Bob")).unwrap();
+    run(&["like", &bob["id"].to_string()]);
+    run(&["post", "Written in a terminal", "--account", &account_id]);
+    let synced = json_lines(&run(&["--json", "sync", "--source", &account_id]));
+    assert_eq!(synced[0]["status"], "ok", "{synced:?}");
+    let home = server.get("alice-token", "/api/v1/timelines/home");
+    let statuses = home.as_array().unwrap();
+    let liked = statuses.iter().find(|status| status["content"].as_str().unwrap().contains("Hello from Bob")).unwrap();
+    assert_eq!(liked["favourited"], true);
+    assert!(statuses.iter().any(|status| status["content"].as_str().unwrap().contains("Written in a terminal")));
+
+    run(&["account", "remove", &account_id]);
+    assert!(json_lines(&run(&["--json", "account", "list"])).is_empty());
+    // A Bluesky sign-in with a handle that is not one fails with one clear line.
+    let mut bluesky = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["account", "add", "bluesky", "not a handle", "--app-password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut bluesky.stdin.take().unwrap(), b"xxxx-xxxx\n").unwrap();
+    let output = bluesky.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a Bluesky handle"), "{stderr}");
 }

@@ -84,6 +84,7 @@ fn signing_in_brings_the_timeline_with_pictures_and_actions_reach_the_server() {
     let account = test.app.accounts().unwrap().remove(0);
     assert_eq!((account.kind, account.state, account.token_storage), (SourceKind::Bluesky, "ok", "file"));
     assert_eq!(account.handle, "@alice.test");
+    assert_eq!(account.display_name, "Alice", "the name on her profile");
 
     let posts = account_posts(&test, account_id);
     let bob_uri = network.ready["posts"]["bob"]["uri"].as_str().unwrap();
@@ -119,14 +120,27 @@ fn signing_in_brings_the_timeline_with_pictures_and_actions_reach_the_server() {
     sync(&test, account_id);
     assert!(test.app.outbox().unwrap().is_empty(), "{:?}", test.app.outbox().unwrap());
 
-    let alice = network.session("alice");
-    let seen = network.posts(&alice, &[bob_uri, carol_uri]);
-    let viewer = |uri: &str| seen.iter().find(|post| post["uri"] == uri).unwrap()["viewer"].clone();
-    assert!(viewer(bob_uri)["like"].is_string(), "liked on the server");
-    assert!(viewer(carol_uri)["repost"].is_string(), "reposted on the server");
+    // The AppView indexes writes within about a second: the server's view is awaited.
+    let server_view = |uris: &[&str], done: &dyn Fn(&[Value]) -> bool| -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = network.posts(&network.session("alice"), uris);
+            if done(&seen) {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "the server never showed it: {seen:?}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    };
+    let viewer =
+        |seen: &[Value], uri: &str| seen.iter().find(|post| post["uri"] == uri).map(|post| post["viewer"].clone());
+    server_view(&[bob_uri, carol_uri], &|seen| {
+        viewer(seen, bob_uri).is_some_and(|v| v["like"].is_string())
+            && viewer(seen, carol_uri).is_some_and(|v| v["repost"].is_string())
+    });
     let reply_uri = remote_id(&test, reply.id);
     let mine_uri = remote_id(&test, mine.id);
-    let written = network.posts(&alice, &[&reply_uri, &mine_uri]);
+    let written = server_view(&[&reply_uri, &mine_uri], &|seen| seen.len() == 2);
     let reply_record = &written.iter().find(|post| post["uri"] == reply_uri.as_str()).unwrap()["record"];
     assert_eq!(reply_record["reply"]["parent"]["uri"], bob_uri);
     assert_eq!(reply_record["reply"]["root"]["uri"], bob_uri);
@@ -137,11 +151,9 @@ fn signing_in_brings_the_timeline_with_pictures_and_actions_reach_the_server() {
     interact(&test, bob.id, InteractionKind::Unlike);
     interact(&test, carol.id, InteractionKind::Unboost);
     sync(&test, account_id);
-    let alice = network.session("alice");
-    let seen = network.posts(&alice, &[bob_uri, carol_uri]);
-    for post in &seen {
-        assert!(post["viewer"]["like"].is_null() && post["viewer"]["repost"].is_null(), "{post}");
-    }
+    server_view(&[bob_uri, carol_uri], &|seen| {
+        seen.iter().all(|post| post["viewer"]["like"].is_null() && post["viewer"]["repost"].is_null())
+    });
     // What Hearth posted is not brought back twice by the next sync.
     sync_until(&test, account_id, "the picture post coming back", |test| {
         account_posts(test, account_id).iter().filter(|post| post.text == "A picture from Hearth").count() == 1

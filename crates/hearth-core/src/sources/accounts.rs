@@ -287,16 +287,21 @@ impl SyncService {
                 _ => Error::Unavailable(format!("signing in to {service} failed: {failure}")),
             })?;
         let server_text = service.as_str().trim_end_matches('/').to_owned();
+        let mut credentials = session.credentials();
+        let display_name = self
+            .runtime
+            .block_on(bluesky::display_name(&self.http, &service, &mut credentials, &session.did))
+            .unwrap_or_else(|| session.handle.clone());
         self.save_account(
             &NewAccount {
                 kind: SourceKind::Bluesky,
                 server: &server_text,
                 remote_account_id: &session.did,
                 handle: &session.handle,
-                display_name: &session.handle,
+                display_name: &display_name,
                 storage: self.secrets.preferred(),
             },
-            &session.credentials(),
+            &credentials,
         )
     }
 

@@ -110,6 +110,15 @@ pub async fn create_session(
     }
 }
 
+/// The name someone shows on their profile, if they set one.
+pub async fn display_name(http: &Fetcher, service: &Url, credentials: &mut Credentials, actor: &str) -> Option<String> {
+    let mut url = xrpc(service, "app.bsky.actor.getProfile").ok()?;
+    url.query_pairs_mut().append_pair("actor", actor);
+    let reply = call(http, service, credentials, Method::GET, &url, || ApiBody::Empty).await.ok()?;
+    let profile: Profile = reply.json("a profile").ok()?;
+    profile.display_name.map(|name| super::sanitise::tidy(&name)).filter(|name| !name.is_empty())
+}
+
 /// Ends the session on the server (signing out).
 pub async fn delete_session(
     http: &Fetcher,
