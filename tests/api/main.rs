@@ -12,6 +12,8 @@ use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
+// Shared with the core tests, which use all of it.
+#[allow(dead_code)]
 #[path = "../core/mastodon_server.rs"]
 mod mastodon_server;
 

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+// Shared with the core tests, which use all of it.
+#[allow(dead_code)]
 #[path = "../core/mastodon_server.rs"]
 mod mastodon_server;
 
