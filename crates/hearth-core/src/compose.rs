@@ -147,10 +147,7 @@ pub fn create_post(store: &Store, data_dir: &Path, new_post: &NewPost, to_accoun
             )?;
         }
         if let Some(account) = to_account {
-            connection.execute(
-                "UPDATE posts SET in_reply_to = ?2 WHERE id = ?1",
-                rusqlite::params![post_id, account.in_reply_to],
-            )?;
+            crate::store::accounts::set_in_reply_to(connection, post_id, account.in_reply_to.as_deref())?;
             crate::store::accounts::enqueue(
                 connection,
                 account.source_id,

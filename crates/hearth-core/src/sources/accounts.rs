@@ -360,8 +360,7 @@ impl SyncService {
         }
         self.secrets.forget(account.storage, &account.secret_key)?;
         self.store.write(|connection| {
-            connection.execute("DELETE FROM outbox WHERE source_id = ?1", [source_id])?;
-            connection.execute("DELETE FROM notifications WHERE source_id = ?1", [source_id])?;
+            stored::forget(connection, source_id)?;
             sources_store::remove(connection, source_id, true, now_ms()).map(drop)
         })?;
         lock(&self.accounts.live).remove(&source_id);
@@ -588,14 +587,7 @@ impl SyncService {
 
     /// A stored post's pictures, to send with it.
     fn uploads_of(&self, post_id: i64) -> Result<Vec<Upload>> {
-        let rows: Vec<(String, String, Option<String>)> = self.store.read(|connection| {
-            let mut statement = connection.prepare(
-                "SELECT path, mime, alt_text FROM media WHERE post_id = ?1 AND kind = 'image' AND path IS NOT NULL
-                 ORDER BY position",
-            )?;
-            let rows = statement.query_map([post_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-            Ok(rows.collect::<std::result::Result<_, _>>()?)
-        })?;
+        let rows = self.store.read(|connection| stored::post_images(connection, post_id))?;
         rows.into_iter()
             .map(|(path, mime, alt_text)| {
                 let bytes = crate::media::read_file(&self.data_dir, &path)?;

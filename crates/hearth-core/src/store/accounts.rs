@@ -269,6 +269,13 @@ pub fn list(connection: &Connection, now_ms: i64) -> Result<Vec<AccountInfo>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Forgets a signed-out account's outbox and notifications (its posts go with its source).
+pub fn forget(connection: &Connection, source_id: i64) -> Result<()> {
+    connection.execute("DELETE FROM outbox WHERE source_id = ?1", [source_id])?;
+    connection.execute("DELETE FROM notifications WHERE source_id = ?1", [source_id])?;
+    Ok(())
+}
+
 /// Marks an account as needing a new sign-in (the server refused its token), or not.
 pub fn set_signed_out(connection: &Connection, source_id: i64, signed_out: bool, reason: Option<&str>) -> Result<()> {
     connection.execute("UPDATE accounts SET signed_out = ?2 WHERE source_id = ?1", params![source_id, signed_out])?;
@@ -693,6 +700,22 @@ pub fn record_sent_post(connection: &Connection, post_id: i64, sent: &crate::sou
             remote_ref = coalesce(?4, remote_ref), url = coalesce(?5, url) WHERE id = ?1",
         params![post_id, sent.remote_id, sent.canonical, sent.remote_ref, sent.url],
     )?;
+    Ok(())
+}
+
+/// A post's stored pictures (path, type, alt text), in order: what a new post sends along.
+pub fn post_images(connection: &Connection, post_id: i64) -> Result<Vec<(String, String, Option<String>)>> {
+    let mut statement = connection.prepare(
+        "SELECT path, mime, alt_text FROM media WHERE post_id = ?1 AND kind = 'image' AND path IS NOT NULL
+         ORDER BY position",
+    )?;
+    let rows = statement.query_map([post_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Records which post a post of the user's replies to (its remote id).
+pub fn set_in_reply_to(connection: &Connection, post_id: i64, in_reply_to: Option<&str>) -> Result<()> {
+    connection.execute("UPDATE posts SET in_reply_to = ?2 WHERE id = ?1", params![post_id, in_reply_to])?;
     Ok(())
 }
 
