@@ -118,6 +118,11 @@ pub async fn export_opml(app: State<'_, Startup>) -> CommandResult<String> {
 }
 
 #[tauri::command]
+pub async fn thread(app: State<'_, Startup>, id: i64) -> CommandResult<Vec<Post>> {
+    blocking(&app, move |app| app.thread(id)).await
+}
+
+#[tauri::command]
 pub async fn accounts(app: State<'_, Startup>) -> CommandResult<Vec<hearth_core::store::accounts::AccountInfo>> {
     blocking(&app, |app| app.accounts()).await
 }

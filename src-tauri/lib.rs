@@ -137,6 +137,7 @@ pub fn run() -> ExitCode {
             commands::import_opml,
             commands::export_opml,
             commands::accounts,
+            commands::thread,
             commands::begin_mastodon_sign_in,
             commands::sign_in_state,
             commands::add_bluesky_account,

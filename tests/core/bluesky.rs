@@ -290,3 +290,37 @@ fn notifications_arrive_and_a_post_seen_through_two_accounts_is_shown_once() {
     let via: Vec<i64> = copies[0].via.iter().map(|via| via.account_id).collect();
     assert_eq!(via, vec![alice_id, carol_id]);
 }
+
+#[test]
+fn a_thread_comes_from_the_server() {
+    let network = network();
+    let test = empty_app();
+    let account_id = sign_in(&test, "alice");
+    let bob = network.session("bob");
+    let root = network.write_post(&bob, "Bob starts a thread");
+    let carol = network.session("carol");
+    network.create(
+        &carol,
+        "app.bsky.feed.post",
+        json!({
+            "$type": "app.bsky.feed.post", "text": "Carol answers Bob", "createdAt": now(),
+            "reply": {"root": root, "parent": root},
+        }),
+    );
+    let root_uri = root["uri"].as_str().unwrap().to_owned();
+    sync_until(&test, account_id, "bob's thread start", |test| {
+        account_posts(test, account_id).iter().any(|post| remote_id(test, post.id) == root_uri)
+    });
+    let post = account_posts(&test, account_id).into_iter().find(|post| remote_id(&test, post.id) == root_uri).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let thread = loop {
+        let thread = test.app.thread(post.id).unwrap();
+        if thread.len() >= 2 || Instant::now() > deadline {
+            break thread;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let texts: Vec<&str> = thread.iter().map(|post| post.text.as_str()).collect();
+    assert_eq!(texts, vec!["Bob starts a thread", "Carol answers Bob"]);
+    assert_eq!(thread[0].id, post.id);
+}

@@ -429,3 +429,37 @@ fn bad_sign_in_input_gets_a_clear_error() {
         test.app.create_post(&NewPost { text: "hi".into(), account_id: Some(9999), ..NewPost::default() }).unwrap_err();
     assert_eq!(error.code(), hearth_core::ErrorCode::NotFound);
 }
+
+#[test]
+fn a_thread_comes_from_the_server_and_strangers_replies_stay_out_of_the_timeline() {
+    let server = MastodonServer::start();
+    let test = empty_app();
+    let account_id = sign_in(&test, &server, "alice");
+    let bob =
+        account_posts(&test, account_id).into_iter().find(|post| post.text.starts_with("Hello from Bob")).unwrap();
+    let bob_id = remote_id(&test, bob.id);
+    let carol = server.post("carol-token", &[("status", "@bob Carol answers"), ("in_reply_to_id", &bob_id)]);
+    let dave = server
+        .post("dave-token", &[("status", "@bob Dave, a stranger to Alice, answers too"), ("in_reply_to_id", &bob_id)]);
+    sync(&test, account_id);
+
+    let thread = test.app.thread(bob.id).unwrap();
+    let ids: Vec<String> = thread.iter().map(|post| remote_id(&test, post.id)).collect();
+    assert_eq!(
+        ids,
+        vec![bob_id.clone(), carol["id"].as_str().unwrap().to_owned(), dave["id"].as_str().unwrap().to_owned()]
+    );
+    assert_eq!(thread[0].id, bob.id, "the post keeps its id");
+    let timeline: Vec<String> = account_posts(&test, account_id).iter().map(|post| remote_id(&test, post.id)).collect();
+    assert!(
+        !timeline.contains(&dave["id"].as_str().unwrap().to_owned()),
+        "a reply fetched for the thread is not in the timeline"
+    );
+    // Opening the thread of Carol's reply shows what it answers.
+    let carols = thread.iter().find(|post| post.text.contains("Carol answers")).unwrap();
+    let up = test.app.thread(carols.id).unwrap();
+    assert_eq!(up[0].id, bob.id);
+    // A local note has no thread.
+    let note = test.app.create_post(&NewPost { text: "just here".into(), ..NewPost::default() }).unwrap();
+    assert_eq!(test.app.thread(note.id).unwrap_err().code(), hearth_core::ErrorCode::InvalidInput);
+}

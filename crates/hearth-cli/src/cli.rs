@@ -80,6 +80,8 @@ pub enum Command {
         #[arg(long, value_name = "POST_ID")]
         reply_to: Option<i64>,
     },
+    /// A post's thread from its account's server: what it replies to, then the replies
+    Thread { id: i64 },
     /// Boost a post from an account (it goes to the server too)
     Boost { id: i64 },
     /// Undo a boost
@@ -396,6 +398,7 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::Show { id } => out.post(&app.get_post(id)?),
         Command::Like { id } => interact(app, out, id, InteractionKind::Like, "Liked"),
         Command::Unlike { id } => interact(app, out, id, InteractionKind::Unlike, "Unliked"),
+        Command::Thread { id } => out.posts(&app.thread(id)?),
         Command::Boost { id } => interact(app, out, id, InteractionKind::Boost, "Boosted"),
         Command::Unboost { id } => interact(app, out, id, InteractionKind::Unboost, "Unboosted"),
         Command::Hide { id } => interact(app, out, id, InteractionKind::Hide, "Hidden"),

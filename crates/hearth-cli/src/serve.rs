@@ -84,6 +84,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/feed", get(feed))
         .route("/posts", post(create_post))
         .route("/posts/{id}", get(get_post))
+        .route("/posts/{id}/thread", get(thread))
         .route("/interactions", post(record_interaction))
         .route("/search", get(search))
         .route("/images/describe", post(describe_image))
@@ -487,6 +488,10 @@ struct SyncNow {
 
 async fn sync_now(State(state): State<ServerState>, Json(sync): Json<SyncNow>) -> Result<Response, ApiError> {
     Ok(json(&blocking(move || state.app.refresh_sources(sync.source_id)).await?))
+}
+
+async fn thread(State(state): State<ServerState>, Id(id): Id) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.thread(id)).await?))
 }
 
 async fn accounts(State(state): State<ServerState>) -> Result<Response, ApiError> {

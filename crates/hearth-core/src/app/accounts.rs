@@ -79,6 +79,12 @@ impl App {
         Ok(())
     }
 
+    /// A post's thread from its account's server: ancestors first, then the post, then replies.
+    pub fn thread(&self, post_id: i64) -> Result<Vec<Post>> {
+        let ids = self.sync_service()?.thread(post_id)?;
+        self.store.read(|connection| crate::store::posts::load_posts(connection, &ids))
+    }
+
     /// Actions the servers have not accepted yet.
     pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
         self.store.read(stored::outbox)

@@ -474,6 +474,39 @@ impl SyncService {
         }
     }
 
+    /// A post's thread, fetched from its account's server now and kept (replies that are not
+    /// in the timeline stay out of it). Returns the posts' ids, oldest ancestor first.
+    pub fn thread(&self, post_id: i64) -> Result<Vec<i64>> {
+        let account = self
+            .store
+            .read(|connection| stored::of_post(connection, post_id))?
+            .ok_or_else(|| Error::invalid("only posts from a Mastodon or Bluesky account have threads"))?;
+        let refs = self.store.read(|connection| stored::post_refs(connection, post_id))?;
+        let mut credentials = self.credentials(&account).map_err(|failure| Error::Unavailable(failure.message))?;
+        let before = credentials.clone();
+        let fetched = self.runtime.block_on(async {
+            match account.kind {
+                SourceKind::Bluesky => {
+                    bluesky::thread(&self.http, &account, &mut credentials, &refs.remote_id, now_ms()).await
+                }
+                _ => mastodon::thread(&self.http, &account, &credentials.access_token, &refs.remote_id, now_ms()).await,
+            }
+        });
+        self.keep_refreshed(&account, &before, &credentials);
+        let posts = match fetched {
+            Ok(posts) => posts,
+            Err(failure) if failure.status == Some(401) => {
+                self.signed_out(account.source_id);
+                return Err(Error::Unavailable(format!("{SIGN_IN_AGAIN}.")));
+            }
+            Err(failure) => return Err(Error::Unavailable(format!("the thread could not be fetched: {failure}"))),
+        };
+        let ids =
+            self.store.write(|connection| stored::store_thread(connection, account.source_id, &posts, now_ms()))?;
+        (self.on_new_posts)();
+        Ok(ids)
+    }
+
     /// Sends what is due in every account's outbox; returns whether anything was tried.
     pub(super) async fn send_due_actions(&self) -> bool {
         let accounts =

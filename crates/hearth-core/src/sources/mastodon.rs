@@ -425,6 +425,36 @@ pub async fn fetch(http: &Fetcher, account: &AccountRecord, token: &str, now_ms:
     })
 }
 
+#[derive(Debug, Deserialize)]
+struct Context {
+    ancestors: Vec<Status>,
+    descendants: Vec<Status>,
+}
+
+/// A status's thread: its ancestors (oldest first), itself, and the replies.
+pub async fn thread(
+    http: &Fetcher,
+    account: &AccountRecord,
+    token: &str,
+    status_id: &str,
+    now_ms: i64,
+) -> Result<Vec<RemotePost>, Failure> {
+    let server =
+        Url::parse(&account.server).map_err(|_| Failure::new(format!("{} is not an address", account.server)))?;
+    let status_url = endpoint(&server, &format!("api/v1/statuses/{}", urlencode(status_id)))?;
+    let status: Status = http.api(Method::GET, &status_url, Some(token), ApiBody::Empty, &[]).await?.json("a post")?;
+    let context_url = endpoint(&server, &format!("api/v1/statuses/{}/context", urlencode(status_id)))?;
+    let context: Context =
+        http.api(Method::GET, &context_url, Some(token), ApiBody::Empty, &[]).await?.json("a thread")?;
+    Ok(context
+        .ancestors
+        .iter()
+        .chain(std::iter::once(&status))
+        .chain(context.descendants.iter())
+        .map(|status| to_post(status, &server, now_ms))
+        .collect())
+}
+
 /// Parses one streamed `update` (a status) or `notification` payload.
 pub fn streamed(event: &str, data: &str, server: &Url, now_ms: i64) -> Option<Timeline> {
     let server_host = host(server);

@@ -94,6 +94,11 @@ CREATE INDEX interactions_by_post ON interactions (post_id, created_at);
 CREATE INDEX interactions_by_time ON interactions (created_at);
 ",
     },
+    Migration {
+        timestamp: 202_611_230_900,
+        name: "posts.thread_only: replies fetched to show a thread stay out of the timeline",
+        sql: "ALTER TABLE posts ADD COLUMN thread_only INTEGER NOT NULL DEFAULT 0;",
+    },
 ];
 
 /// An account as sync and actions need it.
@@ -298,7 +303,7 @@ pub struct Written {
 pub fn store_timeline(connection: &Connection, source_id: i64, timeline: &Timeline, now_ms: i64) -> Result<Written> {
     let mut written = Written::default();
     for post in &timeline.posts {
-        match upsert_post(connection, source_id, post, now_ms)? {
+        match upsert_post(connection, source_id, post, now_ms, true)? {
             (_, Change::New) => written.new += 1,
             (_, Change::Updated) => written.updated += 1,
             (_, Change::Same) => {}
@@ -343,9 +348,23 @@ fn content_hash(post: &RemotePost) -> String {
     format!("{:x}", hasher.finalize())
 }
 
+/// Writes a thread's posts (fetched to show it: those not in the timeline stay out of it);
+/// returns their ids in order.
+pub fn store_thread(connection: &Connection, source_id: i64, posts: &[RemotePost], now_ms: i64) -> Result<Vec<i64>> {
+    posts.iter().map(|post| upsert_post(connection, source_id, post, now_ms, false).map(|(id, _)| id)).collect()
+}
+
 /// Writes one post of an account; returns its id. A post met again keeps its id (and so the
-/// user's likes and history); its words are replaced when edited, its counts refreshed.
-fn upsert_post(connection: &Connection, source_id: i64, post: &RemotePost, now_ms: i64) -> Result<(i64, Change)> {
+/// user's likes and history); its words are replaced when edited, its counts refreshed. A post
+/// fetched only for a thread (`in_timeline` false) stays out of the timeline until the
+/// timeline brings it.
+fn upsert_post(
+    connection: &Connection,
+    source_id: i64,
+    post: &RemotePost,
+    now_ms: i64,
+    in_timeline: bool,
+) -> Result<(i64, Change)> {
     let author_id = author(connection, source_id, &post.author)?;
     let boosted_by = post.boosted_by.as_ref().map(|booster| author(connection, source_id, booster)).transpose()?;
     let hash = content_hash(post);
@@ -360,7 +379,8 @@ fn upsert_post(connection: &Connection, source_id: i64, post: &RemotePost, now_m
     if let Some((post_id, old_hash)) = existing {
         connection.execute(
             "UPDATE posts SET like_count = ?2, boost_count = ?3, reply_count = ?4, fetched_at = ?5,
-                boosted_by_author_id = coalesce(boosted_by_author_id, ?6), remote_ref = coalesce(?7, remote_ref)
+                boosted_by_author_id = coalesce(boosted_by_author_id, ?6), remote_ref = coalesce(?7, remote_ref),
+                thread_only = thread_only AND NOT ?8
              WHERE id = ?1",
             params![
                 post_id,
@@ -369,7 +389,8 @@ fn upsert_post(connection: &Connection, source_id: i64, post: &RemotePost, now_m
                 counts.replies.max(0),
                 now_ms,
                 boosted_by,
-                post.remote_ref
+                post.remote_ref,
+                in_timeline
             ],
         )?;
         if old_hash.as_deref() == Some(hash.as_str()) {
@@ -396,8 +417,8 @@ fn upsert_post(connection: &Connection, source_id: i64, post: &RemotePost, now_m
     let post_id: i64 = connection.query_row(
         "INSERT INTO posts (source_id, author_id, remote_id, text, url, created_at, fetched_at, like_count, boost_count,
                             reply_count, html, content_hash, content_warning, sensitive, boosted_by_author_id,
-                            in_reply_to, canonical, duplicate_of, remote_ref, my_like_ref, my_boost_ref)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
+                            in_reply_to, canonical, duplicate_of, remote_ref, my_like_ref, my_boost_ref, thread_only)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)
          RETURNING id",
         params![
             source_id,
@@ -420,7 +441,8 @@ fn upsert_post(connection: &Connection, source_id: i64, post: &RemotePost, now_m
             duplicate_of,
             post.remote_ref,
             post.my_like_ref,
-            post.my_boost_ref
+            post.my_boost_ref,
+            !in_timeline
         ],
         |row| row.get(0),
     )?;
@@ -456,7 +478,7 @@ fn store_notification(
 ) -> Result<()> {
     let (post_id, excerpt) = match &notification.post {
         Some(post) => {
-            let (post_id, _) = upsert_post(connection, source_id, post, now_ms)?;
+            let (post_id, _) = upsert_post(connection, source_id, post, now_ms, true)?;
             (Some(post_id), Some(excerpt(&post.text)))
         }
         None => (None, None),

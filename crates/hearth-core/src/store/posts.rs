@@ -284,7 +284,7 @@ pub fn candidates(connection: &Connection, query: &CandidateQuery) -> Result<Vec
            AND (?5 IS NULL OR p.source_id = ?5)
            AND (?6 IS NULL OR EXISTS (SELECT 1 FROM media m WHERE m.post_id = p.id AND m.kind = ?6))
            AND (?7 OR coalesce(s.hidden, 0) = 0)
-           AND p.duplicate_of IS NULL
+           AND p.duplicate_of IS NULL AND NOT p.thread_only
            AND p.author_id NOT IN (SELECT author_id FROM muted_authors)
            AND (NOT ?9 OR NOT EXISTS (SELECT 1 FROM enrichments e WHERE e.post_id = p.id AND e.kind = 'sentiment'
                                       AND json_extract(e.value_json, '$.label') = 'negative'))
