@@ -7,18 +7,15 @@
 use std::time::{Duration, Instant};
 
 use hearth_core::app::BlueskySignIn;
-use hearth_core::interactions::{InteractionInput, InteractionKind};
+use hearth_core::interactions::InteractionKind;
 use hearth_core::post::SourceKind;
 use hearth_core::{Attachment, ErrorCode, NewPost, Post};
 use serde_json::{json, Value};
 
 use crate::bluesky_network::{network, now, ACCESS_TTL};
-use crate::support::{base64, empty_app, whole_feed, TestApp, PNG_1X1};
-
-fn use_the_secrets_file() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| std::env::set_var("HEARTH_SECRETS", "file"));
-}
+use crate::support::{
+    account_posts, base64, empty_app, interact, remote_id, sync, use_the_secrets_file, whole_feed, TestApp, PNG_1X1,
+};
 
 fn sign_in(test: &TestApp, user: &str) -> i64 {
     use_the_secrets_file();
@@ -29,27 +26,6 @@ fn sign_in(test: &TestApp, user: &str) -> i64 {
         service: Some(network.pds.clone()),
     };
     test.app.add_bluesky_account(&request).unwrap().id
-}
-
-fn account_posts(test: &TestApp, account_id: i64) -> Vec<Post> {
-    whole_feed(&test.app, hearth_core::FeedMode::Chronological)
-        .into_iter()
-        .filter(|post| post.source.id == account_id)
-        .collect()
-}
-
-fn remote_id(test: &TestApp, post_id: i64) -> String {
-    test.app
-        .store()
-        .read(|connection| {
-            Ok(connection
-                .query_row("SELECT remote_id FROM posts WHERE id = ?1", [post_id], |row| row.get::<_, String>(0))?)
-        })
-        .unwrap()
-}
-
-fn sync(test: &TestApp, account_id: i64) -> hearth_core::sources::sync::SyncOutcome {
-    test.app.sync_sources(Some(account_id)).unwrap().remove(0)
 }
 
 /// Syncs until `done` holds (the AppView indexes writes within about a second).
@@ -64,10 +40,6 @@ fn sync_until(test: &TestApp, account_id: i64, what: &str, done: impl Fn(&TestAp
         assert!(Instant::now() < deadline, "{what} did not happen");
         std::thread::sleep(Duration::from_millis(300));
     }
-}
-
-fn interact(test: &TestApp, post_id: i64, kind: InteractionKind) {
-    test.app.record_interaction(&InteractionInput::on_post(post_id, kind)).unwrap();
 }
 
 fn saved_credentials(test: &TestApp) -> Value {

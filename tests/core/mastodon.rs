@@ -6,19 +6,15 @@
 
 use std::time::{Duration, Instant};
 
-use hearth_core::interactions::{InteractionInput, InteractionKind};
+use hearth_core::interactions::InteractionKind;
 use hearth_core::post::SourceKind;
 use hearth_core::{Attachment, NewPost, Post};
 use serde_json::Value;
 
 use crate::mastodon_server::MastodonServer;
-use crate::support::{base64, empty_app, whole_feed, TestApp, PNG_1X1};
-
-/// Sign-ins go to the 0600 file in tests, whatever keychain the machine has.
-fn use_the_secrets_file() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| std::env::set_var("HEARTH_SECRETS", "file"));
-}
+use crate::support::{
+    account_posts, base64, empty_app, interact as like, remote_id, sync, use_the_secrets_file, TestApp, PNG_1X1,
+};
 
 /// Signs `user` in through the whole browser flow; returns the account's id.
 fn sign_in(test: &TestApp, server: &MastodonServer, user: &str) -> i64 {
@@ -39,31 +35,6 @@ fn sign_in(test: &TestApp, server: &MastodonServer, user: &str) -> i64 {
         assert!(Instant::now() < deadline, "the sign-in did not finish");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn account_posts(test: &TestApp, account_id: i64) -> Vec<Post> {
-    whole_feed(&test.app, hearth_core::FeedMode::Chronological)
-        .into_iter()
-        .filter(|post| post.source.id == account_id)
-        .collect()
-}
-
-fn remote_id(test: &TestApp, post_id: i64) -> String {
-    test.app
-        .store()
-        .read(|connection| {
-            Ok(connection
-                .query_row("SELECT remote_id FROM posts WHERE id = ?1", [post_id], |row| row.get::<_, String>(0))?)
-        })
-        .unwrap()
-}
-
-fn sync(test: &TestApp, account_id: i64) -> hearth_core::sources::sync::SyncOutcome {
-    test.app.sync_sources(Some(account_id)).unwrap().remove(0)
-}
-
-fn like(test: &TestApp, post_id: i64, kind: InteractionKind) {
-    test.app.record_interaction(&InteractionInput::on_post(post_id, kind)).unwrap();
 }
 
 #[test]

@@ -46,3 +46,35 @@ pub fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// Account tests keep sign-ins in the 0600 file, whatever keychain the machine has.
+pub fn use_the_secrets_file() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::env::set_var("HEARTH_SECRETS", "file"));
+}
+
+/// An account's posts in the timeline, newest first.
+pub fn account_posts(test: &TestApp, account_id: i64) -> Vec<Post> {
+    whole_feed(&test.app, FeedMode::Chronological).into_iter().filter(|post| post.source.id == account_id).collect()
+}
+
+/// What a post is called on its server.
+pub fn remote_id(test: &TestApp, post_id: i64) -> String {
+    test.app
+        .store()
+        .read(|connection| {
+            Ok(connection
+                .query_row("SELECT remote_id FROM posts WHERE id = ?1", [post_id], |row| row.get::<_, String>(0))?)
+        })
+        .unwrap()
+}
+
+/// Syncs one account now (its outbox first).
+pub fn sync(test: &TestApp, account_id: i64) -> hearth_core::sources::sync::SyncOutcome {
+    test.app.sync_sources(Some(account_id)).unwrap().remove(0)
+}
+
+/// Records an interaction with a post.
+pub fn interact(test: &TestApp, post_id: i64, kind: hearth_core::InteractionKind) {
+    test.app.record_interaction(&hearth_core::InteractionInput::on_post(post_id, kind)).unwrap();
+}

@@ -1,5 +1,6 @@
 // The app: the top bar and its views (the feed, search results, today's digest, notifications
-// and the post one is about, settings), the composer, the keyboard shortcuts and the toasts.
+// and the post one is about, a post's thread, settings), the composer, the keyboard shortcuts and
+// the toasts.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, openExternal } from './api';
 import type { Account, Digest, FeedMode, Post } from './types';
@@ -12,12 +13,24 @@ import { actionForKey, isTypingTarget, moveIndex } from './keyboard';
 import { DwellTracker } from './dwell';
 import { loadTheme, saveTheme, type ThemeChoice } from './theme';
 import { NotificationPostView, NotificationsView, useUnreadNotifications } from './Notifications';
-import { isFromAccount, unreadBadgeText, unreadText } from './networks';
+import { ThreadView, type ThreadState } from './ThreadView';
+import { hasThread, isFromAccount, unreadBadgeText, unreadText } from './networks';
 import * as I from './icons';
 
-type View = 'feed' | 'search' | 'digest' | 'settings' | 'notifications' | 'post';
+type View = 'feed' | 'search' | 'digest' | 'settings' | 'notifications' | 'post' | 'thread';
+/** The views a thread can be opened from, and what its back button says for each. */
+type ThreadOrigin = 'feed' | 'search' | 'digest' | 'post';
+const THREAD_BACK: Record<ThreadOrigin, string> = {
+  feed: 'Back to feed',
+  search: 'Back to search results',
+  digest: 'Back to today’s digest',
+  post: 'Back to the post',
+};
 type LoadState = 'loading' | 'ready' | 'more' | 'error';
 type Toast = { id: number; text: string; kind: 'info' | 'error' };
+
+/** How `renderCards` draws a list of cards (see there). */
+type CardOptions = { offset?: number; count?: number; titleLevel?: 2 | 3; oneSet?: boolean; currentId?: number };
 
 const PAGE = 20;
 const MODE_KEY = 'hearth.mode';
@@ -97,6 +110,16 @@ export function App() {
   const [shownPostState, setShownPostState] = useState<'loading' | 'ready' | 'error'>('loading');
   const [shownPostError, setShownPostError] = useState('');
   const shownPostId = useRef<number | null>(null);
+  // A post's thread: the post it was opened for, the thread once fetched, and where Back goes
+  // (with the scroll position and the post to focus there again).
+  const [threadOf, setThreadOf] = useState<Post | null>(null);
+  const [threadPosts, setThreadPosts] = useState<Post[]>([]);
+  const [threadState, setThreadState] = useState<ThreadState>('loading');
+  const [threadError, setThreadError] = useState('');
+  const [threadFrom, setThreadFrom] = useState<ThreadOrigin>('feed');
+  const threadReq = useRef(0);
+  const threadReturn = useRef<{ scrollY: number; postId: number } | null>(null);
+  const restoreAfterThread = useRef<{ view: View; scrollY: number; postId: number } | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [importing, setImporting] = useState(false);
@@ -313,6 +336,7 @@ export function App() {
   // ---- post updates -------------------------------------------------------------------------
   const updatePost = (id: number, fn: (p: Post) => Post) => {
     setShownPost((cur) => (cur && cur.id === id ? fn(cur) : cur));
+    setThreadPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
     setPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
     setResults((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
     mapDigestPosts((cur) => cur.map((p) => (p.id === id ? fn(p) : p)));
@@ -415,6 +439,8 @@ export function App() {
       setPosts((cur) => cur.filter((p) => p.author.id !== authorId));
       setResults((cur) => cur.filter((p) => p.author.id !== authorId));
       mapDigestPosts((cur) => cur.filter((p) => p.author.id !== authorId));
+      // The post a thread was opened for stays: the thread is about it.
+      setThreadPosts((cur) => cur.filter((p) => p.author.id !== authorId || p.id === threadOf?.id));
       setFocusIndex(-1);
       toast(`Muted @${post.author.handle}`);
     } catch (e) {
@@ -492,6 +518,46 @@ export function App() {
     setFocusIndex(-1);
   };
 
+  // ---- a post's thread ----------------------------------------------------------------------------
+  const loadThread = async (post: Post) => {
+    const req = ++threadReq.current;
+    setThreadPosts([]);
+    setThreadState('loading');
+    setThreadError('');
+    setFocusIndex(-1);
+    try {
+      const list = await api.thread(post.id);
+      if (req !== threadReq.current) return;
+      // A thread holds at least the post it was asked for.
+      setThreadPosts(Array.isArray(list) && list.length > 0 ? list : [post]);
+      setThreadState('ready');
+    } catch (e) {
+      if (req !== threadReq.current) return;
+      setThreadError(errMessage(e));
+      setThreadState('error');
+    }
+  };
+  const openThread = (post: Post) => {
+    if (!hasThread(post)) return;
+    // From inside a thread, Back still goes where the first thread was opened from.
+    if (view === 'feed' || view === 'search' || view === 'digest' || view === 'post') {
+      setThreadFrom(view);
+      threadReturn.current = { scrollY: window.scrollY, postId: post.id };
+    }
+    setThreadOf(post);
+    setView('thread');
+    window.scrollTo({ top: 0 });
+    void loadThread(post);
+  };
+  const closeThread = () => {
+    threadReq.current++;
+    const back = threadReturn.current;
+    threadReturn.current = null;
+    restoreAfterThread.current = back ? { view: threadFrom, ...back } : null;
+    setView(threadFrom);
+    setFocusIndex(-1);
+  };
+
   const importDemo = async () => {
     setImporting(true);
     try {
@@ -542,18 +608,20 @@ export function App() {
           ? digestPosts
           : view === 'post' && shownPost
             ? [shownPost]
-            : [];
+            : view === 'thread' && threadState === 'ready'
+              ? threadPosts
+              : [];
 
   const cardEls = () =>
     [...(feedEl.current?.querySelectorAll<HTMLElement>('[data-testid="post-card"]') ?? [])];
 
-  const focusCard = (i: number) => {
+  const focusCard = (i: number, block: ScrollLogicalPosition = 'nearest') => {
     const el = cardEls()[i];
     if (!el) return;
     setFocusIndex(i);
     el.focus({ preventScroll: true });
     const reduce = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
-    el.scrollIntoView({ block: 'nearest', behavior: reduce ? 'auto' : 'smooth' });
+    el.scrollIntoView({ block, behavior: reduce ? 'auto' : 'smooth' });
   };
 
   const currentIndex = (): number => {
@@ -568,6 +636,26 @@ export function App() {
     if (view === 'post' && shownPostState === 'ready') focusCard(0);
   }, [view, shownPostState]);
 
+  // The post a thread was opened for takes the focus, in the middle of the screen, once the thread is there.
+  useEffect(() => {
+    if (view !== 'thread' || threadState !== 'ready' || !threadOf) return;
+    const i = threadPosts.findIndex((p) => p.id === threadOf.id);
+    focusCard(Math.max(0, i), 'center');
+  }, [view, threadState, threadOf]);
+
+  // Back from a thread: the view is where it was, and its post has the focus again.
+  useEffect(() => {
+    const back = restoreAfterThread.current;
+    if (!back || view !== back.view) return;
+    restoreAfterThread.current = null;
+    window.scrollTo({ top: back.scrollY });
+    const els = cardEls();
+    const i = els.findIndex((el) => el.dataset.postId === String(back.postId));
+    if (i < 0) return;
+    setFocusIndex(i);
+    els[i].focus({ preventScroll: true });
+  }, [view]);
+
   const keyHandler = useRef<(e: KeyboardEvent) => void>(() => {});
   keyHandler.current = (e: KeyboardEvent) => {
     if (e.defaultPrevented || composeOpen || helpOpen) return;
@@ -578,6 +666,7 @@ export function App() {
       else if (view === 'settings') closeSettings();
       else if (view === 'notifications') closeNotifications();
       else if (view === 'post') closePost();
+      else if (view === 'thread') closeThread();
       return;
     }
     const action = actionForKey(e);
@@ -658,6 +747,7 @@ export function App() {
     onOpenLink,
     onBoost,
     onReply: (post: Post) => openCompose(post),
+    onThread: openThread,
     onFocusCard: setFocusIndex,
     observeDwell: (el: Element, id: number) => tracker.observe(el, id),
     unobserveDwell: (el: Element) => tracker.unobserve(el),
@@ -668,22 +758,27 @@ export function App() {
   // aria-setsize is -1 while more posts can still be loaded (size unknown). A list drawn in parts
   // (the digest's topics) passes where the part starts (`offset`) and how many cards there are in all
   // (`count`): the roving focus and j/k run through every part, one card tabbable in all. Under the
-  // digest's topic headings a post's title is a level lower (`titleLevel`).
-  const renderCards = (items: Post[], setSize: number, offset = 0, count = items.length, titleLevel: 2 | 3 = 2) => {
+  // digest's topic headings a post's title is a level lower (`titleLevel`). A thread is drawn in
+  // parts that make one set (`oneSet`: positions count on from `offset`), and the post it was
+  // opened for is marked (`currentId`).
+  const renderCards = (items: Post[], setSize: number, options: CardOptions = {}) => {
+    const { offset = 0, count = items.length, titleLevel = 2, oneSet = false, currentId } = options;
     const roving = focusIndex >= 0 && focusIndex < count ? focusIndex : 0;
+    const first = oneSet ? offset : 0;
     return items.map((p, i) => (
       <PostCard
         key={p.id}
         post={p}
-        index={i}
+        index={first + i}
         setSize={setSize}
         tabbable={offset + i === roving}
         collapsed={collapsed[p.id]}
         expanded={Boolean(expanded[p.id])}
         now={now}
         titleLevel={titleLevel}
+        current={p.id === currentId}
         {...handlers}
-        onFocusCard={(index) => setFocusIndex(offset + index)}
+        onFocusCard={(index) => setFocusIndex(offset - first + index)}
       />
     ));
   };
@@ -719,6 +814,22 @@ export function App() {
         listRef={feedEl}
       />
     );
+  } else if (view === 'thread' && threadOf) {
+    body = (
+      <ThreadView
+        state={threadState}
+        of={threadOf}
+        posts={threadPosts}
+        error={threadError}
+        backLabel={THREAD_BACK[threadFrom]}
+        onBack={closeThread}
+        onRetry={() => void loadThread(threadOf)}
+        renderPosts={(items, offset) =>
+          renderCards(items, threadPosts.length, { offset, count: threadPosts.length, oneSet: true, currentId: threadOf.id })
+        }
+        listRef={feedEl}
+      />
+    );
   } else if (view === 'settings') {
     body = (
       <Settings
@@ -737,7 +848,7 @@ export function App() {
         error={digestError}
         onBack={closeDigest}
         onRetry={() => void loadDigest()}
-        renderPosts={(items, offset) => renderCards(items, items.length, offset, digestPosts.length, 3)}
+        renderPosts={(items, offset) => renderCards(items, items.length, { offset, count: digestPosts.length, titleLevel: 3 })}
         listRef={feedEl}
       />
     );

@@ -1,7 +1,7 @@
 // A post card: who boosted it, the author, where the post came from (and the other accounts it
 // also came through), a content warning that keeps the rest closed until opened, its title and
 // text (a feed item's HTML through RichText), media (blurred until clicked when sensitive), the
-// actions (Boost and Reply for posts from the user's accounts), and "Why this post?".
+// actions (Boost, Reply and Thread for posts from the user's accounts), and "Why this post?".
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import type { Post, Media, SpeechTranscription } from './types';
@@ -51,6 +51,8 @@ export type CardHandlers = {
   onBoost?: (p: Post) => void;
   /** Opens the composer to reply to the post (posts from the user's accounts). */
   onReply?: (p: Post) => void;
+  /** Shows the conversation the post is part of (posts from the user's accounts). */
+  onThread?: (p: Post) => void;
 };
 
 type Props = CardHandlers & {
@@ -63,6 +65,8 @@ type Props = CardHandlers & {
   now: Date;
   /** The heading level of a post's title: 2 in the feed and search, 3 under the digest's topic headings. */
   titleLevel?: 2 | 3;
+  /** The post a thread was opened for: marked (aria-current), and without a Thread button of its own. */
+  current?: boolean;
 };
 
 const LONG_TEXT = 700;
@@ -617,7 +621,7 @@ function SensitiveMedia({ count, children }: { count: number; children: Componen
 }
 
 export function PostCard(props: Props) {
-  const { post, index, setSize, tabbable, collapsed, expanded, now, titleLevel = 2 } = props;
+  const { post, index, setSize, tabbable, collapsed, expanded, now, titleLevel = 2, current = false } = props;
   const ref = useRef<HTMLElement>(null);
   // A feed item's HTML as Preact elements (made once per body), and whether "Show more" opened
   // it; a click on one of its links reaches the latest post and handler.
@@ -662,9 +666,10 @@ export function PostCard(props: Props) {
 
   const common = {
     ref,
-    class: 'card' + (collapsed ? ' collapsed' : ''),
+    class: 'card' + (collapsed ? ' collapsed' : '') + (current ? ' current' : ''),
     'data-testid': 'post-card',
     'data-post-id': String(post.id),
+    'aria-current': current ? ('true' as const) : undefined,
     'aria-posinset': index + 1,
     'aria-setsize': setSize,
     'aria-labelledby': authorId,
@@ -910,6 +915,19 @@ export function PostCard(props: Props) {
               <span class="count" aria-hidden="true">
                 {post.counts.replies > 0 ? compactCount(post.counts.replies) : ''}
               </span>
+            </button>
+          )}
+          {fromAccount && props.onThread && !current && (
+            <button
+              type="button"
+              class="action"
+              data-testid="thread-button"
+              aria-label={`Show the thread of the post by ${name}`}
+              title="Show the thread: the posts it answers and the replies to it"
+              onClick={() => props.onThread?.(post)}
+            >
+              <I.Thread />
+              <span class="action-label">Thread</span>
             </button>
           )}
           <button

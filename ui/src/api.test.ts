@@ -148,6 +148,16 @@ describe('request building', () => {
       expect(JSON.parse(init.body as string)).toEqual({ forget_interactions: forget });
     }
   });
+  it('builds the thread request', () => {
+    const c = calls.thread(12);
+    expect(c.command).toBe('thread');
+    expect(c.args).toEqual({ id: 12 });
+    const { url, init } = buildRequest(c, 'tok');
+    expect(url).toBe('/api/posts/12/thread');
+    expect(init.method).toBe('GET');
+    expect(init.body).toBeUndefined();
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer tok');
+  });
   it('adds the bearer token and JSON body', () => {
     const { url, init } = buildRequest(calls.recordInteraction({ post_id: 3, kind: 'like' }), 'tok');
     expect(url).toBe('/api/interactions');
@@ -230,6 +240,25 @@ describe('HTTP transport', () => {
     expect(url).toBe('/api/digest');
     expect(init.method).toBe('GET');
     expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T5');
+  });
+  it('reads a thread over HTTP, and passes on why the server could not be reached', async () => {
+    window.history.replaceState(null, '', '/?token=T6');
+    const posts = [{ id: 11 }, { id: 12 }, { id: 13 }];
+    let reachable = true;
+    const fetch = vi.fn(async () =>
+      reachable ? jsonResponse(200, posts) : jsonResponse(503, { code: 'unavailable', message: 'the server did not answer' }),
+    );
+    vi.stubGlobal('fetch', fetch);
+    await expect(api.thread(12)).resolves.toEqual(posts);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/posts/12/thread');
+    expect(init.method).toBe('GET');
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T6');
+    reachable = false;
+    const err = await api.thread(12).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe('unavailable');
+    expect(err.message).toBe('The server did not answer.');
   });
   it('resets personalisation over HTTP and returns the new status', async () => {
     window.history.replaceState(null, '', '/?token=T4');
@@ -319,6 +348,16 @@ describe('Tauri transport', () => {
     await expect(api.digest()).resolves.toEqual(digest);
     expect(fetch).not.toHaveBeenCalled();
     expect(invoke.mock.calls.map((c) => [(c as unknown[])[0], (c as unknown[])[1]])).toEqual([['digest', {}]]);
+  });
+  it('reads a thread with the documented command and argument', async () => {
+    const posts = [{ id: 12 }];
+    const invoke = vi.fn(async () => posts);
+    w.__TAURI_INTERNALS__ = { invoke };
+    const fetch = vi.fn();
+    vi.stubGlobal('fetch', fetch);
+    await expect(api.thread(12)).resolves.toEqual(posts);
+    expect(fetch).not.toHaveBeenCalled();
+    expect(invoke.mock.calls.map((c) => [(c as unknown[])[0], (c as unknown[])[1]])).toEqual([['thread', { id: 12 }]]);
   });
   it('resets personalisation with the documented command and camelCase argument', async () => {
     const status = { personalisation: { interactions_learned: 0, interests: [] } };

@@ -234,6 +234,7 @@ export const calls = {
       }),
   }),
   getPost: (id: number): Call => ({ command: 'get_post', args: { id }, method: 'GET', path: `/api/posts/${id}` }),
+  thread: (id: number): Call => ({ command: 'thread', args: { id }, method: 'GET', path: `/api/posts/${id}/thread` }),
   recordInteraction: (input: InteractionInput, keepalive = false): Call => ({
     command: 'record_interaction',
     args: { input: dropUndefined(input) },
@@ -436,6 +437,12 @@ export function send<T>(c: Call, w: Win = window): Promise<T> {
 export const api = {
   feed: (q: FeedQuery) => send<FeedPage>(calls.feed(q)),
   getPost: (id: number) => send<Post>(calls.getPost(id)),
+  /**
+   * The conversation around a post from a Mastodon or Bluesky account, fetched from its server
+   * now: the ancestors (oldest first), the post itself, then its replies. `unavailable` when the
+   * server cannot be reached or the account must sign in again.
+   */
+  thread: (id: number) => send<Post[]>(calls.thread(id)),
   recordInteraction: (input: InteractionInput, opts?: { keepalive?: boolean }) =>
     send<Post | null>(calls.recordInteraction(input, opts?.keepalive)),
   createPost: (post: NewPost) => send<Post>(calls.createPost(post)),

@@ -191,6 +191,13 @@ export const Reply = (p: P) => (
     <path d="M20 18v-2a4 4 0 0 0-4-4H4" />
   </Svg>
 );
+/** Two speech bubbles: a conversation (a post's thread). */
+export const Thread = (p: P) => (
+  <Svg {...p}>
+    <path d="M14 9a2 2 0 0 1-2 2H6l-4 4V4a2 2 0 0 1 2-2h8a2 2 0 0 1 2 2z" />
+    <path d="M18 9h2a2 2 0 0 1 2 2v11l-4-4h-6a2 2 0 0 1-2-2v-1" />
+  </Svg>
+);
 export const Bell = (p: P) => (
   <Svg {...p}>
     <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />

@@ -1,6 +1,7 @@
 // The words for network accounts (Mastodon, Bluesky) and what comes through them: where an
 // account stands, where its sign-in is kept, actions waiting to be sent, notifications ("Bob
-// boosted your post") and where a post came from. Pure: no DOM, no requests.
+// boosted your post"), where a post came from and where its thread is fetched from. Pure: no DOM,
+// no requests.
 import type { Account, Notification, OutboxItem, Post, SourceKind } from './types';
 import { agoText, asSentence, inText, sourceLabel } from './format';
 
@@ -23,6 +24,30 @@ export function kindLabel(kind: SourceKind): string {
 /** Whether a post came from a signed-in account (so it can be boosted and replied to there). */
 export function isFromAccount(post: Pick<Post, 'source'>): boolean {
   return post.source.kind === 'mastodon' || post.source.kind === 'bluesky';
+}
+
+/** Whether a post has a thread Hearth can fetch: posts from Mastodon and Bluesky accounts do. */
+export function hasThread(post: Pick<Post, 'source'>): boolean {
+  return isFromAccount(post);
+}
+
+/**
+ * Where a post's thread is fetched from, in words: the Mastodon server of the account it came
+ * through ("@me@mastodon.example" -> "mastodon.example"), "Bluesky", else the source's name.
+ */
+export function threadServerName(source: Pick<Post['source'], 'kind' | 'name'>): string {
+  const name = source.name.trim();
+  if (source.kind === 'mastodon') {
+    const server = /^@?[^@\s]+@([^@\s]+)$/.exec(name)?.[1];
+    return server ?? 'Mastodon';
+  }
+  if (source.kind === 'bluesky') return 'Bluesky';
+  return name || kindLabel(source.kind);
+}
+
+/** What the thread view says while it waits: "Fetching the thread from mastodon.example…". */
+export function threadLoadingText(source: Pick<Post['source'], 'kind' | 'name'>): string {
+  return `Fetching the thread from ${threadServerName(source)}…`;
 }
 
 type AccountStateFields = Pick<Account, 'state' | 'last_sync_at' | 'next_sync_at' | 'last_error'>;

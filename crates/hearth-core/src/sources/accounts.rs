@@ -402,24 +402,7 @@ impl SyncService {
     /// Records that an account cannot sync until the user signs in again (no retries: the
     /// next sign-in makes it due).
     fn needs_sign_in(&self, source: &SourceRecord) -> SyncOutcome {
-        let now = now_ms();
-        let next = now + millis(super::MAX_INTERVAL);
-        let message = format!("{SIGN_IN_AGAIN}.");
-        let recorded = self.store.write(|connection| {
-            sources_store::record_sync(connection, source.id, &SyncRecord::failure(now, next, &message))
-        });
-        SyncOutcome {
-            source_id: source.id,
-            name: source.name.clone(),
-            status: "failed",
-            new: 0,
-            updated: 0,
-            error: Some(match recorded {
-                Ok(()) => message,
-                Err(error) => format!("{message} (and this could not be recorded: {error})"),
-            }),
-            next_sync_at: crate::post::format_timestamp(next),
-        }
+        self.record_failed_sync(source, format!("{SIGN_IN_AGAIN}."), now_ms() + millis(super::MAX_INTERVAL))
     }
 
     /// Syncs one account: sends its outbox first, then fetches what is new. Never fails (a
@@ -568,7 +551,7 @@ impl SyncService {
             let now = now_ms();
             match sent {
                 Ok(sent) => {
-                    let _ = self.store.write(|connection| {
+                    let recorded = self.store.write(|connection| {
                         stored::action_done(connection, item.id)?;
                         if let Some(post_id) = item.post_id {
                             match &item.action {
@@ -585,6 +568,12 @@ impl SyncService {
                         }
                         Ok(())
                     });
+                    if let Err(error) = recorded {
+                        // Sent, but not written down: shown, never sent again unseen.
+                        let message = format!("sent, but Hearth could not record it: {error}");
+                        let _ =
+                            self.store.write(|connection| stored::action_failed(connection, item.id, &message, None));
+                    }
                 }
                 Err(failure) if failure.status == Some(401) => {
                     let _ = self

@@ -338,8 +338,13 @@ impl SyncService {
         if failure.status.is_none() {
             wait = wait.min(OFFLINE_RETRY_CAP);
         }
-        let next = now + millis(wait);
         let message = format!("{}; trying again {}.", capitalised(&failure.message), super::in_words(wait));
+        self.record_failed_sync(source, message, now + millis(wait))
+    }
+
+    /// Records a failed sync with its message, next tried at `next` (ms since the epoch).
+    pub(super) fn record_failed_sync(&self, source: &SourceRecord, message: String, next: i64) -> SyncOutcome {
+        let now = now_ms();
         let recorded = self
             .store
             .write(|connection| stored::record_sync(connection, source.id, &SyncRecord::failure(now, next, &message)));

@@ -717,6 +717,15 @@ pub fn discard_action(connection: &Connection, id: i64) -> Result<()> {
 
 /// Records what the server named a post sent from Hearth, so later actions can name it.
 pub fn record_sent_post(connection: &Connection, post_id: i64, sent: &crate::sources::remote::Sent) -> Result<()> {
+    // The server's echo of this very post may have arrived first (a live update between the
+    // server's answer and this write): the echo goes, the post the user wrote stays.
+    if let Some(remote_id) = &sent.remote_id {
+        connection.execute(
+            "DELETE FROM posts WHERE id <> ?1 AND remote_id = ?2
+                AND source_id = (SELECT source_id FROM posts WHERE id = ?1)",
+            params![post_id, remote_id],
+        )?;
+    }
     connection.execute(
         "UPDATE posts SET remote_id = coalesce(?2, remote_id), canonical = coalesce(?3, canonical),
             remote_ref = coalesce(?4, remote_ref), url = coalesce(?5, url) WHERE id = ?1",
