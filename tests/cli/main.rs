@@ -531,3 +531,125 @@ fn accounts_sign_in_sync_like_post_and_sign_out_from_the_command_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is not a Bluesky handle"), "{stderr}");
 }
+
+/// A private session bus with an unlocked GNOME Keyring on it: the Secret Service a Linux
+/// desktop has. Both stop when dropped.
+struct Keychain {
+    bus: std::process::Child,
+    keyring: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Keychain {
+    fn start() -> Self {
+        use std::io::{BufRead, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}", dir.path().join("bus").display()))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian dbus-daemon) runs");
+        let mut address = String::new();
+        std::io::BufReader::new(bus.stdout.take().unwrap()).read_line(&mut address).unwrap();
+        let address = address.trim().to_owned();
+        let run = dir.path().join("run");
+        std::fs::create_dir_all(&run).unwrap();
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", dir.path())
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_RUNTIME_DIR", &run)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian gnome-keyring; `cargo xtask test` installs it) runs");
+        // The keyring's password, then end of input: it unlocks (creating) the login keyring.
+        keyring.stdin.take().unwrap().write_all(b"hearth-test-keyring").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let owner = Command::new("dbus-send")
+                .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+                .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&owner.stdout).contains("boolean true") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the keyring did not come up on the bus");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self { bus, keyring, address, _dir: dir }
+    }
+}
+
+impl Drop for Keychain {
+    fn drop(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}
+
+#[test]
+fn sign_ins_go_to_the_system_keychain_when_there_is_one() {
+    use std::io::BufRead;
+    let keychain = Keychain::start();
+    let server = mastodon_server::MastodonServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let hearth_in_session = |arguments: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+        command
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(arguments)
+            .env("DBUS_SESSION_BUS_ADDRESS", &keychain.address)
+            .env_remove("HEARTH_SECRETS")
+            .env_remove("HEARTH_DATA_DIR");
+        command
+    };
+    let mut child = hearth_in_session(&["--json", "account", "add", "mastodon", &server.server(), "--no-browser"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let authorize_url = stderr
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|line| line.trim().starts_with("http://127.0.0.1:").then(|| line.trim().to_owned()))
+        .expect("the approval address is printed");
+    server.approve(&authorize_url, "alice");
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let account = json_lines(&output).remove(0);
+    assert_eq!(account["token_storage"], "keychain", "{account}");
+    assert!(!dir.path().join("secrets.json").exists(), "nothing is written to the file");
+
+    // Later runs read the sign-in back from the keychain.
+    let id = account["id"].to_string();
+    let synced = hearth_in_session(&["--json", "sync", "--source", &id]).output().unwrap();
+    assert!(synced.status.success(), "{}", String::from_utf8_lossy(&synced.stderr));
+    assert_eq!(json_lines(&synced)[0]["status"], "ok");
+    // The keychain holds Hearth's entry; signing out forgets it there.
+    let hearth_entries = || {
+        let found = Command::new("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets"])
+            .args(["org.freedesktop.Secret.Service.SearchItems", "dict:string:string:service,org.hearth.app"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &keychain.address)
+            .output()
+            .unwrap();
+        assert!(found.status.success(), "{}", String::from_utf8_lossy(&found.stderr));
+        String::from_utf8_lossy(&found.stdout).matches("/org/freedesktop/secrets/collection/").count()
+    };
+    assert_eq!(hearth_entries(), 1, "one sign-in in the keychain");
+    let removed = hearth_in_session(&["account", "remove", &id]).output().unwrap();
+    assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
+    assert_eq!(hearth_entries(), 0, "the keychain still holds Hearth's sign-in");
+}

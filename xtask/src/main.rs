@@ -31,7 +31,8 @@ const APP_PACKAGES: &[&str] = &[
 
 /// Debian packages the tests add: a virtual display, WebKit's WebDriver, Chromium for browser
 /// mode, espeak-ng and sox to make speech fixtures (synthetic speech; FLAC and Ogg copies),
-/// Python's venv for the Mastodon test server, and PostgreSQL for the Bluesky test network.
+/// Python's venv for the Mastodon test server, PostgreSQL for the Bluesky test network, and
+/// GNOME Keyring for the sign-in tests' Secret Service.
 const TEST_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
@@ -42,6 +43,7 @@ const TEST_PACKAGES: &[&str] = &[
     "sox",
     "python3-venv",
     "postgresql",
+    "gnome-keyring",
 ];
 
 const USAGE: &str = "usage: cargo xtask <command>
