@@ -285,7 +285,8 @@ describe('Hearth in a real browser', { timeout: 120_000 }, () => {
     ]) {
       const page = await openPage(t, { colorScheme: scheme });
       await gotoFeed(page);
-      await page.waitForLoadState('networkidle');
+      // Not 'networkidle': the page keeps one progress stream open for live updates.
+      await page.waitForFunction(() => [...document.images].every((image) => image.complete));
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       const [r, g, b] = bg.match(/\d+/g).map(Number);
       const dark = r + g + b < 3 * 128;
