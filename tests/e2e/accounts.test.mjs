@@ -544,5 +544,18 @@ test('signing in to Mastodon and Bluesky merges both timelines, and likes reach 
     await card.locator('[data-testid="like-button"][aria-pressed="true"]').waitFor();
   }
 
+  // The thread of Bob's Mastodon post, fetched from the server: the post is marked in it, and
+  // Escape goes back to the feed.
+  const threadOf = await findCard(page, BOB_MASTODON_TEXT);
+  await threadOf.getByTestId('thread-button').click();
+  const thread = page.getByTestId('thread');
+  await thread.waitFor();
+  const opened = thread.locator('[data-testid="post-card"][aria-current="true"]');
+  await opened.waitFor({ timeout: 30_000 });
+  assert.ok((await opened.innerText()).includes(BOB_MASTODON_TEXT), 'the opened post is the one marked');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('thread').waitFor({ state: 'detached' });
+  step('the thread opened and closed');
+
   assert.deepEqual(problems, [], 'the Hearth page runs without errors and never contacts another host');
 });
