@@ -10,7 +10,7 @@
 //
 // Needs: target/test-venv/bin/mastodon_mock (or $HEARTH_MASTODON_MOCK; `cargo xtask test`
 // installs it) and tests/support/bluesky installed (tests/support/bluesky/install.sh).
-// Leaves tests/artifacts/accounts-timeline.png, and the servers' logs (accounts-mastodon.log,
+// Leaves tests/artifacts/accounts-timeline.png and accounts-settings.png, and the servers' logs (accounts-mastodon.log,
 // accounts-bluesky.log) there.
 
 import { test, before, after } from 'node:test';
@@ -462,6 +462,11 @@ test('signing in to Mastodon and Bluesky merges both timelines, and likes reach 
     assert.equal(a.state, 'ok', `${a.kind} account synced: ${JSON.stringify(a)}`);
     assert.equal(a.token_storage, 'file');
   }
+
+  // Settings → Accounts as the user sees it now (for the README).
+  const accountsSection = page.locator('#settings-accounts');
+  await accountsSection.scrollIntoViewIfNeeded();
+  await accountsSection.screenshot({ path: path.join(ARTIFACTS, 'accounts-settings.png'), animations: 'disabled' });
 
   // --- The merged, ranked timeline. ---
   // Signing in marked the feed stale: it is loaded again, ranked, on the way back.
