@@ -232,6 +232,7 @@ impl App {
             self.config.data_dir.clone(),
             self.changes.clone(),
             Arc::new(move || app.wake_enrichment()),
+            Arc::downgrade(&self.sync) as std::sync::Weak<dyn std::any::Any + Send + Sync>,
         )?;
         *slot = Some(service.clone());
         Ok(service)

@@ -630,15 +630,19 @@ impl SyncService {
             let mut failures = 0_u32;
             loop {
                 let Ok(account) = service.store.read(|connection| stored::record(connection, source_id)) else { break };
-                if account.signed_out {
+                if account.signed_out || service.owner_gone() {
                     break;
                 }
                 let connected = service.stream_once(&account).await;
                 lock(&service.accounts.live).remove(&source_id);
                 service.changes.bump();
                 failures = if connected { 0 } else { failures.saturating_add(1) };
+                // Waits in short steps, so the task ends soon after the app is gone.
                 let wait = Duration::from_secs(2_u64.saturating_pow(failures.min(8)).min(300));
-                tokio::time::sleep(wait).await;
+                let until = tokio::time::Instant::now() + wait;
+                while tokio::time::Instant::now() < until && !service.owner_gone() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
             lock(&service.accounts.streaming).remove(&source_id);
         });
@@ -670,6 +674,9 @@ impl SyncService {
         let mut buffer = String::new();
         // Heartbeats arrive every 15 s or so; silence for 2 minutes means the stream is dead.
         while let Ok(Ok(Some(chunk))) = tokio::time::timeout(Duration::from_secs(120), response.chunk()).await {
+            if self.owner_gone() {
+                break;
+            }
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             if buffer.len() > 4_000_000 {
                 break;

@@ -105,6 +105,8 @@ pub struct SyncService {
     pub(super) secrets: Arc<Secrets>,
     /// Accounts' sign-ins in progress, and which accounts stream live updates.
     pub(super) accounts: Arc<super::accounts::AccountsState>,
+    /// The app that owns the service: long-lived tasks (live streams) end once it is gone.
+    owner: std::sync::Weak<dyn std::any::Any + Send + Sync>,
 }
 
 impl std::fmt::Debug for SyncService {
@@ -119,6 +121,7 @@ impl SyncService {
         data_dir: PathBuf,
         changes: Changes,
         on_new_posts: Arc<dyn Fn() + Send + Sync>,
+        owner: std::sync::Weak<dyn std::any::Any + Send + Sync>,
     ) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -137,7 +140,13 @@ impl SyncService {
             on_new_posts,
             wake: Arc::default(),
             accounts: Arc::default(),
+            owner,
         })
+    }
+
+    /// Whether the app that owns the service is gone (its background tasks should end).
+    pub(super) fn owner_gone(&self) -> bool {
+        self.owner.strong_count() == 0
     }
 
     pub fn status(&self) -> SyncStatus {
@@ -433,6 +442,9 @@ impl SyncService {
 
     fn run(&self, woken: &mpsc::Receiver<()>) {
         loop {
+            if self.owner_gone() {
+                return;
+            }
             let now = now_ms();
             let due = self.store.read(|connection| stored::due(connection, now, false)).unwrap_or_default();
             if !due.is_empty() {
