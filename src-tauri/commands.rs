@@ -175,8 +175,11 @@ pub async fn notifications(
 }
 
 #[tauri::command]
-pub async fn mark_notifications_read(app: State<'_, Startup>) -> CommandResult<serde_json::Value> {
-    blocking(&app, |app| app.mark_notifications_read().map(|()| serde_json::json!({}))).await
+pub async fn mark_notifications_read(
+    app: State<'_, Startup>,
+    up_to_id: Option<i64>,
+) -> CommandResult<serde_json::Value> {
+    blocking(&app, move |app| app.mark_notifications_read(up_to_id).map(|()| serde_json::json!({}))).await
 }
 
 #[tauri::command]

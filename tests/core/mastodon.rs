@@ -359,7 +359,17 @@ fn notifications_live_updates_and_signing_out() {
     assert!(!mention.read);
     let favourite = notifications.iter().find(|notification| notification.kind == "favourite").unwrap();
     assert!(test.app.get_post(favourite.post_id.unwrap()).unwrap().text.contains("Alice's own words"));
-    test.app.mark_notifications_read().unwrap();
+    // Marked read up to the newest one seen: one that arrives after stays new.
+    let newest_seen = notifications.iter().map(|notification| notification.id).max().unwrap();
+    server.post("dave-token", &[("status", "@alice one more thing")]);
+    sync(&test, account_id);
+    test.app.mark_notifications_read(Some(newest_seen)).unwrap();
+    let after = test.app.notifications(None).unwrap();
+    let unread: Vec<&str> =
+        after.iter().filter(|notification| !notification.read).filter_map(|n| n.excerpt.as_deref()).collect();
+    assert_eq!(unread.len(), 1, "{unread:?}");
+    assert!(unread[0].contains("one more thing"));
+    test.app.mark_notifications_read(None).unwrap();
     assert!(test.app.notifications(None).unwrap().iter().all(|notification| notification.read));
 
     // Signing out revokes the token on the server and forgets it here; liked posts stay.

@@ -110,7 +110,7 @@ export function NotificationsView({ unread, now, onBack, onRead, onOpenPost }: V
       setState('ready');
       // They stay marked "New" in the list for this visit.
       if (fresh.some((n) => !n.read)) {
-        api.markNotificationsRead().then(
+        api.markNotificationsRead(Math.max(...fresh.map((n) => n.id))).then(
           () => {
             if (mine === asked.current) onRead();
           },

@@ -95,6 +95,7 @@ describe('the account calls', () => {
       [calls.notifications(50), 'notifications', { limit: 50 }, 'GET', '/api/notifications?limit=50', undefined],
       [calls.notifications(), 'notifications', {}, 'GET', '/api/notifications', undefined],
       [calls.markNotificationsRead(), 'mark_notifications_read', undefined, 'POST', '/api/notifications/read', {}],
+      [calls.markNotificationsRead(12), 'mark_notifications_read', { upToId: 12 }, 'POST', '/api/notifications/read', { up_to_id: 12 }],
       [calls.outbox(), 'outbox', undefined, 'GET', '/api/outbox', undefined],
       [calls.retryOutbox(31), 'retry_outbox', { id: 31 }, 'POST', '/api/outbox/31/retry', {}],
       [calls.discardOutbox(31), 'discard_outbox', { id: 31 }, 'POST', '/api/outbox/31/discard', {}],

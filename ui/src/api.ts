@@ -367,7 +367,14 @@ export const calls = {
     method: 'GET',
     path: '/api/notifications' + query({ limit }),
   }),
-  markNotificationsRead: (): Call => ({ command: 'mark_notifications_read', method: 'POST', path: '/api/notifications/read' }),
+  /** Marks notifications read up to `upToId` (the newest shown), so one that arrived meanwhile stays new; all without it. */
+  markNotificationsRead: (upToId?: number): Call => ({
+    command: 'mark_notifications_read',
+    args: upToId === undefined ? undefined : { upToId },
+    method: 'POST',
+    path: '/api/notifications/read',
+    body: upToId === undefined ? {} : { up_to_id: upToId },
+  }),
   outbox: (): Call => ({ command: 'outbox', method: 'GET', path: '/api/outbox' }),
   retryOutbox: (id: number): Call => ({ command: 'retry_outbox', args: { id }, method: 'POST', path: `/api/outbox/${id}/retry` }),
   discardOutbox: (id: number): Call => ({ command: 'discard_outbox', args: { id }, method: 'POST', path: `/api/outbox/${id}/discard` }),
@@ -509,7 +516,7 @@ export const api = {
   removeAccount: (id: number) => send<Record<string, never>>(calls.removeAccount(id)),
   /** The accounts' notifications, newest first. */
   notifications: (limit?: number) => send<Notification[]>(calls.notifications(limit)),
-  markNotificationsRead: () => send<Record<string, never>>(calls.markNotificationsRead()),
+  markNotificationsRead: (upToId?: number) => send<Record<string, never>>(calls.markNotificationsRead(upToId)),
   /** Actions waiting to be sent to the accounts' servers, and the ones the servers refused. */
   outbox: () => send<OutboxItem[]>(calls.outbox()),
   retryOutbox: (id: number) => send<Record<string, never>>(calls.retryOutbox(id)),

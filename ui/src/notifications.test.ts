@@ -77,6 +77,8 @@ function backend(notifications: Notification[], routes: Record<string, () => Rep
   const streams: ReadableStreamDefaultController<Uint8Array>[] = [];
   const server = {
     notifications,
+    /** The `up_to_id` of each mark-read request. */
+    markedUpTo: [] as (number | undefined)[],
     fetch: vi.fn(async (url: string, init?: RequestInit): Promise<Response> => {
       const key = `${init?.method ?? 'GET'} ${url}`;
       if (routes[key]) return routes[key]();
@@ -92,7 +94,10 @@ function backend(notifications: Notification[], routes: Record<string, () => Rep
       if (url.startsWith('/api/feed')) return json({ posts: [feedPost], next_cursor: null });
       if (key === 'GET /api/notifications?limit=50') return json(server.notifications);
       if (key === 'POST /api/notifications/read') {
-        server.notifications = server.notifications.map((n) => ({ ...n, read: true }));
+        // Up to the newest the page saw (all without it), as the backend does.
+        const upTo = (JSON.parse(String(init?.body ?? '{}')) as { up_to_id?: number }).up_to_id;
+        server.markedUpTo.push(upTo);
+        server.notifications = server.notifications.map((n) => (upTo === undefined || n.id <= upTo ? { ...n, read: true } : n));
         return json({});
       }
       if (key === 'GET /api/posts/12') return json(aboutPost);
@@ -221,6 +226,7 @@ describe('the Notifications view', () => {
       null,
     ]);
     expect(server.count('POST /api/notifications/read')).toBe(1);
+    expect(server.markedUpTo).toEqual([3]);
     expect(badge().hidden).toBe(true);
     expect(host.querySelector('#notifications-unread')!.textContent).toBe('None unread');
   });

@@ -549,8 +549,19 @@ async fn notifications(
     Ok(json(&blocking(move || state.app.notifications(params.limit)).await?))
 }
 
-async fn mark_notifications_read(State(state): State<ServerState>) -> Result<Response, ApiError> {
-    blocking(move || state.app.mark_notifications_read()).await?;
+/// `POST /api/notifications/read` body: `{"up_to_id": ID}` (the newest seen), or `{}` for all.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkRead {
+    #[serde(default)]
+    up_to_id: Option<i64>,
+}
+
+async fn mark_notifications_read(
+    State(state): State<ServerState>,
+    Json(request): Json<MarkRead>,
+) -> Result<Response, ApiError> {
+    blocking(move || state.app.mark_notifications_read(request.up_to_id)).await?;
     Ok(json(&serde_json::json!({})))
 }
 

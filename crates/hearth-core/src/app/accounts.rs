@@ -73,8 +73,9 @@ impl App {
         self.store.read(|connection| stored::notifications(connection, limit))
     }
 
-    pub fn mark_notifications_read(&self) -> Result<()> {
-        self.store.write(|connection| stored::mark_notifications_read(connection))?;
+    /// Marks notifications read: all, or up to the newest the user saw.
+    pub fn mark_notifications_read(&self, up_to_id: Option<i64>) -> Result<()> {
+        self.store.write(|connection| stored::mark_notifications_read(connection, up_to_id))?;
         self.changes.bump();
         Ok(())
     }

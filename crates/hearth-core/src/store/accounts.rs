@@ -551,8 +551,10 @@ pub fn notifications(connection: &Connection, limit: i64) -> Result<Vec<Notifica
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub fn mark_notifications_read(connection: &Connection) -> Result<()> {
-    connection.execute("UPDATE notifications SET read = 1 WHERE read = 0", [])?;
+/// Marks notifications read: all of them, or those up to `up_to_id` (the newest the user saw,
+/// so one that arrived meanwhile stays unread).
+pub fn mark_notifications_read(connection: &Connection, up_to_id: Option<i64>) -> Result<()> {
+    connection.execute("UPDATE notifications SET read = 1 WHERE read = 0 AND (?1 IS NULL OR id <= ?1)", [up_to_id])?;
     Ok(())
 }
 
