@@ -154,6 +154,14 @@ pub async fn sign_in_state(
 }
 
 #[tauri::command]
+pub async fn cancel_sign_in(
+    app: State<'_, Startup>,
+    id: String,
+) -> CommandResult<hearth_core::sources::accounts::SignInState> {
+    blocking(&app, move |app| app.cancel_sign_in(&id)).await
+}
+
+#[tauri::command]
 pub async fn add_bluesky_account(
     app: State<'_, Startup>,
     request: hearth_core::app::BlueskySignIn,

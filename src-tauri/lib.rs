@@ -140,6 +140,7 @@ pub fn run() -> ExitCode {
             commands::thread,
             commands::begin_mastodon_sign_in,
             commands::sign_in_state,
+            commands::cancel_sign_in,
             commands::add_bluesky_account,
             commands::remove_account,
             commands::notifications,

@@ -405,6 +405,20 @@ fn bad_sign_in_input_gets_a_clear_error() {
     let error = test.app.begin_mastodon_sign_in(&format!("http://127.0.0.1:{port}")).unwrap_err();
     assert_eq!(error.code(), hearth_core::ErrorCode::Unavailable);
     assert!(error.to_string().contains("could not be reached"), "{error}");
+    // A sign-in given up on stops waiting, and its address no longer answers.
+    let server = MastodonServer::start();
+    let sign_in = test.app.begin_mastodon_sign_in(&server.server()).unwrap();
+    test.app.cancel_sign_in(&sign_in.id).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while test.app.sign_in_state(&sign_in.id).unwrap().state == "waiting" {
+        assert!(Instant::now() < deadline, "the cancelled sign-in still waits");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let state = test.app.sign_in_state(&sign_in.id).unwrap();
+    assert_eq!((state.state, state.error.as_deref()), ("failed", Some("the sign-in was cancelled")));
+    let callback = url::Url::parse(&sign_in.authorize_url).unwrap();
+    let redirect = callback.query_pairs().find(|(name, _)| name == "redirect_uri").unwrap().1.into_owned();
+    assert!(ureq::get(&redirect).call().is_err(), "the listener is closed");
     // Replies and posts to accounts are checked before anything is kept.
     let error =
         test.app.create_post(&NewPost { text: "hi".into(), account_id: Some(9999), ..NewPost::default() }).unwrap_err();

@@ -131,6 +131,8 @@ export function useMastodonSignIn(onSignedIn: (account: Account | null, from: Or
   const cancel = () => {
     run.current++;
     stopWatching.current();
+    // The backend stops waiting for the browser too (its one-off address closes).
+    if (flow.phase === 'waiting') api.cancelSignIn(flow.signIn.id).catch(() => {});
     setFlow({ phase: 'idle' });
   };
 

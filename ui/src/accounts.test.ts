@@ -94,6 +94,7 @@ describe('the account calls', () => {
       [calls.removeAccount(7), 'remove_account', { id: 7 }, 'POST', '/api/accounts/7/remove', {}],
       [calls.notifications(50), 'notifications', { limit: 50 }, 'GET', '/api/notifications?limit=50', undefined],
       [calls.notifications(), 'notifications', {}, 'GET', '/api/notifications', undefined],
+      [calls.cancelSignIn('s 1'), 'cancel_sign_in', { id: 's 1' }, 'POST', '/api/accounts/sign-in/s%201/cancel', {}],
       [calls.markNotificationsRead(), 'mark_notifications_read', undefined, 'POST', '/api/notifications/read', {}],
       [calls.markNotificationsRead(12), 'mark_notifications_read', { upToId: 12 }, 'POST', '/api/notifications/read', { up_to_id: 12 }],
       [calls.outbox(), 'outbox', undefined, 'GET', '/api/outbox', undefined],
@@ -533,6 +534,7 @@ describe('Settings → Accounts', () => {
       expect(polls()).toBe(1);
       await click(byTestId('sign-in-cancel'), () => tick());
       expect(host.querySelector('[data-testid="sign-in-waiting"]')).toBeNull();
+      expect(asked).toContain('cancel_sign_in');
       await tick(5000);
       expect(polls()).toBe(1);
       expect(button('Sign in with Mastodon').disabled).toBe(false);

@@ -368,6 +368,12 @@ export const calls = {
     path: '/api/notifications' + query({ limit }),
   }),
   /** Marks notifications read up to `upToId` (the newest shown), so one that arrived meanwhile stays new; all without it. */
+  cancelSignIn: (id: string): Call => ({
+    command: 'cancel_sign_in',
+    args: { id },
+    method: 'POST',
+    path: `/api/accounts/sign-in/${encodeURIComponent(id)}/cancel`,
+  }),
   markNotificationsRead: (upToId?: number): Call => ({
     command: 'mark_notifications_read',
     args: upToId === undefined ? undefined : { upToId },
@@ -509,6 +515,8 @@ export const api = {
   beginMastodonSignIn: (server: string) => send<SignIn>(calls.beginMastodonSignIn(server)),
   /** Where a Mastodon sign-in stands: waiting for the user, done (with the account), or failed. */
   signInState: (id: string) => send<SignInState>(calls.signInState(id)),
+  /** Gives up on a Mastodon sign-in: the backend stops waiting for the browser. */
+  cancelSignIn: (id: string) => send<SignInState>(calls.cancelSignIn(id)),
   /** Signs in to Bluesky with an app password; `service` is the PDS (https://bsky.social when left out). */
   addBlueskyAccount: (handle: string, appPassword: string, service?: string | null) =>
     send<Account>(calls.addBlueskyAccount(handle, appPassword, service)),

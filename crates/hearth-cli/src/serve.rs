@@ -107,6 +107,7 @@ pub fn router(app: App, options: ServeOptions) -> Router {
         .route("/accounts", get(accounts))
         .route("/accounts/mastodon", post(begin_mastodon_sign_in))
         .route("/accounts/sign-in/{sign_in_id}", get(sign_in_state))
+        .route("/accounts/sign-in/{sign_in_id}/cancel", post(cancel_sign_in))
         .route("/accounts/bluesky", post(add_bluesky_account))
         .route("/accounts/{id}/remove", post(remove_account))
         .route("/notifications", get(notifications))
@@ -522,6 +523,13 @@ async fn sign_in_state(
 }
 
 /// `POST /api/accounts/bluesky` body: `{"handle", "app_password", "service"?}`.
+async fn cancel_sign_in(
+    State(state): State<ServerState>,
+    UrlPath(sign_in_id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    Ok(json(&blocking(move || state.app.cancel_sign_in(&sign_in_id)).await?))
+}
+
 async fn add_bluesky_account(
     State(state): State<ServerState>,
     Json(request): Json<hearth_core::app::BlueskySignIn>,

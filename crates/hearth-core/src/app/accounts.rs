@@ -45,6 +45,11 @@ impl App {
         self.sync_service()?.begin_mastodon_sign_in(server)
     }
 
+    /// Gives up on a Mastodon sign-in that waits for the browser.
+    pub fn cancel_sign_in(&self, id: &str) -> Result<SignInState> {
+        self.sync_service()?.cancel_sign_in(id)
+    }
+
     pub fn sign_in_state(&self, id: &str) -> Result<SignInState> {
         self.sync_service()?.sign_in_state(id)
     }

@@ -40,6 +40,8 @@ pub const SIGN_IN_AGAIN: &str =
 #[derive(Debug, Default)]
 pub struct AccountsState {
     sign_ins: Mutex<HashMap<String, SignInState>>,
+    /// Sign-ins the user cancelled while they waited for the browser.
+    cancelled: Mutex<HashSet<String>>,
     live: Mutex<HashSet<i64>>,
     streaming: Mutex<HashSet<i64>>,
 }
@@ -144,9 +146,10 @@ impl SyncService {
         let service = self.clone();
         let sign_in_id = id.clone();
         let spawned = std::thread::Builder::new().name("hearth-sign-in".into()).spawn(move || {
-            let outcome = service.await_callback(&listener, &state).and_then(|code| {
+            let outcome = service.await_callback(&listener, &state, &sign_in_id).and_then(|code| {
                 service.finish_mastodon_sign_in(&server, &registration, &code, &redirect_uri, &verifier)
             });
+            lock(&service.accounts.cancelled).remove(&sign_in_id);
             let mut sign_ins = lock(&service.accounts.sign_ins);
             let entry = sign_ins.entry(sign_in_id.clone()).or_insert_with(|| SignInState {
                 id: sign_in_id.clone(),
@@ -171,6 +174,15 @@ impl SyncService {
         Ok(SignIn { id, authorize_url: authorize_url.to_string() })
     }
 
+    /// Stops waiting for a sign-in the user gave up on (its listener closes at once).
+    pub fn cancel_sign_in(&self, id: &str) -> Result<SignInState> {
+        let state = self.sign_in_state(id)?;
+        if state.state == "waiting" {
+            lock(&self.accounts.cancelled).insert(id.to_owned());
+        }
+        Ok(state)
+    }
+
     /// How a sign-in is going.
     pub fn sign_in_state(&self, id: &str) -> Result<SignInState> {
         lock(&self.accounts.sign_ins).get(id).cloned().ok_or_else(|| Error::not_found("sign-in", id))
@@ -178,13 +190,16 @@ impl SyncService {
 
     /// Waits for the browser to come back to `/callback` with the code (other requests, such
     /// as a favicon, are answered 404 and waited past). The `state` must match.
-    fn await_callback(&self, listener: &std::net::TcpListener, state: &str) -> Result<String> {
+    fn await_callback(&self, listener: &std::net::TcpListener, state: &str, sign_in_id: &str) -> Result<String> {
         let deadline = std::time::Instant::now() + SIGN_IN_TIMEOUT;
         listener.set_nonblocking(true).map_err(|error| Error::io("waiting for the sign-in", error))?;
         loop {
             let (mut stream, _) = match listener.accept() {
                 Ok(accepted) => accepted,
                 Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    if lock(&self.accounts.cancelled).contains(sign_in_id) {
+                        return Err(Error::invalid("the sign-in was cancelled"));
+                    }
                     if std::time::Instant::now() > deadline {
                         return Err(Error::Unavailable(
                             "the sign-in was not approved within 10 minutes; start again".into(),
