@@ -455,7 +455,6 @@ fn feeds_are_subscribed_synced_listed_exported_and_removed_from_the_command_line
 
 #[test]
 fn accounts_sign_in_sync_like_post_and_sign_out_from_the_command_line() {
-    use std::io::BufRead;
     let server = mastodon_server::MastodonServer::start();
     let dir = tempfile::tempdir().unwrap();
     // The sign-in prints the approval address on stderr and waits for the browser.
@@ -469,17 +468,8 @@ fn accounts_sign_in_sync_like_post_and_sign_out_from_the_command_line() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut authorize_url = None;
-    for line in stderr.lines() {
-        let line = line.unwrap();
-        if let Some(url) = line.trim().strip_prefix("http://127.0.0.1:").map(|rest| format!("http://127.0.0.1:{rest}"))
-        {
-            authorize_url = Some(url);
-            break;
-        }
-    }
-    let page = server.approve(&authorize_url.expect("the approval address is printed"), "alice");
+    let authorize_url = approval_address(&mut child);
+    let page = server.approve(&authorize_url, "alice");
     assert!(page.contains("Signed in to Hearth"));
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -599,7 +589,6 @@ impl Drop for Keychain {
 
 #[test]
 fn sign_ins_go_to_the_system_keychain_when_there_is_one() {
-    use std::io::BufRead;
     let keychain = Keychain::start();
     let server = mastodon_server::MastodonServer::start();
     let dir = tempfile::tempdir().unwrap();
@@ -619,12 +608,7 @@ fn sign_ins_go_to_the_system_keychain_when_there_is_one() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let authorize_url = stderr
-        .lines()
-        .map(Result::unwrap)
-        .find_map(|line| line.trim().starts_with("http://127.0.0.1:").then(|| line.trim().to_owned()))
-        .expect("the approval address is printed");
+    let authorize_url = approval_address(&mut child);
     server.approve(&authorize_url, "alice");
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -652,4 +636,18 @@ fn sign_ins_go_to_the_system_keychain_when_there_is_one() {
     let removed = hearth_in_session(&["account", "remove", &id]).output().unwrap();
     assert!(removed.status.success(), "{}", String::from_utf8_lossy(&removed.stderr));
     assert_eq!(hearth_entries(), 0, "the keychain still holds Hearth's sign-in");
+}
+
+/// The approval address `hearth account add mastodon` prints on stderr. The rest of stderr is
+/// read on in the background, so the command never writes to a closed pipe.
+fn approval_address(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|line| line.trim().starts_with("http://127.0.0.1:").then(|| line.trim().to_owned()))
+        .expect("the approval address is printed");
+    std::thread::spawn(move || lines.for_each(drop));
+    address
 }

@@ -639,11 +639,18 @@ fn account_command(app: &App, action: AccountAction, out: &Output) -> anyhow::Re
     match action {
         AccountAction::Add { network: AddAccount::Mastodon { server, no_browser } } => {
             let sign_in = app.begin_mastodon_sign_in(&server)?;
-            eprintln!("To let Hearth in, approve it in your browser at:\n  {}", sign_in.authorize_url);
+            // Written, not `eprintln!`: a closed stderr (a script that read the address and went
+            // on) must not end the sign-in.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "To let Hearth in, approve it in your browser at:\n  {}",
+                sign_in.authorize_url
+            );
             if !no_browser && std::env::var_os("HEARTH_NO_BROWSER").is_none() {
                 open_in_browser(&sign_in.authorize_url);
             }
-            eprintln!("Waiting for the approval (up to 10 minutes)…");
+            let _ = writeln!(std::io::stderr(), "Waiting for the approval (up to 10 minutes)…");
             let account = loop {
                 let state = app.sign_in_state(&sign_in.id)?;
                 match state.state {

@@ -1,9 +1,11 @@
-//! Sources: the networks posts come from besides the user's own notes. Each network is one
-//! module behind the `Network` trait (feeds — RSS, Atom, JSON Feed — in `feed.rs` today;
-//! Mastodon and Bluesky later), fetching over one shared HTTP client (`http.rs`); `sync.rs`
-//! schedules and runs the syncs in the background and writes what they bring as posts;
-//! `sanitise.rs` makes remote HTML safe before it is stored; `opml.rs` reads and writes
-//! subscription lists; `media.rs` fetches remote pictures and recordings into the local cache.
+//! Sources: the networks posts come from besides the user's own notes. Feeds (RSS, Atom, JSON
+//! Feed) are behind the `Network` trait (`feed.rs`); Mastodon (`mastodon.rs`) and Bluesky
+//! (`bluesky.rs`) accounts bring timelines and notifications and take the user's actions
+//! (`remote.rs` is their common shape, `accounts.rs` signs in and syncs them, `secrets.rs` keeps
+//! their sign-ins). All fetch over one shared HTTP client (`http.rs`); `sync.rs` schedules and
+//! runs the syncs in the background and writes what they bring as posts; `sanitise.rs` makes
+//! remote HTML safe before it is stored; `opml.rs` reads and writes subscription lists;
+//! `media.rs` fetches remote pictures and recordings into the local cache.
 
 pub mod accounts;
 pub mod bluesky;
@@ -97,7 +99,8 @@ impl Network for Feeds {
 pub fn network(kind: crate::post::SourceKind) -> Result<&'static dyn Network> {
     match kind {
         crate::post::SourceKind::Rss => Ok(&Feeds),
-        other => Err(Error::invalid(format!("{} sources cannot be synced yet", other.as_str()))),
+        // Accounts are synced by `accounts.rs`; the demo and local notes are not synced.
+        other => Err(Error::invalid(format!("{} sources are not fetched as feeds", other.as_str()))),
     }
 }
 
