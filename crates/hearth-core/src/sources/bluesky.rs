@@ -356,8 +356,21 @@ fn to_post(view: &PostView, reposted_by: Option<&Profile>, now_ms: i64) -> Remot
     }
 }
 
-/// What is new on the account: timeline pages newest first until one reaches the last sync's
-/// newest item, and the same for notifications.
+/// How far before the last sync's newest item a sync reads again: the AppView can index items
+/// out of order (a like after a reply made just after it), and one indexed late must not be
+/// skipped. What was stored already is matched and not stored twice.
+const OVERLAP_MS: i64 = 10 * 60 * 1000;
+
+/// Whether an item sorted at `sorted_at` is older than where this sync stops (`stop_ms`).
+fn before_stop(sorted_at: &str, stop_ms: Option<i64>) -> bool {
+    match (stop_ms, parse_time(sorted_at)) {
+        (Some(stop), Some(at)) => at < stop,
+        _ => false,
+    }
+}
+
+/// What is new on the account: timeline pages newest first until they pass the last sync's
+/// newest item (less an overlap), and the same for notifications.
 pub async fn fetch(
     http: &Fetcher,
     account: &AccountRecord,
@@ -368,7 +381,7 @@ pub async fn fetch(
     let mut posts = Vec::new();
     let mut newest: Option<String> = None;
     let mut cursor: Option<String> = None;
-    let stop_at = account.timeline_cursor.clone();
+    let stop_at = account.timeline_cursor.as_deref().and_then(parse_time).map(|newest| newest - OVERLAP_MS);
     let mut pages = 0;
     'pages: for _ in 0..PAGES_PER_SYNC {
         let mut url = xrpc(&service, "app.bsky.feed.getTimeline")?;
@@ -384,7 +397,7 @@ pub async fn fetch(
             if newest.as_deref().is_none_or(|newest| sorted_at > newest) {
                 newest = Some(sorted_at.to_owned());
             }
-            if stop_at.as_deref().is_some_and(|stop| sorted_at <= stop) {
+            if before_stop(sorted_at, stop_at) {
                 break 'pages;
             }
             posts.push(to_post(&item.post, repost.and_then(|reason| reason.by.as_ref()), now_ms));
@@ -401,7 +414,7 @@ pub async fn fetch(
     let mut notifications = Vec::new();
     let mut newest_notification: Option<String> = None;
     let mut cursor: Option<String> = None;
-    let stop_at = account.notifications_cursor.clone();
+    let stop_at = account.notifications_cursor.as_deref().and_then(parse_time).map(|newest| newest - OVERLAP_MS);
     'pages: for _ in 0..PAGES_PER_SYNC {
         let mut url = xrpc(&service, "app.bsky.notification.listNotifications")?;
         url.query_pairs_mut().append_pair("limit", &PAGE.to_string());
@@ -414,7 +427,7 @@ pub async fn fetch(
             if newest_notification.as_deref().is_none_or(|newest| item.indexed_at.as_str() > newest) {
                 newest_notification = Some(item.indexed_at.clone());
             }
-            if stop_at.as_deref().is_some_and(|stop| item.indexed_at.as_str() <= stop) {
+            if before_stop(&item.indexed_at, stop_at) {
                 break 'pages;
             }
             let kind = match item.reason.as_str() {
@@ -622,6 +635,16 @@ mod tests {
         }
         assert_eq!(service_address("localhost:2583").unwrap().as_str(), "https://localhost:2583/");
         assert!(service_address("ftp://x").is_err());
+    }
+
+    #[test]
+    fn a_sync_reads_back_past_its_last_newest_item_by_the_overlap() {
+        let newest = parse_time("2026-11-23T10:00:00.000Z").unwrap();
+        let stop = Some(newest - OVERLAP_MS);
+        assert!(!before_stop("2026-11-23T09:55:00.000Z", stop), "indexed late, still read");
+        assert!(before_stop("2026-11-23T09:49:59.000Z", stop));
+        assert!(!before_stop("not a time", stop), "an unreadable time is read, not a reason to stop");
+        assert!(!before_stop("2026-11-23T09:00:00.000Z", None), "a first sync has no stop");
     }
 
     #[test]
