@@ -60,6 +60,9 @@ fn signing_in_keeps_the_token_out_of_the_database_and_brings_the_timeline() {
         assert!(!bytes.windows(token.len()).any(|window| window == token.as_bytes()), "the token is in {file}");
     }
     assert_eq!(server.get(&token, "/api/v1/accounts/verify_credentials")["username"], "alice");
+    // An account is not a feed: it is not listed as a subscription, nor exported as one.
+    assert!(test.app.sources().unwrap().is_empty());
+    assert!(!test.app.export_opml().unwrap().contains("mastodon:"), "{}", test.app.export_opml().unwrap());
 
     let posts = account_posts(&test, account_id);
     let texts: Vec<&str> = posts.iter().map(|post| post.text.as_str()).collect();

@@ -37,49 +37,7 @@ fn free_port() -> u16 {
 }
 
 /// Accounts seeded on every test server: alice follows bob and carol; dave follows alice.
-const SEED: &str = r#"
-[[seed.accounts]]
-username = "alice"
-display_name = "Alice"
-access_token = "alice-token"
-
-[[seed.accounts]]
-username = "bob"
-display_name = "Bob"
-access_token = "bob-token"
-
-[[seed.accounts]]
-username = "carol"
-display_name = "Carol"
-access_token = "carol-token"
-
-[[seed.accounts]]
-username = "dave"
-display_name = "Dave"
-access_token = "dave-token"
-
-[[seed.follows]]
-follower = "alice"
-following = "bob"
-
-[[seed.follows]]
-follower = "alice"
-following = "carol"
-
-[[seed.follows]]
-follower = "dave"
-following = "alice"
-
-[[seed.statuses]]
-account = "bob"
-text = "Hello from Bob, the first post of the timeline"
-ref = "bob1"
-
-[[seed.statuses]]
-account = "carol"
-text = "Carol's garden is in bloom"
-ref = "carol1"
-"#;
+const SEED: &str = include_str!("../fixtures/mastodon/seed.toml");
 
 impl MastodonServer {
     pub fn start() -> Self {

@@ -39,7 +39,8 @@ const BLUESKY_READY_MS = 120_000;
 /** How long a like may take to reach a server (Hearth's outbox sends it in the background). */
 const LIKE_SENT_MS = 30_000;
 
-const BOB_MASTODON_TEXT = 'Bob on Mastodon: the kettle is on, who wants tea?';
+// Bob's post in tests/fixtures/mastodon/seed.toml.
+const BOB_MASTODON_TEXT = 'Hello from Bob, the first post of the timeline';
 
 /** Everything started in `before`, stopped in `after`. */
 const run = { dir: null, mastodon: null, bluesky: null, hearth: null, browser: null };
@@ -104,29 +105,7 @@ path = ${JSON.stringify(path.join(dir, 'mock.sqlite'))}
 [streaming]
 heartbeat_seconds = 2.0
 
-[[seed.accounts]]
-username = "alice"
-display_name = "Alice"
-access_token = "alice-token"
-
-[[seed.accounts]]
-username = "bob"
-display_name = "Bob"
-access_token = "bob-token"
-
-[[seed.accounts]]
-username = "carol"
-display_name = "Carol"
-access_token = "carol-token"
-
-[[seed.follows]]
-follower = "alice"
-following = "bob"
-
-[[seed.statuses]]
-account = "bob"
-text = ${JSON.stringify(BOB_MASTODON_TEXT)}
-ref = "bob1"
+${readFileSync(path.join(ROOT, 'tests', 'fixtures', 'mastodon', 'seed.toml'), 'utf8')}
 `,
   );
   const log = openSync(logFile, 'w');

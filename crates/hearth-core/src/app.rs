@@ -244,13 +244,11 @@ impl App {
         Self { sync: Arc::default(), ..self.clone() }
     }
 
-    /// Every subscription, with its state.
+    /// Every feed subscription, with its state.
     pub fn sources(&self) -> Result<Vec<SourceInfo>> {
         let syncing =
             self.sync.lock().ok().and_then(|slot| slot.as_ref().and_then(|service| service.status().current_source_id));
         let mut list = self.store.read(sources_store::list)?;
-        // Accounts are listed by `accounts`.
-        list.retain(|source| source.kind == crate::post::SourceKind::Rss);
         for source in &mut list {
             if syncing == Some(source.id) {
                 source.state = "syncing";

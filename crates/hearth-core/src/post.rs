@@ -220,6 +220,12 @@ pub fn avatar_color(handle: &str) -> String {
     PALETTE[index].to_owned()
 }
 
+/// Milliseconds since the epoch from an RFC 3339 time (what network APIs send), if it is one.
+pub fn parse_timestamp(text: &str) -> Option<i64> {
+    let moment = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(moment.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 /// Formats milliseconds since the epoch as RFC 3339 UTC (`2026-11-22T14:09:31Z`).
 pub fn format_timestamp(unix_ms: i64) -> String {
     let nanos = i128::from(unix_ms) * 1_000_000;

@@ -73,15 +73,7 @@ pub fn parse_handle(text: &str) -> Result<String> {
 
 /// The PDS address from what the user typed.
 pub fn service_address(text: &str) -> Result<Url> {
-    let text = text.trim().trim_end_matches('/');
-    let with_scheme = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
-    let url = Url::parse(&with_scheme).map_err(|_| Error::invalid(format!("{text} is not a server address")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || url.query().is_some() {
-        return Err(Error::invalid(format!("{text} is not an http or https server address")));
-    }
-    let mut base = url;
-    base.set_path("/");
-    Ok(base)
+    super::http::server_base(text, "your Bluesky server's address, or leave it empty for bsky.social")
 }
 
 fn xrpc(service: &Url, method: &str) -> std::result::Result<Url, Failure> {
@@ -275,11 +267,6 @@ fn author(profile: &Profile) -> RemoteAuthor {
     RemoteAuthor { handle: profile.handle.clone(), display_name }
 }
 
-fn parse_time(text: &str) -> Option<i64> {
-    let moment = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    i64::try_from(moment.unix_timestamp_nanos() / 1_000_000).ok()
-}
-
 /// The web address of a post (`at://did/app.bsky.feed.post/rkey`).
 fn web_url(uri: &str, handle: &str) -> Option<String> {
     let rkey = uri.rsplit('/').next()?;
@@ -323,7 +310,7 @@ fn to_post(view: &PostView, reposted_by: Option<&Profile>, now_ms: i64) -> Remot
     let viewer = view.viewer.clone().unwrap_or_default();
     let liked = viewer.like.is_some();
     let boosted = viewer.repost.is_some();
-    let created = view.record.get("createdAt").and_then(Value::as_str).and_then(parse_time);
+    let created = view.record.get("createdAt").and_then(Value::as_str).and_then(crate::post::parse_timestamp);
     RemotePost {
         remote_id: view.uri.clone(),
         canonical: view.uri.clone(),
@@ -335,7 +322,7 @@ fn to_post(view: &PostView, reposted_by: Option<&Profile>, now_ms: i64) -> Remot
         content_warning: None,
         sensitive: view.labels.iter().any(|label| SENSITIVE_LABELS.contains(&label.val.as_str())),
         media: images(view.embed.as_ref()),
-        created_ms: created.or_else(|| parse_time(&view.indexed_at)).unwrap_or(now_ms),
+        created_ms: created.or_else(|| crate::post::parse_timestamp(&view.indexed_at)).unwrap_or(now_ms),
         counts: Counts {
             likes: view.like_count - i64::from(liked),
             boosts: view.repost_count - i64::from(boosted),
@@ -363,7 +350,7 @@ const OVERLAP_MS: i64 = 10 * 60 * 1000;
 
 /// Whether an item sorted at `sorted_at` is older than where this sync stops (`stop_ms`).
 fn before_stop(sorted_at: &str, stop_ms: Option<i64>) -> bool {
-    match (stop_ms, parse_time(sorted_at)) {
+    match (stop_ms, crate::post::parse_timestamp(sorted_at)) {
         (Some(stop), Some(at)) => at < stop,
         _ => false,
     }
@@ -381,7 +368,8 @@ pub async fn fetch(
     let mut posts = Vec::new();
     let mut newest: Option<String> = None;
     let mut cursor: Option<String> = None;
-    let stop_at = account.timeline_cursor.as_deref().and_then(parse_time).map(|newest| newest - OVERLAP_MS);
+    let stop_at =
+        account.timeline_cursor.as_deref().and_then(crate::post::parse_timestamp).map(|newest| newest - OVERLAP_MS);
     let mut pages = 0;
     'pages: for _ in 0..PAGES_PER_SYNC {
         let mut url = xrpc(&service, "app.bsky.feed.getTimeline")?;
@@ -414,7 +402,11 @@ pub async fn fetch(
     let mut notifications = Vec::new();
     let mut newest_notification: Option<String> = None;
     let mut cursor: Option<String> = None;
-    let stop_at = account.notifications_cursor.as_deref().and_then(parse_time).map(|newest| newest - OVERLAP_MS);
+    let stop_at = account
+        .notifications_cursor
+        .as_deref()
+        .and_then(crate::post::parse_timestamp)
+        .map(|newest| newest - OVERLAP_MS);
     'pages: for _ in 0..PAGES_PER_SYNC {
         let mut url = xrpc(&service, "app.bsky.notification.listNotifications")?;
         url.query_pairs_mut().append_pair("limit", &PAGE.to_string());
@@ -461,7 +453,7 @@ pub async fn fetch(
                 kind,
                 actor: author(&item.author),
                 post,
-                created_ms: parse_time(&item.indexed_at).unwrap_or(now_ms),
+                created_ms: crate::post::parse_timestamp(&item.indexed_at).unwrap_or(now_ms),
             });
         }
         match reply.cursor {
@@ -639,7 +631,7 @@ mod tests {
 
     #[test]
     fn a_sync_reads_back_past_its_last_newest_item_by_the_overlap() {
-        let newest = parse_time("2026-11-23T10:00:00.000Z").unwrap();
+        let newest = crate::post::parse_timestamp("2026-11-23T10:00:00.000Z").unwrap();
         let stop = Some(newest - OVERLAP_MS);
         assert!(!before_stop("2026-11-23T09:55:00.000Z", stop), "indexed late, still read");
         assert!(before_stop("2026-11-23T09:49:59.000Z", stop));

@@ -200,6 +200,28 @@ impl Fetcher {
     }
 }
 
+/// A server's base address from what the user typed (`example.social`, `https://example.social/`):
+/// http or https, a host, nothing but a server address; `https://` when no scheme is given.
+/// `what` names it in the error when the text is empty ("your Mastodon server's address").
+pub fn server_base(text: &str, what: &str) -> crate::error::Result<Url> {
+    use crate::error::Error;
+    let text = text.trim().trim_end_matches('/');
+    if text.is_empty() {
+        return Err(Error::invalid(format!("type {what}")));
+    }
+    let with_scheme = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
+    let url = Url::parse(&with_scheme).map_err(|_| Error::invalid(format!("{text} is not a server address")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::invalid(format!("{text} is not an http or https server address")));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(format!("{text} has more than a server address in it")));
+    }
+    let mut base = url;
+    base.set_path("/");
+    Ok(base)
+}
+
 /// What a network's API sends back: an answer to one request.
 #[derive(Debug, Clone)]
 pub struct ApiReply {

@@ -116,22 +116,7 @@ struct MediaReply {
 
 /// The server's base address from what the user typed: `example.social`, `https://example.social/`.
 pub fn server_address(text: &str) -> crate::error::Result<Url> {
-    let text = text.trim().trim_end_matches('/');
-    if text.is_empty() {
-        return Err(crate::error::Error::invalid("type your Mastodon server's address, such as mastodon.social"));
-    }
-    let with_scheme = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
-    let url = Url::parse(&with_scheme)
-        .map_err(|_| crate::error::Error::invalid(format!("{text} is not a server address")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(crate::error::Error::invalid(format!("{text} is not an http or https server address")));
-    }
-    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() || url.fragment().is_some() {
-        return Err(crate::error::Error::invalid(format!("{text} has more than a server address in it")));
-    }
-    let mut base = url;
-    base.set_path("/");
-    Ok(base)
+    super::http::server_base(text, "your Mastodon server's address, such as mastodon.social")
 }
 
 fn endpoint(server: &Url, path: &str) -> Result<Url, Failure> {
@@ -238,11 +223,6 @@ fn author(account: &Account, server_host: &str) -> RemoteAuthor {
     RemoteAuthor { handle, display_name: sanitise::tidy(&display_name) }
 }
 
-fn parse_time(text: &str) -> Option<i64> {
-    let moment = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    i64::try_from(moment.unix_timestamp_nanos() / 1_000_000).ok()
-}
-
 fn to_post(status: &Status, server: &Url, now_ms: i64) -> RemotePost {
     let server_host = host(server);
     let (original, boosted_by) = match &status.reblog {
@@ -289,7 +269,7 @@ fn to_post(status: &Status, server: &Url, now_ms: i64) -> RemotePost {
         content_warning: (!content_warning.is_empty()).then_some(content_warning),
         sensitive: original.sensitive,
         media,
-        created_ms: parse_time(&original.created_at).unwrap_or(now_ms),
+        created_ms: crate::post::parse_timestamp(&original.created_at).unwrap_or(now_ms),
         counts: Counts {
             likes: original.favourites_count - i64::from(liked),
             boosts: original.reblogs_count - i64::from(boosted),
@@ -416,7 +396,7 @@ pub async fn fetch(http: &Fetcher, account: &AccountRecord, token: &str, now_ms:
                     kind,
                     actor: author(&notification.account, &server_host),
                     post: notification.status.as_ref().map(|status| to_post(status, &server, now_ms)),
-                    created_ms: parse_time(&notification.created_at).unwrap_or(now_ms),
+                    created_ms: crate::post::parse_timestamp(&notification.created_at).unwrap_or(now_ms),
                 }
             })
             .collect(),
@@ -471,7 +451,7 @@ pub fn streamed(event: &str, data: &str, server: &Url, now_ms: i64) -> Option<Ti
                     kind: notification_kind(&notification.kind),
                     actor: author(&notification.account, &server_host),
                     post: notification.status.as_ref().map(|status| to_post(status, server, now_ms)),
-                    created_ms: parse_time(&notification.created_at).unwrap_or(now_ms),
+                    created_ms: crate::post::parse_timestamp(&notification.created_at).unwrap_or(now_ms),
                 }],
                 ..Timeline::default()
             })

@@ -247,15 +247,7 @@ pub fn list(connection: &Connection, now_ms: i64) -> Result<Vec<AccountInfo>> {
         let last_success: Option<i64> = row.get(7)?;
         let next: i64 = row.get(8)?;
         let failures: i64 = row.get(10)?;
-        let state = if signed_out {
-            "sign_in_again"
-        } else if failures > 0 {
-            "failing"
-        } else if last_success.is_none() {
-            "new"
-        } else {
-            "ok"
-        };
+        let state = if signed_out { "sign_in_again" } else { stored::sync_state(failures, last_success) };
         Ok(AccountInfo {
             id: row.get(0)?,
             kind: SourceKind::parse(&kind).unwrap_or(SourceKind::Mastodon),

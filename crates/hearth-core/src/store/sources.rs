@@ -58,7 +58,7 @@ pub struct SourceRecord {
     pub paused: bool,
 }
 
-/// A subscription as the UI shows it.
+/// A feed subscription as the UI shows it (accounts are listed by `store::accounts::list`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SourceInfo {
     pub id: i64,
@@ -176,30 +176,22 @@ pub fn next_due_ms(connection: &Connection) -> Result<Option<i64>> {
     )?)
 }
 
-/// Every live subscription, by name.
+/// Every live feed subscription, by name (OPML export and Settings → Subscriptions list these).
 pub fn list(connection: &Connection) -> Result<Vec<SourceInfo>> {
-    let mut statement = connection.prepare_cached(&format!(
+    let mut statement = connection.prepare_cached(
         "SELECT s.id, s.kind, s.name, s.url, y.site_url, y.paused, y.last_success_at, y.next_sync_at, y.failures,
                 y.last_error, (SELECT count(*) FROM posts p WHERE p.source_id = s.id)
          FROM sources s JOIN source_sync y ON y.source_id = s.id
-         WHERE s.removed_at IS NULL AND s.kind IN {SYNCED_KINDS}
-         ORDER BY lower(s.name), s.id"
-    ))?;
+         WHERE s.removed_at IS NULL AND s.kind = 'rss'
+         ORDER BY lower(s.name), s.id",
+    )?;
     let rows = statement.query_map([], |row| {
         let kind: String = row.get(1)?;
         let paused: bool = row.get(5)?;
         let last_success: Option<i64> = row.get(6)?;
         let next: i64 = row.get(7)?;
         let failures: i64 = row.get(8)?;
-        let state = if paused {
-            "paused"
-        } else if failures > 0 {
-            "failing"
-        } else if last_success.is_none() {
-            "new"
-        } else {
-            "ok"
-        };
+        let state = if paused { "paused" } else { sync_state(failures, last_success) };
         Ok(SourceInfo {
             id: row.get(0)?,
             kind: SourceKind::parse(&kind).unwrap_or(SourceKind::Rss),
@@ -221,6 +213,17 @@ pub fn list(connection: &Connection) -> Result<Vec<SourceInfo>> {
         source.tags = tags(connection, source.id)?;
     }
     Ok(sources)
+}
+
+/// Where a synced source stands from its sync record: `failing`, `new` (never synced) or `ok`.
+pub fn sync_state(failures: i64, last_success_ms: Option<i64>) -> &'static str {
+    if failures > 0 {
+        "failing"
+    } else if last_success_ms.is_none() {
+        "new"
+    } else {
+        "ok"
+    }
 }
 
 pub fn tags(connection: &Connection, source_id: i64) -> Result<Vec<String>> {
