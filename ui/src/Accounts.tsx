@@ -3,6 +3,7 @@
 // whether live updates are on, and where its sign-in is kept; the actions its server refused,
 // with Try again and Discard; Sign in again, and Sign out (asked first in a dialog). Below, the
 // sign-in forms (SignIn.tsx).
+import { ConfirmDialog } from './ConfirmDialog';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from './api';
 import type { Account, OutboxItem } from './types';
@@ -363,20 +364,9 @@ function FailedActions({ items, handle, onChanged }: { items: OutboxItem[]; hand
  * forgets it; the posts the user liked stay. Focus starts on Cancel; Escape cancels.
  */
 function SignOutDialog({ account, onCancel, onSignedOut }: { account: Account; onCancel: () => void; onSignedOut: () => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const cancelButton = useRef<HTMLButtonElement>(null);
   const [working, setWorking] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const handle = atHandle(account.handle);
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (d && !d.open) d.showModal();
-    cancelButton.current?.focus();
-    return () => {
-      if (d?.open) d.close();
-    };
-  }, []);
 
   const signOut = async () => {
     setWorking(true);
@@ -391,59 +381,30 @@ function SignOutDialog({ account, onCancel, onSignedOut }: { account: Account; o
   };
 
   return (
-    <dialog
-      ref={dialog}
-      class="dialog confirm-dialog"
-      role="alertdialog"
-      aria-labelledby="sign-out-title"
-      aria-describedby="sign-out-text"
-      data-testid="sign-out-dialog"
-      onCancel={(e) => {
-        e.preventDefault();
-        if (!working) onCancel();
-      }}
-      onKeyDown={(e) => {
-        // The app's shortcuts (and its Escape, which leaves Settings) stay out of a modal dialog.
-        e.stopPropagation();
-        if (e.key === 'Escape') {
-          e.preventDefault();
-          if (!working) onCancel();
-        }
-      }}
-      onClick={(e) => {
-        if (e.target === dialog.current && !working) onCancel();
-      }}
-    >
-      <div class="dialog-body">
-        <div class="dialog-head">
-          <h2 id="sign-out-title">Sign out of {handle}?</h2>
-        </div>
-        <p id="sign-out-text">
+    <ConfirmDialog
+      idPrefix="sign-out"
+      testPrefix="sign-out"
+      title={`Sign out of ${handle}?`}
+      text={
+        <>
           Hearth signs out on {feedHost(account.server)}, forgets the saved sign-in and stops following this{' '}
           {kindLabel(account.kind)} timeline. Posts you liked stay in Hearth.
+        </>
+      }
+      busy={working}
+      confirmLabel="Sign out"
+      busyLabel="Signing out…"
+      error={error && `Could not sign out: ${error}`}
+      onCancel={onCancel}
+      onConfirm={() => void signOut()}
+    >
+      {account.pending_actions > 0 && (
+        <p class="small" data-testid="sign-out-pending">
+          {account.pending_actions === 1
+            ? 'The action still waiting to be sent will not be sent.'
+            : `The ${account.pending_actions.toLocaleString()} actions still waiting to be sent will not be sent.`}
         </p>
-        {account.pending_actions > 0 && (
-          <p class="small" data-testid="sign-out-pending">
-            {account.pending_actions === 1
-              ? 'The action still waiting to be sent will not be sent.'
-              : `The ${account.pending_actions.toLocaleString()} actions still waiting to be sent will not be sent.`}
-          </p>
-        )}
-        {error && (
-          <p class="inline-error" role="alert">
-            Could not sign out: {error}
-          </p>
-        )}
-        <div class="dialog-foot row">
-          <span class="spacer" />
-          <button ref={cancelButton} type="button" class="btn" data-testid="sign-out-cancel" disabled={working} onClick={onCancel}>
-            Cancel
-          </button>
-          <button type="button" class="btn danger" data-testid="sign-out-confirm" disabled={working} onClick={() => void signOut()}>
-            {working ? 'Signing out…' : 'Sign out'}
-          </button>
-        </div>
-      </div>
-    </dialog>
+      )}
+    </ConfirmDialog>
   );
 }

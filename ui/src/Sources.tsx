@@ -4,6 +4,7 @@
 // (asked first in a dialog, liked posts kept unless the user says otherwise). "Refresh all" shows
 // the refresh the backend pushes as it goes, and OPML files move the subscriptions between Hearth
 // and other feed readers.
+import { ConfirmDialog } from './ConfirmDialog';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, onProgress, readAsText } from './api';
 import type { OpmlImport, RemovedSource, SourceChange, SourceInfo, SyncStatus } from './types';
@@ -591,20 +592,9 @@ type RemoveProps = {
  * "Also remove posts I liked" is ticked. Focus starts on Cancel; Escape cancels.
  */
 function RemoveDialog({ source, onCancel, onRemoved }: RemoveProps) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const cancelButton = useRef<HTMLButtonElement>(null);
   const [alsoLiked, setAlsoLiked] = useState(false);
   const [removing, setRemoving] = useState(false);
   const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    const d = dialog.current;
-    if (d && !d.open) d.showModal();
-    cancelButton.current?.focus();
-    return () => {
-      if (d?.open) d.close();
-    };
-  }, []);
 
   const remove = async () => {
     setRemoving(true);
@@ -619,64 +609,29 @@ function RemoveDialog({ source, onCancel, onRemoved }: RemoveProps) {
   };
 
   return (
-    <dialog
-      ref={dialog}
-      class="dialog confirm-dialog"
-      role="alertdialog"
-      aria-labelledby="remove-source-title"
-      aria-describedby="remove-source-text"
-      data-testid="remove-dialog"
-      onCancel={(e) => {
-        // Escape: the dialog closes through `onCancel` (or stays while the removal runs).
-        e.preventDefault();
-        if (!removing) onCancel();
-      }}
-      onKeyDown={(e) => {
-        // The app's shortcuts (and its Escape, which leaves Settings) stay out of a modal dialog.
-        e.stopPropagation();
-        if (e.key === 'Escape') {
-          e.preventDefault();
-          if (!removing) onCancel();
-        }
-      }}
-      onClick={(e) => {
-        // A click on the backdrop (the dialog element itself) is a Cancel.
-        if (e.target === dialog.current && !removing) onCancel();
-      }}
+    <ConfirmDialog
+      idPrefix="remove-source"
+      testPrefix="remove"
+      title={`Remove ${source.name}?`}
+      text="Hearth stops following this feed and deletes its posts. Posts you liked stay, unless you choose otherwise."
+      busy={removing}
+      confirmLabel="Remove"
+      busyLabel="Removing…"
+      error={error && `Could not remove the feed: ${error}`}
+      onCancel={onCancel}
+      onConfirm={() => void remove()}
     >
-      <div class="dialog-body">
-        <div class="dialog-head">
-          <h2 id="remove-source-title">Remove {source.name}?</h2>
-        </div>
-        <p id="remove-source-text">
-          Hearth stops following this feed and deletes its posts. Posts you liked stay, unless you choose otherwise.
-        </p>
-        <label class="check">
-          <input
-            type="checkbox"
-            data-testid="remove-liked"
-            checked={alsoLiked}
-            disabled={removing}
-            onChange={(e) => setAlsoLiked((e.target as HTMLInputElement).checked)}
-          />
-          Also remove posts I liked
-        </label>
-        {error && (
-          <p class="inline-error" role="alert">
-            Could not remove the feed: {error}
-          </p>
-        )}
-        <div class="dialog-foot row">
-          <span class="spacer" />
-          <button ref={cancelButton} type="button" class="btn" data-testid="remove-cancel" disabled={removing} onClick={onCancel}>
-            Cancel
-          </button>
-          <button type="button" class="btn danger" data-testid="remove-confirm" disabled={removing} onClick={() => void remove()}>
-            {removing ? 'Removing…' : 'Remove'}
-          </button>
-        </div>
-      </div>
-    </dialog>
+      <label class="check">
+        <input
+          type="checkbox"
+          data-testid="remove-liked"
+          checked={alsoLiked}
+          disabled={removing}
+          onChange={(e) => setAlsoLiked((e.target as HTMLInputElement).checked)}
+        />
+        Also remove posts I liked
+      </label>
+    </ConfirmDialog>
   );
 }
 
