@@ -564,6 +564,70 @@ mod tests {
         }
     }
 
+    /// Answers one request with `reply` and hands back the request's body.
+    fn one_reply(reply: &'static str) -> (Url, std::thread::JoinHandle<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let server = Url::parse(&format!("http://127.0.0.1:{}/", listener.local_addr().unwrap().port())).unwrap();
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            // The head, then as many body bytes as it announces.
+            let mut request = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            loop {
+                let text = String::from_utf8_lossy(&request).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned))
+                        .and_then(|length| length.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+                let read = stream.read(&mut buffer).unwrap();
+                request.extend_from_slice(&buffer[..read]);
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+            stream.write_all(answer.as_bytes()).unwrap();
+            String::from_utf8_lossy(&request).split_once("\r\n\r\n").unwrap().1.to_owned()
+        });
+        (server, handle)
+    }
+
+    #[test]
+    fn the_code_exchange_proves_the_pkce_challenge_of_the_approval_page() {
+        // mastodon-mock does not check PKCE; Mastodon does, so what Hearth sends is checked here.
+        let registration = Registration { client_id: "id".into(), client_secret: "secret".into() };
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = super::super::accounts::code_challenge(verifier);
+        let (server, request) = one_reply(r#"{"access_token":"token-1","token_type":"Bearer"}"#);
+        let approval = authorize_url(&server, &registration, "http://127.0.0.1:9/callback", "st", &challenge).unwrap();
+        let sent_challenge = approval.query_pairs().find(|(name, _)| name == "code_challenge").unwrap().1.into_owned();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let token = runtime
+            .block_on(exchange_code(
+                &Fetcher::new().unwrap(),
+                &server,
+                &registration,
+                "code-1",
+                "http://127.0.0.1:9/callback",
+                verifier,
+            ))
+            .unwrap();
+        assert_eq!(token, "token-1");
+        let body = request.join().unwrap();
+        let fields: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        assert_eq!(fields["grant_type"], "authorization_code");
+        assert_eq!(fields["code"], "code-1");
+        assert_eq!(super::super::accounts::code_challenge(&fields["code_verifier"]), sent_challenge);
+    }
+
     #[test]
     fn next_links_are_found() {
         let link =
