@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use hearth_core::app::BlueskySignIn;
 use hearth_core::interactions::InteractionKind;
 use hearth_core::post::SourceKind;
-use hearth_core::{Attachment, ErrorCode, NewPost, Post};
+use hearth_core::{ErrorCode, NewPost, Post};
 use serde_json::{json, Value};
 
 use crate::bluesky_network::{network, now, ACCESS_TTL};
 use crate::support::{
-    account_posts, base64, empty_app, interact, remote_id, sync, use_the_secrets_file, whole_feed, TestApp, PNG_1X1,
+    account_posts, empty_app, image, interact, remote_id, sync, use_the_secrets_file, whole_feed, TestApp, PNG_1X1,
 };
 
 fn sign_in(test: &TestApp, user: &str) -> i64 {
@@ -74,12 +74,7 @@ fn signing_in_brings_the_timeline_with_pictures_and_actions_reach_the_server() {
         .app
         .create_post(&NewPost { text: "Replying from Hearth".into(), reply_to: Some(bob.id), ..NewPost::default() })
         .unwrap();
-    let picture = Attachment {
-        file_name: "dot.png".into(),
-        mime: "image/png".into(),
-        data_base64: base64(PNG_1X1),
-        alt_text: Some("One red dot".into()),
-    };
+    let picture = image(PNG_1X1, Some("One red dot"));
     let mine = test
         .app
         .create_post(&NewPost {

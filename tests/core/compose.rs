@@ -4,16 +4,7 @@
 use hearth_core::post::{Attachment, MediaKind, SourceKind};
 use hearth_core::{ErrorCode, FeedMode, FeedQuery, NewPost};
 
-use crate::support::{base64, demo_app, empty_app, PNG_1X1};
-
-fn image(bytes: &[u8], alt: Option<&str>) -> Attachment {
-    Attachment {
-        file_name: "photo.png".into(),
-        mime: "image/png".into(),
-        data_base64: base64(bytes),
-        alt_text: alt.map(Into::into),
-    }
-}
+use crate::support::{base64, demo_app, empty_app, image, PNG_1X1};
 
 #[test]
 fn a_new_post_appears_first_in_the_chronological_feed() {

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use hearth_core::interactions::InteractionKind;
 use hearth_core::post::SourceKind;
-use hearth_core::{Attachment, NewPost, Post};
+use hearth_core::{NewPost, Post};
 use serde_json::Value;
 
 use crate::mastodon_server::MastodonServer;
 use crate::support::{
-    account_posts, base64, empty_app, interact as like, remote_id, sync, use_the_secrets_file, TestApp, PNG_1X1,
+    account_posts, empty_app, image, interact as like, remote_id, sync, use_the_secrets_file, TestApp, PNG_1X1,
 };
 
 /// Signs `user` in through the whole browser flow; returns the account's id.
@@ -181,12 +181,7 @@ fn likes_boosts_replies_and_posts_with_pictures_reach_the_server() {
         .unwrap();
     assert_eq!(reply.source.id, account_id);
     // A post with a picture and its alt text.
-    let picture = Attachment {
-        file_name: "dot.png".into(),
-        mime: "image/png".into(),
-        data_base64: base64(PNG_1X1),
-        alt_text: Some("A single red dot".into()),
-    };
+    let picture = image(PNG_1X1, Some("A single red dot"));
     let new = test
         .app
         .create_post(&NewPost {

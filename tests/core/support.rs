@@ -42,6 +42,16 @@ pub const PNG_1X1: &[u8] = &[
     0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
+/// A PNG attachment of these bytes, with its alt text.
+pub fn image(bytes: &[u8], alt: Option<&str>) -> hearth_core::Attachment {
+    hearth_core::Attachment {
+        file_name: "photo.png".into(),
+        mime: "image/png".into(),
+        data_base64: base64(bytes),
+        alt_text: alt.map(Into::into),
+    }
+}
+
 pub fn base64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
