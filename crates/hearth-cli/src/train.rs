@@ -1,14 +1,13 @@
-//! `hearth train-sentiment`: embeds the labelled data with the on-device sentence model, trains
-//! the tone head (hearth-core's `models::sentiment::train`), and writes the weights and a
-//! metrics report. `cargo xtask train sentiment` prepares the data and runs this.
+//! `hearth train-sentiment`: runs the labelled data through the embedding model's lower layers,
+//! fine-tunes its top layer(s) and trains the tone head over them (hearth-core's
+//! `models::sentiment::ToneTrainer`), and writes the weights and a metrics report.
+//! `cargo xtask train sentiment` prepares the data and runs this.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use hearth_core::models::sentiment::{evaluate, tone_text, train, Example, SentimentHead, Tone, TrainingOptions};
-use hearth_core::models::text::DIMENSION;
+use hearth_core::models::sentiment::{evaluate, Example, Tone, ToneModel, ToneTrainer, TrainingOptions};
 use hearth_core::models::DeviceChoice;
 use hearth_core::App;
 
@@ -40,48 +39,6 @@ fn read_labelled(path: &Path) -> anyhow::Result<Vec<Labelled>> {
         .collect()
 }
 
-/// Embeddings already computed, kept next to the data (`embeddings-cache.bin`) so a retrain
-/// with other options does not embed 27,000 texts again. Records: text length (u32 LE), text,
-/// 384 f32 LE. The cache is only ever a copy of what the model computes; delete it freely.
-struct EmbeddingCache {
-    path: std::path::PathBuf,
-    vectors: HashMap<String, Vec<f32>>,
-}
-
-impl EmbeddingCache {
-    fn open(path: std::path::PathBuf) -> Self {
-        let mut vectors = HashMap::new();
-        if let Ok(bytes) = std::fs::read(&path) {
-            let mut reader = bytes.as_slice();
-            let mut length = [0_u8; 4];
-            while reader.read_exact(&mut length).is_ok() {
-                let mut text = vec![0_u8; u32::from_le_bytes(length) as usize];
-                let mut vector = vec![0_u8; DIMENSION * 4];
-                if reader.read_exact(&mut text).is_err() || reader.read_exact(&mut vector).is_err() {
-                    break; // a torn last record: everything before it is still good
-                }
-                let vector = vector.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-                vectors.insert(String::from_utf8_lossy(&text).into_owned(), vector);
-            }
-        }
-        Self { path, vectors }
-    }
-
-    fn append(&mut self, texts: &[&str], vectors: Vec<Vec<f32>>) -> anyhow::Result<()> {
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
-        let mut record = Vec::new();
-        for (text, vector) in texts.iter().zip(vectors) {
-            record.clear();
-            record.extend_from_slice(&u32::try_from(text.len())?.to_le_bytes());
-            record.extend_from_slice(text.as_bytes());
-            record.extend(vector.iter().flat_map(|value| value.to_le_bytes()));
-            file.write_all(&record)?;
-            self.vectors.insert((*text).to_owned(), vector);
-        }
-        Ok(())
-    }
-}
-
 /// The first sentence of a long text (plot summaries teach "neutral" only for long texts otherwise).
 fn first_sentence(text: &str) -> Option<&str> {
     let end = text.find(". ")?;
@@ -89,7 +46,7 @@ fn first_sentence(text: &str) -> Option<&str> {
     (sentence.split_whitespace().count() >= 4).then_some(sentence)
 }
 
-/// Trains the head on `data/train.tsv` (model selection on `validation.tsv`), scores
+/// Trains the tone model on `data/train.tsv` (model selection on `validation.tsv`), scores
 /// `test.tsv`, every `test-SOURCE.tsv` beside it and each `evaluation_sets` file (overall and,
 /// where the file has a category column, per category), and writes the weights and
 /// `metrics.json` to `out`.
@@ -99,35 +56,23 @@ pub fn train_sentiment(
     out: &Path,
     evaluation_sets: &[std::path::PathBuf],
     select_on: Option<&Path>,
+    options: TrainingOptions,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let device = DeviceChoice::Cpu.device()?;
-    let embedder = app.text_embedder(DeviceChoice::Cpu)?;
-    let mut cache = EmbeddingCache::open(data.join("embeddings-cache.bin"));
+    let embedding_dir = app.text_model_dir()?;
+    let trainer = ToneTrainer::new(&embedding_dir, options.tuned_layers, &device)?;
+    let mut texts_done = 0_usize;
     let mut embed = |rows: &[Labelled]| -> anyhow::Result<Vec<Example>> {
-        // The head reads each text as `tone_text` (emoji spelled out), in training as in use.
-        let tone_texts: Vec<String> = rows.iter().map(|row| tone_text(&row.text).into_owned()).collect();
-        let missing: Vec<&str> = {
-            let mut seen = std::collections::HashSet::new();
-            tone_texts
-                .iter()
-                .map(String::as_str)
-                .filter(|text| !cache.vectors.contains_key(*text) && seen.insert(*text))
-                .collect()
-        };
-        for (done, chunk) in missing.chunks(512).enumerate() {
-            let vectors = embedder.embed(chunk)?;
-            cache.append(chunk, vectors)?;
-            eprint!("\rembedded {} of {} new texts", (done * 512 + chunk.len()), missing.len());
+        let mut examples = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(512) {
+            let texts: Vec<&str> = chunk.iter().map(|row| row.text.as_str()).collect();
+            let states = trainer.lower_states(&texts)?;
+            examples.extend(chunk.iter().zip(states).map(|(row, states)| Example { states, tone: row.tone }));
+            texts_done += chunk.len();
+            eprint!("\rthrough the lower layers: {texts_done} texts");
         }
-        if !missing.is_empty() {
-            eprintln!();
-        }
-        Ok(rows
-            .iter()
-            .zip(&tone_texts)
-            .map(|(row, text)| Example { embedding: cache.vectors[text].clone(), tone: row.tone })
-            .collect())
+        Ok(examples)
     };
     let mut train_rows = read_labelled(&data.join("train.tsv"))?;
     let extra_neutral: Vec<Labelled> = train_rows
@@ -164,6 +109,7 @@ pub fn train_sentiment(
     let selection_examples = embed(&selection_rows)?;
     let test_examples: Vec<Vec<Example>> =
         test_sets.iter().map(|(_, rows)| embed(rows)).collect::<anyhow::Result<_>>()?;
+    eprintln!();
     let embedding_seconds = started.elapsed().as_secs_f64();
 
     // Square root of inverse class frequency, scaled to average 1.
@@ -173,13 +119,21 @@ pub fn train_sentiment(
         .collect();
     let raw: Vec<f32> = counts.iter().map(|count| (train_examples.len() as f32 / count).sqrt()).collect();
     let mean = raw.iter().sum::<f32>() / 3.0;
-    let options =
-        TrainingOptions { class_weights: [raw[0] / mean, raw[1] / mean, raw[2] / mean], ..TrainingOptions::default() };
-    let trained = train(&train_examples, &selection_examples, &options, &device)?;
-    let head = SentimentHead::from_safetensors(&trained.weights, &device)?;
+    let options = TrainingOptions { class_weights: [raw[0] / mean, raw[1] / mean, raw[2] / mean], ..options };
+    let mut last_report = Instant::now();
+    let trained = trainer.train(&train_examples, &selection_examples, &options, &mut |epoch, done, total, loss| {
+        if done == total || last_report.elapsed().as_secs() >= 5 {
+            eprint!("\repoch {epoch}: {done} of {total} batches, loss {loss:.4}   ");
+            last_report = Instant::now();
+        }
+        if done == total {
+            eprintln!();
+        }
+    })?;
+    let model = ToneModel::from_weights(&embedding_dir, &trained.weights, &device)?;
+    let network_scores = |examples: &[Example]| model.classify_states(examples);
     let score = |examples: &[Example]| -> anyhow::Result<hearth_core::models::sentiment::Evaluation> {
-        let embeddings: Vec<Vec<f32>> = examples.iter().map(|example| example.embedding.clone()).collect();
-        let predicted: Vec<Tone> = head.classify(&embeddings, &device)?.into_iter().map(|tone| tone.label).collect();
+        let predicted = network_scores(examples)?;
         let truth: Vec<Tone> = examples.iter().map(|example| example.tone).collect();
         Ok(evaluate(&predicted, &truth))
     };
@@ -208,7 +162,10 @@ pub fn train_sentiment(
         "model_id": hearth_core::models::sentiment::MODEL_ID,
         "model_version": hearth_core::models::sentiment::MODEL_VERSION,
         "embedding_model": hearth_core::app::TEXT_EMBEDDING_MODEL,
-        "architecture": "384 -> 128 (ReLU) -> 3, softmax; labels positive, neutral, negative",
+        "architecture": format!(
+            "{} of the embedding model's top layers fine-tuned (f16), mean pooling, unit length, 384 -> 128 (ReLU) -> 3, softmax; labels positive, neutral, negative",
+            options.tuned_layers
+        ),
         "command": "cargo xtask train sentiment",
         "options": options,
         "train_examples": train_examples.len(),
@@ -219,10 +176,10 @@ pub fn train_sentiment(
         "train": score(&train_examples)?,
         "validation": score(&validation_examples)?,
         "evaluations": evaluations,
-        "seconds": { "embedding": embedding_seconds, "total": started.elapsed().as_secs_f64() },
+        "seconds": { "lower_layers": embedding_seconds, "total": started.elapsed().as_secs_f64() },
     });
     std::fs::create_dir_all(out)?;
-    std::fs::write(out.join("sentiment-head.safetensors"), &trained.weights)?;
+    std::fs::write(out.join("sentiment.safetensors"), &trained.weights)?;
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&report)? + "\n")?;
     println!(
         "best epoch {}: test accuracy {:.4}, macro-F1 {:.4}; wrote {}",

@@ -674,9 +674,17 @@ impl App {
 
     /// Loads the sentence-embedding model on the chosen device.
     pub fn text_embedder(&self, device: DeviceChoice) -> Result<TextEmbedder> {
-        let catalog = Catalog::bundled()?;
-        let dir = catalog.model(TEXT_EMBEDDING_MODEL)?.installed_dir(&self.config.models_dir())?;
-        TextEmbedder::load(&dir, &device.device()?)
+        TextEmbedder::load(&self.text_model_dir()?, &device.device()?)
+    }
+
+    /// The tone model shipped in this binary, over the embedding model, on `device`.
+    pub fn tone_model(&self, device: DeviceChoice) -> Result<crate::models::sentiment::ToneModel> {
+        crate::models::sentiment::ToneModel::load(&self.text_model_dir()?, &device.device()?)
+    }
+
+    /// Where the installed embedding model's files are (an error naming the fix if it is not).
+    pub fn text_model_dir(&self) -> Result<std::path::PathBuf> {
+        Catalog::bundled()?.model(TEXT_EMBEDDING_MODEL)?.installed_dir(&self.config.models_dir())
     }
 
     /// The image classifier (EfficientNet-Lite0) on `device`, loaded from the models folder.

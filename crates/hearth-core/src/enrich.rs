@@ -19,7 +19,7 @@ use crate::app::TEXT_EMBEDDING_MODEL;
 use crate::error::{Error, Result};
 use crate::images;
 use crate::models::image_classifier::{self, ImageClassifier, ImageLabels};
-use crate::models::sentiment::{self, SentimentHead};
+use crate::models::sentiment::{self, ToneModel};
 use crate::models::text::TextEmbedder;
 use crate::models::{Catalog, DeviceChoice};
 use crate::progress::Changes;
@@ -40,7 +40,7 @@ const IDLE_WAIT: Duration = Duration::from_secs(30);
 /// The text models, loaded together.
 pub struct TextModels {
     pub(crate) embedder: TextEmbedder,
-    pub(crate) head: SentimentHead,
+    pub(crate) tone: ToneModel,
     pub(crate) device: Device,
 }
 
@@ -55,7 +55,7 @@ impl TextModels {
         let device = device.device()?;
         let catalog = Catalog::bundled()?;
         let dir = catalog.model(TEXT_EMBEDDING_MODEL)?.installed_dir(models_dir)?;
-        Ok(Self { embedder: TextEmbedder::load(&dir, &device)?, head: SentimentHead::bundled(&device)?, device })
+        Ok(Self { embedder: TextEmbedder::load(&dir, &device)?, tone: ToneModel::load(&dir, &device)?, device })
     }
 }
 
@@ -69,7 +69,7 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
     }
     let texts: Vec<&str> = pending.iter().map(|(_, text)| text.as_str()).collect();
     let vectors = models.embedder.embed(&texts)?;
-    let tones = sentiment::classify_texts(&models.head, &models.embedder, &texts, &vectors, &models.device)?;
+    let tones = models.tone.classify(&texts)?;
     let now = now_ms();
     store.write(|connection| {
         for (((post_id, _), vector), tone) in pending.iter().zip(vectors).zip(tones) {

@@ -1,23 +1,31 @@
-//! Tone: positive / neutral / negative for any text, from a small classifier head (one hidden
-//! layer) over the sentence embedding of the text with its emoji spelled out (`tone_text`). The head is trained by `hearth
-//! train-sentiment` (run by `cargo xtask train sentiment`) with candle-nn, deterministically
-//! from a fixed seed, and its weights (about 200 KB) ship inside the binary with their metrics
-//! in `models/sentiment/`.
+//! Tone: positive / neutral / negative for any text. The tone model is all-MiniLM-L6-v2 with
+//! its top layer(s) fine-tuned for tone: the lower layers run as shipped (from the embedding
+//! model's own files), the tuned layers and a small classifier head (one hidden layer) over the
+//! mean-pooled, unit-length result come from Hearth's own weights. Texts are read with their
+//! emoji spelled out (`tone_text`). `hearth train-sentiment` (run by `cargo xtask train
+//! sentiment`) fine-tunes the layers and trains the head with candle-nn, deterministically from
+//! a fixed seed; the weights (a few MB, f16) ship inside the binary with their metrics in
+//! `models/sentiment/`.
+
+use std::collections::HashMap;
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var, D};
-use candle_nn::{Linear, Module, Optimizer};
+use candle_nn::{Linear, Module, Optimizer, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::models::text::TextEmbedder;
+use crate::models::text::{Forward, TextEmbedder};
 use crate::random::SplitMix64;
 
-/// Bumped whenever the shipped head is retrained; stored with every tone enrichment.
-pub const MODEL_VERSION: &str = "2";
-pub const MODEL_ID: &str = "hearth-sentiment-head";
+/// Bumped whenever the shipped model is retrained; stored with every tone enrichment.
+pub const MODEL_VERSION: &str = "3";
+pub const MODEL_ID: &str = "hearth-sentiment";
 const HIDDEN: usize = 128;
 const INPUT: usize = super::text::DIMENSION;
-const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../../models/sentiment/sentiment-head.safetensors");
+/// Texts per forward pass of the tuned layers.
+const BATCH_SIZE: usize = 32;
+const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../../models/sentiment/sentiment.safetensors");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,77 +69,271 @@ pub struct ToneScore {
     pub probabilities: [f32; 3],
 }
 
-/// The classifier head: 384 → 128 (ReLU) → 3.
-pub struct SentimentHead {
-    hidden: Linear,
-    output: Linear,
-}
-
-impl std::fmt::Debug for SentimentHead {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("SentimentHead").finish_non_exhaustive()
-    }
-}
-
 fn candle(what: &'static str) -> impl Fn(candle_core::Error) -> Error {
     move |error| Error::Internal(format!("{what}: {error}"))
 }
 
-impl SentimentHead {
-    /// The head shipped inside this binary.
-    pub fn bundled(device: &Device) -> Result<Self> {
-        Self::from_safetensors(BUNDLED_WEIGHTS, device)
+/// A layer norm's scale and shift, written with candle's differentiable operations (candle-nn's
+/// fused layer norm has no backward pass).
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    epsilon: f64,
+}
+
+impl Norm {
+    fn load(variables: &VarBuilder, width: usize) -> candle_core::Result<Self> {
+        Ok(Self { weight: variables.get(width, "weight")?, bias: variables.get(width, "bias")?, epsilon: 1e-12 })
     }
 
-    pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Self> {
-        let tensors = candle_core::safetensors::load_buffer(bytes, device)
-            .map_err(|error| Error::Internal(format!("the sentiment weights cannot be read: {error}")))?;
-        let get = |name: &str| {
-            tensors.get(name).cloned().ok_or_else(|| Error::Internal(format!("the sentiment weights lack {name}")))
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let centred = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
+        let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
+        centred
+            .broadcast_div(&(variance + self.epsilon)?.sqrt()?)?
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)
+    }
+}
+
+fn linear(variables: &VarBuilder, inputs: usize, outputs: usize) -> candle_core::Result<Linear> {
+    Ok(Linear::new(variables.get((outputs, inputs), "weight")?, Some(variables.get(outputs, "bias")?)))
+}
+
+/// One BERT layer over padded batches `(texts, tokens, hidden)`, with BERT's own parameter
+/// names, from candle's differentiable operations: what training fine-tunes and what runs the
+/// tuned layers (on any device). The same arithmetic as candle-transformers' `BertLayer`.
+struct ToneLayer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_output: Linear,
+    attention_norm: Norm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: Norm,
+    heads: usize,
+}
+
+impl ToneLayer {
+    fn load(variables: &VarBuilder) -> candle_core::Result<Self> {
+        let attention = variables.pp("attention");
+        let (hidden, intermediate) = (INPUT, 4 * INPUT);
+        Ok(Self {
+            query: linear(&attention.pp("self").pp("query"), hidden, hidden)?,
+            key: linear(&attention.pp("self").pp("key"), hidden, hidden)?,
+            value: linear(&attention.pp("self").pp("value"), hidden, hidden)?,
+            attention_output: linear(&attention.pp("output").pp("dense"), hidden, hidden)?,
+            attention_norm: Norm::load(&attention.pp("output").pp("LayerNorm"), hidden)?,
+            intermediate: linear(&variables.pp("intermediate").pp("dense"), hidden, intermediate)?,
+            output: linear(&variables.pp("output").pp("dense"), intermediate, hidden)?,
+            output_norm: Norm::load(&variables.pp("output").pp("LayerNorm"), hidden)?,
+            heads: ATTENTION_HEADS,
+        })
+    }
+
+    /// `states` `(texts, tokens, hidden)`; `mask_bias` `(texts, 1, 1, tokens)`: 0 for a real
+    /// token, a large negative number for padding.
+    fn forward(&self, states: &Tensor, mask_bias: &Tensor) -> candle_core::Result<Tensor> {
+        let (texts, tokens, hidden) = states.dims3()?;
+        let head_size = hidden / self.heads;
+        let split = |projection: &Linear| -> candle_core::Result<Tensor> {
+            projection.forward(states)?.reshape((texts, tokens, self.heads, head_size))?.transpose(1, 2)?.contiguous()
         };
-        let head = Self {
-            hidden: Linear::new(get("hidden.weight")?, Some(get("hidden.bias")?)),
-            output: Linear::new(get("output.weight")?, Some(get("output.bias")?)),
-        };
-        let probe = Tensor::zeros((1, INPUT), DType::F32, device).map_err(candle("probe"))?;
-        head.logits(&probe).map_err(|_| Error::Internal("the sentiment weights have the wrong shapes".into()))?;
-        Ok(head)
+        let (query, key, value) = (split(&self.query)?, split(&self.key)?, split(&self.value)?);
+        let scores = (query.matmul(&key.t()?.contiguous()?)? / (head_size as f64).sqrt())?.broadcast_add(mask_bias)?;
+        let weights = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let context = weights.matmul(&value)?.transpose(1, 2)?.reshape((texts, tokens, hidden))?;
+        let attended = self.attention_norm.forward(&(self.attention_output.forward(&context)? + states)?)?;
+        let intermediate = self.intermediate.forward(&attended)?.gelu_erf()?;
+        self.output_norm.forward(&(self.output.forward(&intermediate)? + attended)?)
+    }
+}
+
+/// all-MiniLM-L6-v2's attention heads.
+const ATTENTION_HEADS: usize = 12;
+
+/// The tuned layers and the classifier head (384 → 128, ReLU → 3): everything of the tone
+/// model above the embedding model's lower layers.
+struct ToneNetwork {
+    layers: Vec<ToneLayer>,
+    hidden: Linear,
+    output: Linear,
+}
+
+impl ToneNetwork {
+    /// Layers `layers.0`, `layers.1`, … and the head `hidden`, `output` from `variables`.
+    fn load(variables: &VarBuilder, layers: usize) -> candle_core::Result<Self> {
+        Ok(Self {
+            layers: (0..layers)
+                .map(|index| ToneLayer::load(&variables.pp(format!("layers.{index}"))))
+                .collect::<candle_core::Result<_>>()?,
+            hidden: linear(&variables.pp("hidden"), INPUT, HIDDEN)?,
+            output: linear(&variables.pp("output"), HIDDEN, 3)?,
+        })
     }
 
-    fn logits(&self, embeddings: &Tensor) -> candle_core::Result<Tensor> {
-        self.output.forward(&self.hidden.forward(embeddings)?.relu()?)
+    /// Logits `(texts, 3)` of a batch of lower-layer token states (`tokens × hidden` each).
+    fn logits(&self, batch: &[&[f32]], device: &Device) -> candle_core::Result<Tensor> {
+        let pooled = self.pooled(batch, device)?;
+        self.output.forward(&self.hidden.forward(&pooled)?.relu()?)
     }
 
-    /// Tones of a batch of unit-length sentence embeddings.
-    pub fn classify(&self, embeddings: &[Vec<f32>], device: &Device) -> Result<Vec<ToneScore>> {
-        if embeddings.is_empty() {
-            return Ok(Vec::new());
+    /// What the head reads: the tuned layers' states, mean-pooled over real tokens, unit length.
+    fn pooled(&self, batch: &[&[f32]], device: &Device) -> candle_core::Result<Tensor> {
+        let (states, mask) = padded(batch, device)?;
+        let mask_bias = ((mask.ones_like()? - &mask)? * -1e9)?.unsqueeze(1)?.unsqueeze(1)?;
+        let mut states = states;
+        for layer in &self.layers {
+            states = layer.forward(&states, &mask_bias)?;
         }
-        let flat: Vec<f32> = embeddings.iter().flatten().copied().collect();
-        if flat.len() != embeddings.len() * INPUT {
-            return Err(Error::invalid(format!("sentiment needs {INPUT}-dimensional embeddings")));
+        // Mean over real tokens, unit length, then the head.
+        let mask = mask.unsqueeze(2)?;
+        let mean = states.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&mask.sum(1)?.clamp(1.0, f64::MAX)?)?;
+        mean.broadcast_div(&mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?)
+    }
+}
+
+/// Token states laid into `(texts, longest, hidden)` with zeros after each text, and the mask
+/// `(texts, longest)`: 1 for a real token.
+fn padded(batch: &[&[f32]], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+    let longest = batch.iter().map(|states| states.len() / INPUT).max().unwrap_or(0).max(1);
+    let mut values = vec![0.0_f32; batch.len() * longest * INPUT];
+    let mut mask = vec![0.0_f32; batch.len() * longest];
+    for (index, states) in batch.iter().enumerate() {
+        values[index * longest * INPUT..][..states.len()].copy_from_slice(states);
+        mask[index * longest..][..states.len() / INPUT].fill(1.0);
+    }
+    Ok((
+        Tensor::from_vec(values, (batch.len(), longest, INPUT), device)?,
+        Tensor::from_vec(mask, (batch.len(), longest), device)?,
+    ))
+}
+
+fn scores(logits: &Tensor) -> candle_core::Result<Vec<ToneScore>> {
+    let probabilities = candle_nn::ops::softmax(logits, D::Minus1)?.to_vec2::<f32>()?;
+    Ok(probabilities
+        .into_iter()
+        .map(|p| {
+            let probabilities = [p[0], p[1], p[2]];
+            let best = (0..3).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b])).unwrap_or(1);
+            ToneScore { label: Tone::ALL[best], score: probabilities[0] - probabilities[2], probabilities }
+        })
+        .collect())
+}
+
+/// Indices of `lengths` in batches of `size` that group similar lengths, longest first.
+fn batches_by_length(lengths: &[usize], size: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by_key(|&index| std::cmp::Reverse(lengths[index]));
+    order.chunks(size).map(<[usize]>::to_vec).collect()
+}
+
+/// The tone model: the embedding model's lower layers, then the tuned layers and the head.
+/// Load it once and share it (`Arc`); `classify` from any thread.
+pub struct ToneModel {
+    lower: TextEmbedder,
+    network: ToneNetwork,
+    device: Device,
+}
+
+impl std::fmt::Debug for ToneModel {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("ToneModel").field("device", &self.device).finish_non_exhaustive()
+    }
+}
+
+/// The token states of `lower` for each text with its emoji spelled out (`tone_text`), as the
+/// tuned layers read it in training and in use.
+fn spelled_states(lower: &TextEmbedder, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    let spelled: Vec<std::borrow::Cow<'_, str>> = texts.iter().map(|text| tone_text(text)).collect();
+    let spelled: Vec<&str> = spelled.iter().map(|text| text.as_ref()).collect();
+    lower.token_states(&spelled)
+}
+
+/// How many layers the embedding model in `dir` has (its `config.json`).
+fn model_layers(dir: &Path) -> Result<usize> {
+    let damaged = |error: &dyn std::fmt::Display| {
+        Error::Unavailable(format!(
+            "the embedding model's config.json in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
+            dir.display()
+        ))
+    };
+    let text = std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged(&error))?;
+    let config: serde_json::Value = serde_json::from_str(&text).map_err(|error| damaged(&error))?;
+    config["num_hidden_layers"].as_u64().map(|layers| layers as usize).ok_or_else(|| damaged(&"no num_hidden_layers"))
+}
+
+/// How many tuned layers a tone weights file holds (`layers.N.…`).
+fn tuned_layers(tensors: &HashMap<String, Tensor>) -> usize {
+    (0..).take_while(|index| tensors.contains_key(&format!("layers.{index}.output.dense.weight"))).count()
+}
+
+impl ToneModel {
+    /// The tone model shipped inside this binary, over the embedding model in `embedding_dir`.
+    pub fn load(embedding_dir: &Path, device: &Device) -> Result<Self> {
+        Self::from_weights(embedding_dir, BUNDLED_WEIGHTS, device)
+    }
+
+    /// A tone model from the bytes of a tone weights file (as `hearth train-sentiment` writes).
+    pub fn from_weights(embedding_dir: &Path, weights: &[u8], device: &Device) -> Result<Self> {
+        let unreadable =
+            |error: &dyn std::fmt::Display| Error::Internal(format!("the sentiment weights cannot be read: {error}"));
+        let tensors = candle_core::safetensors::load_buffer(weights, device).map_err(|error| unreadable(&error))?;
+        let tuned = tuned_layers(&tensors);
+        let total = model_layers(embedding_dir)?;
+        if tuned > total {
+            return Err(unreadable(&format!("{tuned} tuned layers for a model of {total}")));
         }
-        let input = Tensor::from_vec(flat, (embeddings.len(), INPUT), device).map_err(candle("input"))?;
-        let probabilities = self
-            .logits(&input)
-            .and_then(|logits| candle_nn::ops::softmax(&logits, D::Minus1))
-            .and_then(|probabilities| probabilities.to_vec2::<f32>())
-            .map_err(candle("the sentiment head failed"))?;
-        Ok(probabilities
-            .into_iter()
-            .map(|p| {
-                let probabilities = [p[0], p[1], p[2]];
-                let best = (0..3).max_by(|&a, &b| probabilities[a].total_cmp(&probabilities[b])).unwrap_or(1);
-                ToneScore { label: Tone::ALL[best], score: probabilities[0] - probabilities[2], probabilities }
-            })
-            .collect())
+        let variables = VarBuilder::from_tensors(tensors, DType::F32, device);
+        let network = ToneNetwork::load(&variables, tuned).map_err(|error| unreadable(&error))?;
+        let forward = if device.is_cpu() { Forward::Packed } else { Forward::Padded };
+        let lower = TextEmbedder::load_layers(embedding_dir, device, forward, Some(total - tuned))?;
+        Ok(Self { lower, network, device: device.clone() })
+    }
+
+    /// The tone of each text, in input order.
+    pub fn classify(&self, texts: &[&str]) -> Result<Vec<ToneScore>> {
+        let states = spelled_states(&self.lower, texts)?;
+        let lengths: Vec<usize> = states.iter().map(Vec::len).collect();
+        let mut tones = vec![None; texts.len()];
+        for batch in batches_by_length(&lengths, BATCH_SIZE) {
+            let inputs: Vec<&[f32]> = batch.iter().map(|&index| states[index].as_slice()).collect();
+            let scored = self
+                .network
+                .logits(&inputs, &self.device)
+                .and_then(|logits| scores(&logits))
+                .map_err(candle("the tone model failed"))?;
+            for (&index, tone) in batch.iter().zip(scored) {
+                tones[index] = Some(tone);
+            }
+        }
+        Ok(tones.into_iter().flatten().collect())
+    }
+
+    /// The vector the head reads for each text (the tuned layers' output, mean-pooled, unit
+    /// length). With the embedding model's own top layers in place of tuned ones it is the
+    /// text's embedding, which is how the tuned layers' arithmetic is tested.
+    pub fn pooled(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let states = spelled_states(&self.lower, texts)?;
+        let inputs: Vec<&[f32]> = states.iter().map(Vec::as_slice).collect();
+        self.network
+            .pooled(&inputs, &self.device)
+            .and_then(|pooled| pooled.to_vec2::<f32>())
+            .map_err(candle("the tone model failed"))
+    }
+
+    /// The predicted tone of each example (lower-layer states already computed by a
+    /// `ToneTrainer` over the same embedding model): for scoring a freshly trained model.
+    pub fn classify_states(&self, examples: &[Example]) -> Result<Vec<Tone>> {
+        classify_examples(&self.network, examples, &self.device)
     }
 }
 
 /// The longest emoji sequence `tone_text` looks for, in chars (a family with skin tones).
 const LONGEST_EMOJI: usize = 10;
 
-/// The text the tone head reads: `text` with every emoji replaced by its Unicode name ("bus is
+/// The text the tone model reads: `text` with every emoji replaced by its Unicode name ("bus is
 /// late again 🙄" reads "bus is late again (face with rolling eyes)"). The embedding model's
 /// vocabulary has no emoji — it reads each as one unknown token — so without this a post whose
 /// feeling is in its emoji looks neutral. Skin tones are dropped; text without emoji is returned
@@ -173,37 +375,12 @@ pub fn tone_text(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(spelled.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-/// Tones of `texts`, given the embeddings of the texts as written (`embeddings`, which are what
-/// is stored for search and ranking): a text with emoji is embedded again as its `tone_text`.
-pub fn classify_texts(
-    head: &SentimentHead,
-    embedder: &TextEmbedder,
-    texts: &[&str],
-    embeddings: &[Vec<f32>],
-    device: &Device,
-) -> Result<Vec<ToneScore>> {
-    let spelled: Vec<(usize, String)> = texts
-        .iter()
-        .enumerate()
-        .filter_map(|(index, text)| match tone_text(text) {
-            std::borrow::Cow::Owned(spelled) => Some((index, spelled)),
-            std::borrow::Cow::Borrowed(_) => None,
-        })
-        .collect();
-    let mut inputs = embeddings.to_vec();
-    let respelled: Vec<&str> = spelled.iter().map(|(_, text)| text.as_str()).collect();
-    for ((index, _), vector) in spelled.iter().zip(embedder.embed(&respelled)?) {
-        inputs[*index] = vector;
-    }
-    head.classify(&inputs, device)
-}
-
 // ----- training -----
 
-/// One labelled example, already embedded.
+/// One labelled example: the lower layers' token states of its text (`ToneTrainer::lower_states`).
 #[derive(Debug, Clone)]
 pub struct Example {
-    pub embedding: Vec<f32>,
+    pub states: Vec<f32>,
     pub tone: Tone,
 }
 
@@ -212,7 +389,13 @@ pub struct TrainingOptions {
     pub seed: u64,
     pub epochs: usize,
     pub batch_size: usize,
-    pub learning_rate: f64,
+    /// How many of the embedding model's top layers are fine-tuned.
+    pub tuned_layers: usize,
+    /// Peak learning rate of the tuned layers (warmed up over the first 6 % of steps, then
+    /// decayed linearly to zero; the head follows the same schedule).
+    pub layer_learning_rate: f64,
+    /// Peak learning rate of the freshly initialised head.
+    pub head_learning_rate: f64,
     pub weight_decay: f64,
     /// Loss weight per class (positive, neutral, negative).
     pub class_weights: [f32; 3],
@@ -222,10 +405,12 @@ impl Default for TrainingOptions {
     fn default() -> Self {
         Self {
             seed: 20_261_122,
-            epochs: 40,
-            batch_size: 128,
-            learning_rate: 2e-3,
-            weight_decay: 1e-4,
+            epochs: 3,
+            batch_size: 32,
+            tuned_layers: 1,
+            layer_learning_rate: 5e-5,
+            head_learning_rate: 1e-3,
+            weight_decay: 1e-2,
             class_weights: [1.0, 1.0, 1.0],
         }
     }
@@ -276,82 +461,204 @@ pub fn evaluate(predicted: &[Tone], truth: &[Tone]) -> Evaluation {
     }
 }
 
-/// A trained head and how it did on the selection set, epoch by epoch.
+/// A trained tone model and how it did on the selection set, epoch by epoch.
 pub struct Trained {
     pub weights: Vec<u8>,
     pub best_epoch: usize,
     pub selection_macro_f1_by_epoch: Vec<f64>,
 }
 
-/// Trains the head on `train`, keeping the epoch with the best macro-F1 on `selection`.
-pub fn train(train: &[Example], selection: &[Example], options: &TrainingOptions, device: &Device) -> Result<Trained> {
-    let mut random = SplitMix64(options.seed);
-    // Kaiming-uniform-style initialisation from our own generator.
-    let mut uniform = |rows: usize, columns: usize, bound: f32| -> Result<Var> {
-        let values: Vec<f32> = (0..rows * columns).map(|_| random.symmetric() * bound).collect();
-        Var::from_tensor(&Tensor::from_vec(values, (rows, columns), device).map_err(candle("init"))?)
-            .map_err(candle("init"))
-    };
-    let hidden_weight = uniform(HIDDEN, INPUT, (1.0 / INPUT as f32).sqrt())?;
-    let hidden_bias = Var::zeros(HIDDEN, DType::F32, device).map_err(candle("init"))?;
-    let output_weight = uniform(3, HIDDEN, (1.0 / HIDDEN as f32).sqrt())?;
-    let output_bias = Var::zeros(3, DType::F32, device).map_err(candle("init"))?;
-    let variables = [hidden_weight.clone(), hidden_bias.clone(), output_weight.clone(), output_bias.clone()];
-    let mut optimiser = candle_nn::AdamW::new(
-        variables.to_vec(),
-        candle_nn::ParamsAdamW { lr: options.learning_rate, weight_decay: options.weight_decay, ..Default::default() },
-    )
-    .map_err(candle("optimiser"))?;
-    let class_weights = Tensor::new(&options.class_weights, device).map_err(candle("weights"))?;
-    let head = |variables: &[Var; 4]| SentimentHead {
-        hidden: Linear::new(variables[0].as_tensor().clone(), Some(variables[1].as_tensor().clone())),
-        output: Linear::new(variables[2].as_tensor().clone(), Some(variables[3].as_tensor().clone())),
-    };
-    let selection_embeddings: Vec<Vec<f32>> = selection.iter().map(|example| example.embedding.clone()).collect();
-    let selection_truth: Vec<Tone> = selection.iter().map(|example| example.tone).collect();
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut best: Option<(f64, usize, Vec<u8>)> = None;
-    let mut by_epoch = Vec::new();
-    for epoch in 1..=options.epochs {
-        random.shuffle(&mut order);
-        for batch in order.chunks(options.batch_size) {
-            let inputs: Vec<f32> = batch.iter().flat_map(|&index| train[index].embedding.iter().copied()).collect();
-            let targets: Vec<u32> = batch.iter().map(|&index| train[index].tone.index() as u32).collect();
-            let step = || -> candle_core::Result<Tensor> {
-                let inputs = Tensor::from_vec(inputs, (batch.len(), INPUT), device)?;
-                let targets = Tensor::from_vec(targets, batch.len(), device)?;
-                let logits = head(&variables).logits(&inputs)?;
-                let log_probabilities = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-                let picked = log_probabilities.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?;
-                let weights = class_weights.index_select(&targets, 0)?;
-                (picked * &weights)?.sum_all()?.neg()? / weights.sum_all()?.to_scalar::<f32>()? as f64
-            };
-            let loss = step().map_err(candle("training step"))?;
-            optimiser.backward_step(&loss).map_err(candle("training step"))?;
-        }
-        let predicted: Vec<Tone> =
-            head(&variables).classify(&selection_embeddings, device)?.into_iter().map(|score| score.label).collect();
-        let macro_f1 = evaluate(&predicted, &selection_truth).macro_f1;
-        by_epoch.push(macro_f1);
-        if best.as_ref().is_none_or(|(best_f1, _, _)| macro_f1 > *best_f1) {
-            best = Some((macro_f1, epoch, save(&variables)?));
-        }
-    }
-    let (_, best_epoch, weights) = best.ok_or_else(|| Error::invalid("training needs at least one epoch"))?;
-    Ok(Trained { weights, best_epoch, selection_macro_f1_by_epoch: by_epoch })
+/// Fine-tunes the top layers of the embedding model and trains the head over them.
+pub struct ToneTrainer {
+    lower: TextEmbedder,
+    /// The tuned layers' starting weights: the embedding model's own top layers, renamed
+    /// `layers.N.…`.
+    initial_layers: HashMap<String, Tensor>,
+    tuned_layers: usize,
+    device: Device,
 }
 
-fn save(variables: &[Var; 4]) -> Result<Vec<u8>> {
-    let names = ["hidden.weight", "hidden.bias", "output.weight", "output.bias"];
-    let mut map = std::collections::HashMap::new();
-    for (name, variable) in names.iter().zip(variables) {
-        map.insert((*name).to_owned(), variable.as_tensor().copy().map_err(candle("save"))?);
+impl std::fmt::Debug for ToneTrainer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("ToneTrainer").field("tuned_layers", &self.tuned_layers).finish_non_exhaustive()
+    }
+}
+
+impl ToneTrainer {
+    /// A trainer that tunes the top `tuned_layers` layers of the embedding model in `embedding_dir`.
+    pub fn new(embedding_dir: &Path, tuned_layers: usize, device: &Device) -> Result<Self> {
+        let total = model_layers(embedding_dir)?;
+        if tuned_layers > total {
+            return Err(Error::invalid(format!("the embedding model has {total} layers, not {tuned_layers}")));
+        }
+        let lower_count = total - tuned_layers;
+        let weights = embedding_dir.join("model.safetensors");
+        let all = candle_core::safetensors::load(&weights, device).map_err(|error| {
+            Error::Unavailable(format!(
+                "{} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
+                weights.display()
+            ))
+        })?;
+        let initial_layers = all
+            .into_iter()
+            .filter_map(|(name, tensor)| {
+                let rest = name.strip_prefix("encoder.layer.")?;
+                let (index, rest) = rest.split_once('.')?;
+                let index = index.parse::<usize>().ok()?.checked_sub(lower_count)?;
+                Some((format!("layers.{index}.{rest}"), tensor))
+            })
+            .collect();
+        let forward = if device.is_cpu() { Forward::Packed } else { Forward::Padded };
+        let lower = TextEmbedder::load_layers(embedding_dir, device, forward, Some(lower_count))?;
+        Ok(Self { lower, initial_layers, tuned_layers, device: device.clone() })
+    }
+
+    /// The lower layers' token states of each text (emoji spelled out, as in use).
+    pub fn lower_states(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        spelled_states(&self.lower, texts)
+    }
+
+    /// Trains on `train`, keeping the epoch with the best macro-F1 on `selection`; `progress`
+    /// hears (epoch, batches done, batches per epoch, mean loss so far this epoch).
+    pub fn train(
+        &self,
+        train: &[Example],
+        selection: &[Example],
+        options: &TrainingOptions,
+        progress: &mut dyn FnMut(usize, usize, usize, f64),
+    ) -> Result<Trained> {
+        if options.tuned_layers != self.tuned_layers {
+            return Err(Error::invalid("the options and the trainer disagree on the tuned layers"));
+        }
+        let device = &self.device;
+        let mut random = SplitMix64(options.seed);
+        let mut variables: HashMap<String, Var> = HashMap::new();
+        for (name, tensor) in &self.initial_layers {
+            variables.insert(name.clone(), Var::from_tensor(tensor).map_err(candle("init"))?);
+        }
+        let layer_variables: Vec<Var> = variables.values().cloned().collect();
+        // The head: Kaiming-uniform-style initialisation from our own generator.
+        let mut uniform = |rows: usize, columns: usize| -> Result<Var> {
+            let bound = (1.0 / columns as f32).sqrt();
+            let values: Vec<f32> = (0..rows * columns).map(|_| random.symmetric() * bound).collect();
+            Var::from_tensor(&Tensor::from_vec(values, (rows, columns), device).map_err(candle("init"))?)
+                .map_err(candle("init"))
+        };
+        let head = [
+            ("hidden.weight", uniform(HIDDEN, INPUT)?),
+            ("hidden.bias", Var::zeros(HIDDEN, DType::F32, device).map_err(candle("init"))?),
+            ("output.weight", uniform(3, HIDDEN)?),
+            ("output.bias", Var::zeros(3, DType::F32, device).map_err(candle("init"))?),
+        ];
+        let head_variables: Vec<Var> = head.iter().map(|(_, variable)| variable.clone()).collect();
+        for (name, variable) in head {
+            variables.insert(name.to_owned(), variable);
+        }
+        let tensors: HashMap<String, Tensor> =
+            variables.iter().map(|(name, variable)| (name.clone(), variable.as_tensor().clone())).collect();
+        let network = ToneNetwork::load(&VarBuilder::from_tensors(tensors, DType::F32, device), self.tuned_layers)
+            .map_err(candle("the tone network"))?;
+        let adamw = |variables: Vec<Var>, lr: f64| {
+            candle_nn::AdamW::new(
+                variables,
+                candle_nn::ParamsAdamW { lr, weight_decay: options.weight_decay, ..Default::default() },
+            )
+            .map_err(candle("optimiser"))
+        };
+        let mut layer_optimiser = adamw(layer_variables, options.layer_learning_rate)?;
+        let mut head_optimiser = adamw(head_variables, options.head_learning_rate)?;
+        let class_weights = Tensor::new(&options.class_weights, device).map_err(candle("weights"))?;
+
+        let lengths: Vec<usize> = train.iter().map(|example| example.states.len()).collect();
+        let batches_per_epoch = train.len().div_ceil(options.batch_size.max(1));
+        let total_steps = (batches_per_epoch * options.epochs).max(1);
+        let warmup = (total_steps as f64 * 0.06).max(1.0);
+        let mut step = 0_usize;
+        let mut best: Option<(f64, usize, Vec<u8>)> = None;
+        let mut by_epoch = Vec::new();
+        for epoch in 1..=options.epochs {
+            let batches = shuffled_batches(&lengths, options.batch_size.max(1), &mut random);
+            let mut loss_sum = 0.0;
+            for (done, batch) in batches.iter().enumerate() {
+                let factor = ((step + 1) as f64 / warmup).min(1.0) * (1.0 - step as f64 / total_steps as f64);
+                layer_optimiser.set_learning_rate(options.layer_learning_rate * factor);
+                head_optimiser.set_learning_rate(options.head_learning_rate * factor);
+                let inputs: Vec<&[f32]> = batch.iter().map(|&index| train[index].states.as_slice()).collect();
+                let targets: Vec<u32> = batch.iter().map(|&index| train[index].tone.index() as u32).collect();
+                let loss = (|| -> candle_core::Result<Tensor> {
+                    let targets = Tensor::from_vec(targets, batch.len(), device)?;
+                    let logits = network.logits(&inputs, device)?;
+                    let log_probabilities = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+                    let picked = log_probabilities.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?;
+                    let weights = class_weights.index_select(&targets, 0)?;
+                    (picked * &weights)?.sum_all()?.neg()? / weights.sum_all()?.to_scalar::<f32>()? as f64
+                })()
+                .map_err(candle("training step"))?;
+                loss_sum += f64::from(loss.to_scalar::<f32>().map_err(candle("training step"))?);
+                let gradients = loss.backward().map_err(candle("training step"))?;
+                layer_optimiser.step(&gradients).map_err(candle("training step"))?;
+                head_optimiser.step(&gradients).map_err(candle("training step"))?;
+                step += 1;
+                progress(epoch, done + 1, batches.len(), loss_sum / (done + 1) as f64);
+            }
+            let predicted = classify_examples(&network, selection, device)?;
+            let truth: Vec<Tone> = selection.iter().map(|example| example.tone).collect();
+            let macro_f1 = evaluate(&predicted, &truth).macro_f1;
+            by_epoch.push(macro_f1);
+            if best.as_ref().is_none_or(|(best_f1, _, _)| macro_f1 > *best_f1) {
+                best = Some((macro_f1, epoch, save(&variables)?));
+            }
+        }
+        let (_, best_epoch, weights) = best.ok_or_else(|| Error::invalid("training needs at least one epoch"))?;
+        Ok(Trained { weights, best_epoch, selection_macro_f1_by_epoch: by_epoch })
+    }
+}
+
+/// Batches for one epoch: the examples shuffled, then in pools of 50 batches sorted by length
+/// (so a batch pads little), and the batches shuffled again.
+fn shuffled_batches(lengths: &[usize], size: usize, random: &mut SplitMix64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    random.shuffle(&mut order);
+    let mut batches: Vec<Vec<usize>> = order
+        .chunks(size * 50)
+        .flat_map(|pool| {
+            let mut pool = pool.to_vec();
+            pool.sort_by_key(|&index| lengths[index]);
+            pool.chunks(size).map(<[usize]>::to_vec).collect::<Vec<_>>()
+        })
+        .collect();
+    random.shuffle(&mut batches);
+    batches
+}
+
+/// Predicted tones of already-computed lower-layer states.
+fn classify_examples(network: &ToneNetwork, examples: &[Example], device: &Device) -> Result<Vec<Tone>> {
+    let lengths: Vec<usize> = examples.iter().map(|example| example.states.len()).collect();
+    let mut tones = vec![Tone::Neutral; examples.len()];
+    for batch in batches_by_length(&lengths, BATCH_SIZE) {
+        let inputs: Vec<&[f32]> = batch.iter().map(|&index| examples[index].states.as_slice()).collect();
+        let scored =
+            network.logits(&inputs, device).and_then(|logits| scores(&logits)).map_err(candle("evaluation"))?;
+        for (&index, score) in batch.iter().zip(scored) {
+            tones[index] = score.label;
+        }
+    }
+    Ok(tones)
+}
+
+/// The weights as a safetensors file: the tuned layers in f16 (they are loaded back as f32),
+/// the head in f32.
+fn save(variables: &HashMap<String, Var>) -> Result<Vec<u8>> {
+    let mut map = HashMap::new();
+    for (name, variable) in variables {
+        let dtype = if name.starts_with("layers.") { DType::F16 } else { DType::F32 };
+        map.insert(name.clone(), variable.as_tensor().to_dtype(dtype).map_err(candle("save"))?);
     }
     let directory = std::env::temp_dir().join(format!("hearth-sentiment-{}", std::process::id()));
     std::fs::create_dir_all(&directory).map_err(|error| Error::io("cannot create a temp dir", error))?;
-    let path = directory.join("head.safetensors");
+    let path = directory.join("sentiment.safetensors");
     candle_core::safetensors::save(&map, &path).map_err(candle("save"))?;
-    let bytes = std::fs::read(&path).map_err(|error| Error::io("cannot read the saved head", error))?;
+    let bytes = std::fs::read(&path).map_err(|error| Error::io("cannot read the saved model", error))?;
     let _ = std::fs::remove_dir_all(&directory);
     Ok(bytes)
 }

@@ -63,6 +63,12 @@ impl TextEmbedder {
 
     /// `load` with a chosen forward pass (`Packed` needs the CPU).
     pub fn load_with(dir: &Path, device: &Device, forward: Forward) -> Result<Self> {
+        Self::load_layers(dir, device, forward, None)
+    }
+
+    /// The model with only its first `layers` transformer layers (all when `None`): what the
+    /// tone model builds on (`token_states` then gives the hidden states after those layers).
+    pub fn load_layers(dir: &Path, device: &Device, forward: Forward, layers: Option<usize>) -> Result<Self> {
         let damaged = |file: &str, error: &dyn std::fmt::Display| {
             Error::Unavailable(format!(
                 "the embedding model's {file} in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
@@ -71,7 +77,16 @@ impl TextEmbedder {
         };
         let config_text =
             std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged("config.json", &error))?;
-        let config: Config = serde_json::from_str(&config_text).map_err(|error| damaged("config.json", &error))?;
+        let mut config: Config = serde_json::from_str(&config_text).map_err(|error| damaged("config.json", &error))?;
+        if let Some(layers) = layers {
+            if layers > config.num_hidden_layers {
+                return Err(Error::Internal(format!(
+                    "asked for {layers} layers of a model with {}",
+                    config.num_hidden_layers
+                )));
+            }
+            config.num_hidden_layers = layers;
+        }
         let mut tokenizer =
             Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|error| damaged("tokenizer.json", &error))?;
         // The shipped tokenizer pads every input to 128 and truncates at 128; the model was
@@ -122,6 +137,47 @@ impl TextEmbedder {
 
     /// One unit-length vector per text, in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.in_batches(texts, |batch| self.embed_batch(batch))
+    }
+
+    /// The last hidden state of every token of each text (`tokens × hidden`, row-major), in
+    /// input order: the input of the layers that a model built on this one adds.
+    pub fn token_states(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.in_batches(texts, |batch| match &self.network {
+            Network::Packed(encoder) => {
+                let states = encoder
+                    .forward(batch)
+                    .and_then(|states| states.flatten_all()?.to_vec1::<f32>())
+                    .map_err(model_error("the embedding model failed"))?;
+                let mut rest = states.as_slice();
+                Ok(batch
+                    .iter()
+                    .map(|sequence| {
+                        let (first, others) = rest.split_at(sequence.len() * encoder.hidden_size());
+                        rest = others;
+                        first.to_vec()
+                    })
+                    .collect())
+            }
+            Network::Padded(model) => {
+                let (hidden, _) = self.padded_forward(model, batch)?;
+                let rows = hidden.to_dtype(DType::F32).and_then(|hidden| hidden.to_vec3::<f32>());
+                Ok(rows
+                    .map_err(model_error("the embedding model failed"))?
+                    .into_iter()
+                    .zip(batch)
+                    .map(|(rows, sequence)| rows.into_iter().take(sequence.len()).flatten().collect())
+                    .collect())
+            }
+        })
+    }
+
+    /// `run` over `texts` in batches grouped by length; results in input order.
+    fn in_batches<T: Clone + Default>(
+        &self,
+        texts: &[&str],
+        run: impl Fn(&[&[u32]]) -> Result<Vec<T>>,
+    ) -> Result<Vec<T>> {
         let token_ids = self.tokenize(texts)?;
         // Grouped by length, so each batch pads only to its own longest input; longest first,
         // so later (smaller) batches reuse the buffers of earlier ones instead of asking the
@@ -129,14 +185,14 @@ impl TextEmbedder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         // (The packed encoder does not pad, but the same order keeps its buffers warm too.)
         order.sort_by_key(|&index| std::cmp::Reverse(token_ids[index].len()));
-        let mut vectors = vec![Vec::new(); texts.len()];
+        let mut results = vec![T::default(); texts.len()];
         for batch in order.chunks(BATCH_SIZE) {
             let batch_ids: Vec<&[u32]> = batch.iter().map(|&index| token_ids[index].as_slice()).collect();
-            for (&index, vector) in batch.iter().zip(self.embed_batch(&batch_ids)?) {
-                vectors[index] = vector;
+            for (&index, result) in batch.iter().zip(run(&batch_ids)?) {
+                results[index] = result;
             }
         }
-        Ok(vectors)
+        Ok(results)
     }
 
     fn embed_batch(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
@@ -171,6 +227,23 @@ impl TextEmbedder {
     }
 
     fn embed_padded(&self, model: &BertModel, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let (hidden, attention_mask) = self.padded_forward(model, batch)?;
+        // Mean over real tokens only, then unit length.
+        let pooled = (|| {
+            let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+            let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
+            let mean = summed.broadcast_div(&counts)?;
+            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+            mean.broadcast_div(&norms)?.to_dtype(DType::F32)?.to_vec2::<f32>()
+        })()
+        .map_err(model_error("pooling failed"))?;
+        Ok(pooled)
+    }
+
+    /// The padded batch through the model: its last hidden states `(texts, longest, hidden)`
+    /// and the attention mask `(texts, longest)`.
+    fn padded_forward(&self, model: &BertModel, batch: &[&[u32]]) -> Result<(Tensor, Tensor)> {
         let longest = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
         let mut ids = Vec::with_capacity(batch.len() * longest);
         let mut mask = Vec::with_capacity(batch.len() * longest);
@@ -187,17 +260,7 @@ impl TextEmbedder {
         let hidden = model
             .forward(&input_ids, &token_type_ids, Some(&attention_mask))
             .map_err(model_error("the embedding model failed"))?;
-        // Mean over real tokens only, then unit length.
-        let pooled = (|| {
-            let mask = attention_mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-            let counts = mask.sum(1)?.clamp(1e-9, f64::MAX)?;
-            let mean = summed.broadcast_div(&counts)?;
-            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-            mean.broadcast_div(&norms)?.to_dtype(DType::F32)?.to_vec2::<f32>()
-        })()
-        .map_err(model_error("pooling failed"))?;
-        Ok(pooled)
+        Ok((hidden, attention_mask))
     }
 }
 
