@@ -177,11 +177,17 @@ fn training_learns_the_labels_and_is_deterministic() {
     let again = trainer.train(&examples, &examples, &options, &mut |_, _, _, _| {}).unwrap();
     assert_eq!(trained.weights, again.weights, "the same seed and data give the same weights");
     let model = ToneModel::from_weights(&dir, &trained.weights, &device).unwrap();
-    let predicted: Vec<Tone> = model.classify(&texts).unwrap().into_iter().map(|tone| tone.label).collect();
+    let scored = model.classify(&texts).unwrap();
+    let predicted: Vec<Tone> = scored.iter().map(|tone| tone.label).collect();
     let truth: Vec<Tone> = rows.iter().map(|(tone, _)| *tone).collect();
     let evaluation = evaluate(&predicted, &truth);
     assert!(evaluation.accuracy >= 11.0 / 12.0, "{:?}", evaluation.confusion);
-    assert_eq!(predicted, model.classify_states(&examples).unwrap(), "texts and their states agree");
+    // In use the CPU runs the tuned layer packed; training runs it padded: the same numbers.
+    for ((text, packed), padded) in texts.iter().zip(&scored).zip(model.classify_states(&examples).unwrap()) {
+        for (a, b) in packed.probabilities.iter().zip(padded.probabilities) {
+            assert!((a - b).abs() < 1e-4, "{text:?}: {packed:?} vs {padded:?}");
+        }
+    }
 }
 
 #[test]
@@ -200,5 +206,31 @@ fn lower_layer_states_agree_between_the_packed_and_the_padded_forward_pass() {
         assert_eq!(a.len() % 384, 0);
         let largest = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0_f32, f32::max);
         assert!(largest < 1e-3, "{text:?}: a state differs by {largest}");
+    }
+}
+
+#[test]
+fn embedding_and_tone_together_give_what_each_gives_alone() {
+    // The enrichment pipeline runs the shared lower layers once for both; texts with emoji
+    // (read with the emoji spelled out) take a tone pass of their own.
+    let dir = embedding_dir();
+    let device = candle_core::Device::Cpu;
+    let (model, embedder) = (loaded(), TextEmbedder::load(&dir, &device).unwrap());
+    let texts = [
+        "the bus was late again and i missed the start of the film",
+        "new plant baby 🌱💚",
+        "ok",
+        "Absolutely loved the concert last night",
+        "",
+        "meeting moved to 7am 😭",
+    ];
+    let (vectors, tones) = hearth_core::models::sentiment::embed_and_classify(&embedder, &model, &texts).unwrap();
+    let (alone_vectors, alone_tones) = (embedder.embed(&texts).unwrap(), model.classify(&texts).unwrap());
+    for (index, text) in texts.iter().enumerate() {
+        assert!(cosine(&vectors[index], &alone_vectors[index]) > 0.99999, "{text:?}: embeddings differ");
+        assert_eq!(tones[index].label, alone_tones[index].label, "{text:?}");
+        for (together, alone) in tones[index].probabilities.iter().zip(alone_tones[index].probabilities) {
+            assert!((together - alone).abs() < 1e-4, "{text:?}: {:?} vs {alone_tones:?}", tones[index]);
+        }
     }
 }

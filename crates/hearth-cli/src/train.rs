@@ -131,7 +131,9 @@ pub fn train_sentiment(
         }
     })?;
     let model = ToneModel::from_weights(&embedding_dir, &trained.weights, &device)?;
-    let network_scores = |examples: &[Example]| model.classify_states(examples);
+    let network_scores = |examples: &[Example]| -> anyhow::Result<Vec<Tone>> {
+        Ok(model.classify_states(examples)?.into_iter().map(|score| score.label).collect())
+    };
     let score = |examples: &[Example]| -> anyhow::Result<hearth_core::models::sentiment::Evaluation> {
         let predicted = network_scores(examples)?;
         let truth: Vec<Tone> = examples.iter().map(|example| example.tone).collect();

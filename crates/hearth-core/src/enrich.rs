@@ -68,8 +68,7 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
         return Ok(0);
     }
     let texts: Vec<&str> = pending.iter().map(|(_, text)| text.as_str()).collect();
-    let vectors = models.embedder.embed(&texts)?;
-    let tones = models.tone.classify(&texts)?;
+    let (vectors, tones) = sentiment::embed_and_classify(&models.embedder, &models.tone, &texts)?;
     let now = now_ms();
     store.write(|connection| {
         for (((post_id, _), vector), tone) in pending.iter().zip(vectors).zip(tones) {

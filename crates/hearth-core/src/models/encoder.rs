@@ -53,7 +53,8 @@ impl Projection {
     }
 }
 
-struct Layer {
+/// One BERT layer over packed sequences (see `PackedBert`).
+pub(crate) struct Layer {
     query_key_value: Projection,
     attention_output: Projection,
     attention_norm: Norm,
@@ -63,7 +64,7 @@ struct Layer {
 }
 
 impl Layer {
-    fn load(variables: VarBuilder, config: &Config) -> candle_core::Result<Self> {
+    pub(crate) fn load(variables: VarBuilder, config: &Config) -> candle_core::Result<Self> {
         let (hidden, intermediate) = (config.hidden_size, config.intermediate_size);
         let attention = variables.pp("attention");
         let projections = ["query", "key", "value"]
@@ -78,6 +79,22 @@ impl Layer {
             output: Projection::load(variables.pp("output").pp("dense"), intermediate, hidden)?,
             output_norm: Norm::load(variables.pp("output").pp("LayerNorm"), hidden, config.layer_norm_eps)?,
         })
+    }
+
+    /// The layer over packed sequences of `lengths` tokens: `(tokens, hidden)` in and out.
+    pub(crate) fn forward(&self, state: &Tensor, lengths: &[usize], heads: usize) -> candle_core::Result<Tensor> {
+        let projected = state.matmul(&self.query_key_value.weight)?;
+        let context = projected.apply_op1_no_bwd(&Attention { bias: &self.query_key_value.bias, lengths, heads })?;
+        let attended = context.matmul(&self.attention_output.weight)?;
+        attended.inplace_op2(
+            state,
+            &AddBiasResidualNorm { bias: &self.attention_output.bias, norm: &self.attention_norm },
+        )?;
+        let intermediate = attended.matmul(&self.intermediate.weight)?;
+        intermediate.inplace_op1(&AddBiasGelu { bias: &self.intermediate.bias })?;
+        let output = intermediate.matmul(&self.output.weight)?;
+        output.inplace_op2(&attended, &AddBiasResidualNorm { bias: &self.output.bias, norm: &self.output_norm })?;
+        Ok(output)
     }
 }
 
@@ -140,6 +157,16 @@ impl PackedBert {
     /// The last hidden state of every token of `sequences` (token ids, each starting at
     /// position 0), packed end to end: one row of `hidden_size` per token, `(tokens, hidden)`.
     pub fn forward(&self, sequences: &[&[u32]]) -> candle_core::Result<Tensor> {
+        Ok(self.forward_keeping(sequences, None)?.0)
+    }
+
+    /// `forward`, also keeping the hidden states after the first `keep_after` layers (for a
+    /// model that branches off there: the tone model's tuned layers).
+    pub fn forward_keeping(
+        &self,
+        sequences: &[&[u32]],
+        keep_after: Option<usize>,
+    ) -> candle_core::Result<(Tensor, Option<Tensor>)> {
         let hidden = self.hidden_size;
         let lengths: Vec<usize> = sequences.iter().map(|sequence| sequence.len()).collect();
         let tokens: usize = lengths.iter().sum();
@@ -170,26 +197,18 @@ impl PackedBert {
             self.embedding_norm.kernel(),
         );
         let mut state = Tensor::from_vec(words, (tokens, hidden), &Device::Cpu)?;
-        for layer in &self.layers {
-            let projected = state.matmul(&layer.query_key_value.weight)?;
-            let context = projected.apply_op1_no_bwd(&Attention {
-                bias: &layer.query_key_value.bias,
-                lengths: &lengths,
-                heads: self.heads,
-            })?;
-            let attended = context.matmul(&layer.attention_output.weight)?;
-            attended.inplace_op2(
-                &state,
-                &AddBiasResidualNorm { bias: &layer.attention_output.bias, norm: &layer.attention_norm },
-            )?;
-            let intermediate = attended.matmul(&layer.intermediate.weight)?;
-            intermediate.inplace_op1(&AddBiasGelu { bias: &layer.intermediate.bias })?;
-            let output = intermediate.matmul(&layer.output.weight)?;
-            output
-                .inplace_op2(&attended, &AddBiasResidualNorm { bias: &layer.output.bias, norm: &layer.output_norm })?;
-            state = output;
+        let mut kept = None;
+        for (index, layer) in self.layers.iter().enumerate() {
+            if keep_after == Some(index) {
+                // Later layers write only into tensors of their own, never into `state`.
+                kept = Some(state.clone());
+            }
+            state = layer.forward(&state, &lengths, self.heads)?;
         }
-        Ok(state)
+        if keep_after == Some(self.layers.len()) {
+            kept = Some(state.clone());
+        }
+        Ok((state, kept))
     }
 }
 

@@ -12,9 +12,11 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{Linear, Module, Optimizer, VarBuilder};
+use candle_transformers::models::bert::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::models::encoder::Layer as PackedLayer;
 use crate::models::text::{Forward, TextEmbedder};
 use crate::random::SplitMix64;
 
@@ -82,8 +84,8 @@ struct Norm {
 }
 
 impl Norm {
-    fn load(variables: &VarBuilder, width: usize) -> candle_core::Result<Self> {
-        Ok(Self { weight: variables.get(width, "weight")?, bias: variables.get(width, "bias")?, epsilon: 1e-12 })
+    fn load(variables: &VarBuilder, width: usize, epsilon: f64) -> candle_core::Result<Self> {
+        Ok(Self { weight: variables.get(width, "weight")?, bias: variables.get(width, "bias")?, epsilon })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -116,19 +118,19 @@ struct ToneLayer {
 }
 
 impl ToneLayer {
-    fn load(variables: &VarBuilder) -> candle_core::Result<Self> {
+    fn load(variables: &VarBuilder, config: &Config) -> candle_core::Result<Self> {
         let attention = variables.pp("attention");
-        let (hidden, intermediate) = (INPUT, 4 * INPUT);
+        let (hidden, intermediate, epsilon) = (config.hidden_size, config.intermediate_size, config.layer_norm_eps);
         Ok(Self {
             query: linear(&attention.pp("self").pp("query"), hidden, hidden)?,
             key: linear(&attention.pp("self").pp("key"), hidden, hidden)?,
             value: linear(&attention.pp("self").pp("value"), hidden, hidden)?,
             attention_output: linear(&attention.pp("output").pp("dense"), hidden, hidden)?,
-            attention_norm: Norm::load(&attention.pp("output").pp("LayerNorm"), hidden)?,
+            attention_norm: Norm::load(&attention.pp("output").pp("LayerNorm"), hidden, epsilon)?,
             intermediate: linear(&variables.pp("intermediate").pp("dense"), hidden, intermediate)?,
             output: linear(&variables.pp("output").pp("dense"), intermediate, hidden)?,
-            output_norm: Norm::load(&variables.pp("output").pp("LayerNorm"), hidden)?,
-            heads: ATTENTION_HEADS,
+            output_norm: Norm::load(&variables.pp("output").pp("LayerNorm"), hidden, epsilon)?,
+            heads: config.num_attention_heads,
         })
     }
 
@@ -150,9 +152,6 @@ impl ToneLayer {
     }
 }
 
-/// all-MiniLM-L6-v2's attention heads.
-const ATTENTION_HEADS: usize = 12;
-
 /// The tuned layers and the classifier head (384 → 128, ReLU → 3): everything of the tone
 /// model above the embedding model's lower layers.
 struct ToneNetwork {
@@ -162,11 +161,12 @@ struct ToneNetwork {
 }
 
 impl ToneNetwork {
-    /// Layers `layers.0`, `layers.1`, … and the head `hidden`, `output` from `variables`.
-    fn load(variables: &VarBuilder, layers: usize) -> candle_core::Result<Self> {
+    /// Layers `layers.0`, `layers.1`, … (shaped as the embedding model's `config`) and the
+    /// head `hidden`, `output` from `variables`.
+    fn load(variables: &VarBuilder, layers: usize, config: &Config) -> candle_core::Result<Self> {
         Ok(Self {
             layers: (0..layers)
-                .map(|index| ToneLayer::load(&variables.pp(format!("layers.{index}"))))
+                .map(|index| ToneLayer::load(&variables.pp(format!("layers.{index}")), config))
                 .collect::<candle_core::Result<_>>()?,
             hidden: linear(&variables.pp("hidden"), INPUT, HIDDEN)?,
             output: linear(&variables.pp("output"), HIDDEN, 3)?,
@@ -175,8 +175,12 @@ impl ToneNetwork {
 
     /// Logits `(texts, 3)` of a batch of lower-layer token states (`tokens × hidden` each).
     fn logits(&self, batch: &[&[f32]], device: &Device) -> candle_core::Result<Tensor> {
-        let pooled = self.pooled(batch, device)?;
-        self.output.forward(&self.hidden.forward(&pooled)?.relu()?)
+        self.head(&self.pooled(batch, device)?)
+    }
+
+    /// The head's logits `(texts, 3)` of pooled vectors `(texts, hidden)`.
+    fn head(&self, pooled: &Tensor) -> candle_core::Result<Tensor> {
+        self.output.forward(&self.hidden.forward(pooled)?.relu()?)
     }
 
     /// What the head reads: the tuned layers' states, mean-pooled over real tokens, unit length.
@@ -233,7 +237,12 @@ fn batches_by_length(lengths: &[usize], size: usize) -> Vec<Vec<usize>> {
 /// Load it once and share it (`Arc`); `classify` from any thread.
 pub struct ToneModel {
     lower: TextEmbedder,
+    /// How many layers `lower` has: the embedding model's layers the tone model uses as they are.
+    shared_layers: usize,
     network: ToneNetwork,
+    /// On the CPU, the tuned layers again as the packed encoder's layers (the same weights):
+    /// what `classify` runs there, without padding.
+    packed_layers: Option<(Vec<PackedLayer>, usize)>,
     device: Device,
 }
 
@@ -241,6 +250,36 @@ impl std::fmt::Debug for ToneModel {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.debug_struct("ToneModel").field("device", &self.device).finish_non_exhaustive()
     }
+}
+
+/// Embeddings (from `embedder`, the whole embedding model) and tones of `texts` together. The
+/// tone model's lower layers are the embedding model's own, so for a text it reads as written
+/// (nothing to spell out) those layers run once for both; other texts take a pass of their own.
+pub fn embed_and_classify(
+    embedder: &TextEmbedder,
+    tone: &ToneModel,
+    texts: &[&str],
+) -> Result<(Vec<Vec<f32>>, Vec<ToneScore>)> {
+    let mut vectors = Vec::with_capacity(texts.len());
+    let mut states = Vec::with_capacity(texts.len());
+    let mut own_pass = Vec::new();
+    for (index, (text, (vector, kept))) in
+        texts.iter().zip(embedder.embed_keeping(texts, tone.shared_layers)?).enumerate()
+    {
+        vectors.push(vector);
+        match (tone_text(text), kept) {
+            (std::borrow::Cow::Borrowed(_), Some(kept)) => states.push(kept),
+            _ => {
+                own_pass.push(index);
+                states.push(Vec::new());
+            }
+        }
+    }
+    let own_texts: Vec<&str> = own_pass.iter().map(|&index| texts[index]).collect();
+    for (&index, computed) in own_pass.iter().zip(spelled_states(&tone.lower, &own_texts)?) {
+        states[index] = computed;
+    }
+    Ok((vectors, tone.classify_lower_states(&states)?))
 }
 
 /// The token states of `lower` for each text with its emoji spelled out (`tone_text`), as the
@@ -251,8 +290,8 @@ fn spelled_states(lower: &TextEmbedder, texts: &[&str]) -> Result<Vec<Vec<f32>>>
     lower.token_states(&spelled)
 }
 
-/// How many layers the embedding model in `dir` has (its `config.json`).
-fn model_layers(dir: &Path) -> Result<usize> {
+/// The embedding model's shape (its `config.json` in `dir`).
+fn model_config(dir: &Path) -> Result<Config> {
     let damaged = |error: &dyn std::fmt::Display| {
         Error::Unavailable(format!(
             "the embedding model's config.json in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
@@ -260,8 +299,11 @@ fn model_layers(dir: &Path) -> Result<usize> {
         ))
     };
     let text = std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged(&error))?;
-    let config: serde_json::Value = serde_json::from_str(&text).map_err(|error| damaged(&error))?;
-    config["num_hidden_layers"].as_u64().map(|layers| layers as usize).ok_or_else(|| damaged(&"no num_hidden_layers"))
+    let config: Config = serde_json::from_str(&text).map_err(|error| damaged(&error))?;
+    if config.hidden_size != INPUT || config.num_attention_heads == 0 || INPUT % config.num_attention_heads != 0 {
+        return Err(damaged(&format!("{} wide with {} heads", config.hidden_size, config.num_attention_heads)));
+    }
+    Ok(config)
 }
 
 /// How many tuned layers a tone weights file holds (`layers.N.…`).
@@ -281,34 +323,72 @@ impl ToneModel {
             |error: &dyn std::fmt::Display| Error::Internal(format!("the sentiment weights cannot be read: {error}"));
         let tensors = candle_core::safetensors::load_buffer(weights, device).map_err(|error| unreadable(&error))?;
         let tuned = tuned_layers(&tensors);
-        let total = model_layers(embedding_dir)?;
+        let config = model_config(embedding_dir)?;
+        let total = config.num_hidden_layers;
         if tuned > total {
             return Err(unreadable(&format!("{tuned} tuned layers for a model of {total}")));
         }
         let variables = VarBuilder::from_tensors(tensors, DType::F32, device);
-        let network = ToneNetwork::load(&variables, tuned).map_err(|error| unreadable(&error))?;
+        let network = ToneNetwork::load(&variables, tuned, &config).map_err(|error| unreadable(&error))?;
+        let packed_layers = if device.is_cpu() {
+            let layers = (0..tuned)
+                .map(|index| PackedLayer::load(variables.pp(format!("layers.{index}")), &config))
+                .collect::<candle_core::Result<Vec<_>>>()
+                .map_err(|error| unreadable(&error))?;
+            Some((layers, config.num_attention_heads))
+        } else {
+            None
+        };
         let forward = if device.is_cpu() { Forward::Packed } else { Forward::Padded };
         let lower = TextEmbedder::load_layers(embedding_dir, device, forward, Some(total - tuned))?;
-        Ok(Self { lower, network, device: device.clone() })
+        Ok(Self { lower, shared_layers: total - tuned, network, packed_layers, device: device.clone() })
     }
 
     /// The tone of each text, in input order.
     pub fn classify(&self, texts: &[&str]) -> Result<Vec<ToneScore>> {
-        let states = spelled_states(&self.lower, texts)?;
+        self.classify_lower_states(&spelled_states(&self.lower, texts)?)
+    }
+
+    /// The tone of each text from its lower-layer token states.
+    fn classify_lower_states(&self, states: &[Vec<f32>]) -> Result<Vec<ToneScore>> {
         let lengths: Vec<usize> = states.iter().map(Vec::len).collect();
-        let mut tones = vec![None; texts.len()];
+        let mut tones = vec![None; states.len()];
         for batch in batches_by_length(&lengths, BATCH_SIZE) {
             let inputs: Vec<&[f32]> = batch.iter().map(|&index| states[index].as_slice()).collect();
-            let scored = self
-                .network
-                .logits(&inputs, &self.device)
-                .and_then(|logits| scores(&logits))
-                .map_err(candle("the tone model failed"))?;
+            let logits = match &self.packed_layers {
+                Some((layers, heads)) => self.packed_logits(layers, *heads, &inputs),
+                None => self.network.logits(&inputs, &self.device),
+            };
+            let scored = logits.and_then(|logits| scores(&logits)).map_err(candle("the tone model failed"))?;
             for (&index, tone) in batch.iter().zip(scored) {
                 tones[index] = Some(tone);
             }
         }
         Ok(tones.into_iter().flatten().collect())
+    }
+
+    /// `ToneNetwork::logits` on the CPU through the packed encoder's layers: the batch's
+    /// states laid end to end with no padding, then mean-pooled per text.
+    fn packed_logits(&self, layers: &[PackedLayer], heads: usize, batch: &[&[f32]]) -> candle_core::Result<Tensor> {
+        let lengths: Vec<usize> = batch.iter().map(|states| states.len() / INPUT).collect();
+        let mut state = Tensor::from_vec(batch.concat(), (lengths.iter().sum::<usize>(), INPUT), &self.device)?;
+        for layer in layers {
+            state = layer.forward(&state, &lengths, heads)?;
+        }
+        let values = state.flatten_all()?.to_vec1::<f32>()?;
+        let mut pooled = Vec::with_capacity(batch.len() * INPUT);
+        let mut rows = values.chunks_exact(INPUT);
+        for &length in &lengths {
+            let mut mean = vec![0.0_f32; INPUT];
+            for row in rows.by_ref().take(length) {
+                for (sum, value) in mean.iter_mut().zip(row) {
+                    *sum += value;
+                }
+            }
+            let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            pooled.extend(mean.iter().map(|x| x / norm));
+        }
+        self.network.head(&Tensor::from_vec(pooled, (batch.len(), INPUT), &self.device)?)
     }
 
     /// The vector the head reads for each text (the tuned layers' output, mean-pooled, unit
@@ -323,9 +403,10 @@ impl ToneModel {
             .map_err(candle("the tone model failed"))
     }
 
-    /// The predicted tone of each example (lower-layer states already computed by a
-    /// `ToneTrainer` over the same embedding model): for scoring a freshly trained model.
-    pub fn classify_states(&self, examples: &[Example]) -> Result<Vec<Tone>> {
+    /// The tone of each example (lower-layer states already computed by a `ToneTrainer` over
+    /// the same embedding model) through the padded layers that training runs: for scoring a
+    /// freshly trained model, and for holding `classify`'s packed path to them.
+    pub fn classify_states(&self, examples: &[Example]) -> Result<Vec<ToneScore>> {
         classify_examples(&self.network, examples, &self.device)
     }
 }
@@ -475,6 +556,7 @@ pub struct ToneTrainer {
     /// `layers.N.…`.
     initial_layers: HashMap<String, Tensor>,
     tuned_layers: usize,
+    config: Config,
     device: Device,
 }
 
@@ -487,7 +569,8 @@ impl std::fmt::Debug for ToneTrainer {
 impl ToneTrainer {
     /// A trainer that tunes the top `tuned_layers` layers of the embedding model in `embedding_dir`.
     pub fn new(embedding_dir: &Path, tuned_layers: usize, device: &Device) -> Result<Self> {
-        let total = model_layers(embedding_dir)?;
+        let config = model_config(embedding_dir)?;
+        let total = config.num_hidden_layers;
         if tuned_layers > total {
             return Err(Error::invalid(format!("the embedding model has {total} layers, not {tuned_layers}")));
         }
@@ -510,7 +593,7 @@ impl ToneTrainer {
             .collect();
         let forward = if device.is_cpu() { Forward::Packed } else { Forward::Padded };
         let lower = TextEmbedder::load_layers(embedding_dir, device, forward, Some(lower_count))?;
-        Ok(Self { lower, initial_layers, tuned_layers, device: device.clone() })
+        Ok(Self { lower, initial_layers, tuned_layers, config, device: device.clone() })
     }
 
     /// The lower layers' token states of each text (emoji spelled out, as in use).
@@ -556,8 +639,9 @@ impl ToneTrainer {
         }
         let tensors: HashMap<String, Tensor> =
             variables.iter().map(|(name, variable)| (name.clone(), variable.as_tensor().clone())).collect();
-        let network = ToneNetwork::load(&VarBuilder::from_tensors(tensors, DType::F32, device), self.tuned_layers)
-            .map_err(candle("the tone network"))?;
+        let network =
+            ToneNetwork::load(&VarBuilder::from_tensors(tensors, DType::F32, device), self.tuned_layers, &self.config)
+                .map_err(candle("the tone network"))?;
         let adamw = |variables: Vec<Var>, lr: f64| {
             candle_nn::AdamW::new(
                 variables,
@@ -601,7 +685,8 @@ impl ToneTrainer {
                 step += 1;
                 progress(epoch, done + 1, batches.len(), loss_sum / (done + 1) as f64);
             }
-            let predicted = classify_examples(&network, selection, device)?;
+            let predicted: Vec<Tone> =
+                classify_examples(&network, selection, device)?.into_iter().map(|score| score.label).collect();
             let truth: Vec<Tone> = selection.iter().map(|example| example.tone).collect();
             let macro_f1 = evaluate(&predicted, &truth).macro_f1;
             by_epoch.push(macro_f1);
@@ -631,19 +716,19 @@ fn shuffled_batches(lengths: &[usize], size: usize, random: &mut SplitMix64) -> 
     batches
 }
 
-/// Predicted tones of already-computed lower-layer states.
-fn classify_examples(network: &ToneNetwork, examples: &[Example], device: &Device) -> Result<Vec<Tone>> {
+/// Tones of already-computed lower-layer states, through the padded layers.
+fn classify_examples(network: &ToneNetwork, examples: &[Example], device: &Device) -> Result<Vec<ToneScore>> {
     let lengths: Vec<usize> = examples.iter().map(|example| example.states.len()).collect();
-    let mut tones = vec![Tone::Neutral; examples.len()];
+    let mut tones = vec![None; examples.len()];
     for batch in batches_by_length(&lengths, BATCH_SIZE) {
         let inputs: Vec<&[f32]> = batch.iter().map(|&index| examples[index].states.as_slice()).collect();
         let scored =
             network.logits(&inputs, device).and_then(|logits| scores(&logits)).map_err(candle("evaluation"))?;
         for (&index, score) in batch.iter().zip(scored) {
-            tones[index] = score.label;
+            tones[index] = Some(score);
         }
     }
-    Ok(tones)
+    Ok(tones.into_iter().flatten().collect())
 }
 
 /// The weights as a safetensors file: the tuned layers in f16 (they are loaded back as f32),

@@ -140,24 +140,49 @@ impl TextEmbedder {
         self.in_batches(texts, |batch| self.embed_batch(batch))
     }
 
+    /// `embed`, also giving each text's token states after the first `layers` layers (as
+    /// `token_states` of a model loaded with that many layers would) where this model can keep
+    /// them on the way (the packed encoder on the CPU; `None` elsewhere).
+    pub fn embed_keeping(&self, texts: &[&str], layers: usize) -> Result<Vec<(Vec<f32>, Option<Vec<f32>>)>> {
+        self.in_batches(texts, |batch| match &self.network {
+            Network::Packed(encoder) => {
+                let (states, kept) =
+                    encoder.forward_keeping(batch, Some(layers)).map_err(model_error("the embedding model failed"))?;
+                let vectors = Self::pooled(encoder.hidden_size(), &states, batch)?;
+                let kept = match kept {
+                    Some(kept) => Self::per_text(encoder.hidden_size(), &kept, batch)?.into_iter().map(Some).collect(),
+                    None => vec![None; batch.len()],
+                };
+                Ok(vectors.into_iter().zip(kept).collect())
+            }
+            Network::Padded(model) => {
+                Ok(self.embed_padded(model, batch)?.into_iter().map(|vector| (vector, None)).collect())
+            }
+        })
+    }
+
+    /// Packed states `(tokens, hidden)` cut into one `tokens × hidden` row-major block per text.
+    fn per_text(hidden: usize, states: &Tensor, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let states = states.flatten_all().and_then(|states| states.to_vec1::<f32>());
+        let states = states.map_err(model_error("the embedding model failed"))?;
+        let mut rest = states.as_slice();
+        Ok(batch
+            .iter()
+            .map(|sequence| {
+                let (first, others) = rest.split_at(sequence.len() * hidden);
+                rest = others;
+                first.to_vec()
+            })
+            .collect())
+    }
+
     /// The last hidden state of every token of each text (`tokens × hidden`, row-major), in
     /// input order: the input of the layers that a model built on this one adds.
     pub fn token_states(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.in_batches(texts, |batch| match &self.network {
             Network::Packed(encoder) => {
-                let states = encoder
-                    .forward(batch)
-                    .and_then(|states| states.flatten_all()?.to_vec1::<f32>())
-                    .map_err(model_error("the embedding model failed"))?;
-                let mut rest = states.as_slice();
-                Ok(batch
-                    .iter()
-                    .map(|sequence| {
-                        let (first, others) = rest.split_at(sequence.len() * encoder.hidden_size());
-                        rest = others;
-                        first.to_vec()
-                    })
-                    .collect())
+                let states = encoder.forward(batch).map_err(model_error("the embedding model failed"))?;
+                Self::per_text(encoder.hidden_size(), &states, batch)
             }
             Network::Padded(model) => {
                 let (hidden, _) = self.padded_forward(model, batch)?;
@@ -203,10 +228,15 @@ impl TextEmbedder {
     }
 
     fn embed_packed(encoder: &PackedBert, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let hidden = encoder.hidden_size();
-        let states = encoder
-            .forward(batch)
-            .and_then(|states| states.flatten_all()?.to_vec1::<f32>())
+        let states = encoder.forward(batch).map_err(model_error("the embedding model failed"))?;
+        Self::pooled(encoder.hidden_size(), &states, batch)
+    }
+
+    /// Packed last states `(tokens, hidden)` → one unit-length mean per text.
+    fn pooled(hidden: usize, states: &Tensor, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let states = states
+            .flatten_all()
+            .and_then(|states| states.to_vec1::<f32>())
             .map_err(model_error("the embedding model failed"))?;
         // Mean over each text's tokens, then unit length.
         let mut rows = states.chunks_exact(hidden);
