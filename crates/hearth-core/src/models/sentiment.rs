@@ -191,7 +191,7 @@ impl ToneNetwork {
         for layer in &self.layers {
             states = layer.forward(&states, &mask_bias)?;
         }
-        // Mean over real tokens, unit length, then the head.
+        // Mean over real tokens, then unit length.
         let mask = mask.unsqueeze(2)?;
         let mean = states.broadcast_mul(&mask)?.sum(1)?.broadcast_div(&mask.sum(1)?.clamp(1.0, f64::MAX)?)?;
         mean.broadcast_div(&mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?)
