@@ -22,6 +22,10 @@ pub const DIMENSION: usize = 384;
 /// Inputs per forward pass.
 pub const BATCH_SIZE: usize = 32;
 
+/// A text's embedding, and its token states after the layers `embed_keeping` was asked to keep
+/// (where they could be kept).
+pub type EmbeddingAndStates = (Vec<f32>, Option<Vec<f32>>);
+
 /// Which implementation of BERT runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forward {
@@ -143,7 +147,7 @@ impl TextEmbedder {
     /// `embed`, also giving each text's token states after the first `layers` layers (as
     /// `token_states` of a model loaded with that many layers would) where this model can keep
     /// them on the way (the packed encoder on the CPU; `None` elsewhere).
-    pub fn embed_keeping(&self, texts: &[&str], layers: usize) -> Result<Vec<(Vec<f32>, Option<Vec<f32>>)>> {
+    pub fn embed_keeping(&self, texts: &[&str], layers: usize) -> Result<Vec<EmbeddingAndStates>> {
         self.in_batches(texts, |batch| match &self.network {
             Network::Packed(encoder) => {
                 let (states, kept) =
