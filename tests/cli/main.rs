@@ -226,6 +226,20 @@ fn sentiment_labels_each_line_with_a_signed_score() {
     assert_eq!((lines[0]["label"].as_str(), lines[1]["label"].as_str()), (Some("positive"), Some("negative")));
     let scores: Vec<f64> = lines.iter().map(|line| line["score"].as_f64().unwrap()).collect();
     assert!(scores[0] > 0.0 && scores[1] < 0.0 && scores.iter().all(|score| (-1.0..=1.0).contains(score)));
+
+    // An input file that is not there is the caller's mistake, said as such.
+    let output = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["sentiment", "--json", "--device", "cpu", "--input"])
+        .arg(dir.path().join("no-such-file.txt"))
+        .env("HEARTH_MODELS_DIR", &models_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error: Value = serde_json::from_str(String::from_utf8_lossy(&output.stderr).trim()).unwrap();
+    assert_eq!(error["code"], "invalid_input", "{error}");
+    assert!(error["message"].as_str().unwrap().contains("no-such-file.txt"), "{error}");
 }
 
 fn models_dir() -> std::path::PathBuf {

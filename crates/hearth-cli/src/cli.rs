@@ -805,7 +805,7 @@ fn input_lines(input: Option<&std::path::Path>) -> anyhow::Result<Vec<String>> {
     use std::io::BufRead as _;
     Ok(match input {
         Some(path) => std::fs::read_to_string(path)
-            .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?
+            .map_err(|error| hearth_core::Error::invalid(format!("cannot read {}: {error}", path.display())))?
             .lines()
             .map(str::to_owned)
             .collect(),
