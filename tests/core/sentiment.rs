@@ -224,6 +224,17 @@ fn embedding_and_tone_together_give_what_each_gives_alone() {
         "",
         "meeting moved to 7am 😭",
     ];
+    // On the CPU the embedding pass keeps the states after the shared layers, and they are the
+    // states a model of only those layers gives (otherwise nothing is shared).
+    use hearth_core::models::text::Forward;
+    let lower = TextEmbedder::load_layers(&dir, &device, Forward::Packed, Some(5)).unwrap();
+    for ((text, (_, kept)), alone) in
+        texts.iter().zip(embedder.embed_keeping(&texts, 5).unwrap()).zip(lower.token_states(&texts).unwrap())
+    {
+        let kept = kept.unwrap_or_else(|| panic!("{text:?}: no states kept"));
+        assert_eq!(kept.len(), alone.len(), "{text:?}");
+        assert!(kept.iter().zip(&alone).all(|(a, b)| (a - b).abs() < 1e-5), "{text:?}: kept states differ");
+    }
     let (vectors, tones) = hearth_core::models::sentiment::embed_and_classify(&embedder, &model, &texts).unwrap();
     let (alone_vectors, alone_tones) = (embedder.embed(&texts).unwrap(), model.classify(&texts).unwrap());
     for (index, text) in texts.iter().enumerate() {

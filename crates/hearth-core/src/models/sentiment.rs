@@ -290,18 +290,16 @@ fn spelled_states(lower: &TextEmbedder, texts: &[&str]) -> Result<Vec<Vec<f32>>>
     lower.token_states(&spelled)
 }
 
-/// The embedding model's shape (its `config.json` in `dir`).
+/// The embedding model's shape, refused unless its width is the head's input.
 fn model_config(dir: &Path) -> Result<Config> {
-    let damaged = |error: &dyn std::fmt::Display| {
-        Error::Unavailable(format!(
-            "the embedding model's config.json in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
-            dir.display()
-        ))
-    };
-    let text = std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged(&error))?;
-    let config: Config = serde_json::from_str(&text).map_err(|error| damaged(&error))?;
+    let config = super::text::model_config(dir)?;
     if config.hidden_size != INPUT || config.num_attention_heads == 0 || INPUT % config.num_attention_heads != 0 {
-        return Err(damaged(&format!("{} wide with {} heads", config.hidden_size, config.num_attention_heads)));
+        return Err(Error::Unavailable(format!(
+            "the embedding model in {} is {} wide with {} heads; the tone model needs {INPUT} wide",
+            dir.display(),
+            config.hidden_size,
+            config.num_attention_heads
+        )));
     }
     Ok(config)
 }

@@ -73,15 +73,8 @@ impl TextEmbedder {
     /// The model with only its first `layers` transformer layers (all when `None`): what the
     /// tone model builds on (`token_states` then gives the hidden states after those layers).
     pub fn load_layers(dir: &Path, device: &Device, forward: Forward, layers: Option<usize>) -> Result<Self> {
-        let damaged = |file: &str, error: &dyn std::fmt::Display| {
-            Error::Unavailable(format!(
-                "the embedding model's {file} in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
-                dir.display()
-            ))
-        };
-        let config_text =
-            std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged("config.json", &error))?;
-        let mut config: Config = serde_json::from_str(&config_text).map_err(|error| damaged("config.json", &error))?;
+        let damaged = |file: &str, error: &dyn std::fmt::Display| damaged(dir, file, error);
+        let mut config = model_config(dir)?;
         if let Some(layers) = layers {
             if layers > config.num_hidden_layers {
                 return Err(Error::Internal(format!(
@@ -296,6 +289,20 @@ impl TextEmbedder {
             .map_err(model_error("the embedding model failed"))?;
         Ok((hidden, attention_mask))
     }
+}
+
+/// The error for an embedding model file in `dir` that cannot be used, naming the fix.
+fn damaged(dir: &Path, file: &str, error: &dyn std::fmt::Display) -> Error {
+    Error::Unavailable(format!(
+        "the embedding model's {file} in {} cannot be read ({error}); run `hearth models fetch all-minilm-l6-v2`",
+        dir.display()
+    ))
+}
+
+/// The embedding model's shape: its `config.json` in `dir`.
+pub(crate) fn model_config(dir: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged(dir, "config.json", &error))?;
+    serde_json::from_str(&text).map_err(|error| damaged(dir, "config.json", &error))
 }
 
 /// Cosine similarity of two vectors.
