@@ -8,7 +8,7 @@ use hearth_core::models::text::{cosine, Forward, TextEmbedder, DIMENSION};
 use hearth_core::models::Catalog;
 use serde::Deserialize;
 
-use crate::embeddings_support::{models_dir, repo_root};
+use crate::embeddings_support::{models_dir, read_reference, ReferenceItem};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -16,16 +16,8 @@ struct Reference {
     items: Vec<ReferenceItem>,
 }
 
-#[derive(Deserialize)]
-struct ReferenceItem {
-    text: String,
-    token_count: usize,
-    vector: Vec<f32>,
-}
-
 fn reference() -> Reference {
-    let text = std::fs::read_to_string(repo_root().join("tests/fixtures/embeddings/reference.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
+    read_reference("reference.json")
 }
 
 /// The embedder, from `$HEARTH_MODELS_DIR` or the repository's `models/weights/`.

@@ -8,6 +8,7 @@ mod bluesky_network;
 mod compose;
 mod demo;
 mod digest;
+mod e5;
 mod embeddings;
 mod embeddings_support;
 mod enrich;

@@ -1,23 +1,23 @@
 //! The shipped tone model: it loads from the binary, scores the social-style fixtures in
-//! `tests/fixtures/sentiment/` as its training report says (and the 240-post set better than
-//! VADER), and gets plain cases right; its tuned layers compute what the embedding model's own
-//! layers compute; training learns and is deterministic; damaged weights are refused plainly.
-//! Needs the embedding model's weights (`cargo xtask models`).
+//! `tests/fixtures/sentiment/` as its training report says (and beats VADER on them), and gets
+//! plain cases right, in English and other languages; its tuned layer computes what the
+//! encoder's own layer computes; training learns and is deterministic; damaged weights are
+//! refused plainly. Needs the encoder's weights (`cargo xtask models`).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use hearth_core::models::sentiment::{evaluate, Example, Tone, ToneModel, ToneTrainer, TrainingOptions};
-use hearth_core::models::text::{cosine, TextEmbedder};
-use hearth_core::models::Catalog;
+use hearth_core::models::text::{cosine, Forward, TextEmbedder};
+use hearth_core::models::{e5, Catalog};
 
 use crate::embeddings_support::{models_dir, repo_root};
 
-fn embedding_dir() -> PathBuf {
+pub(crate) fn encoder_path() -> PathBuf {
     let catalog = Catalog::bundled().unwrap();
-    catalog.model("all-minilm-l6-v2").unwrap().installed_dir(&models_dir()).unwrap_or_else(|error| {
+    let dir = catalog.model(e5::MODEL_ID).unwrap().installed_dir(&models_dir()).unwrap_or_else(|error| {
         panic!("{error}\n(the model tests need the weights: run `cargo xtask models` or `cargo xtask test`)")
-    })
+    });
+    dir.join(e5::FILE_NAME)
 }
 
 fn tone_of(model: &ToneModel, texts: &[&str]) -> Vec<(Tone, f32)> {
@@ -25,7 +25,7 @@ fn tone_of(model: &ToneModel, texts: &[&str]) -> Vec<(Tone, f32)> {
 }
 
 fn loaded() -> ToneModel {
-    ToneModel::load(&embedding_dir(), &candle_core::Device::Cpu).unwrap()
+    ToneModel::load(&encoder_path(), &candle_core::Device::Cpu).unwrap()
 }
 
 /// `[category<TAB>]label<TAB>text` rows of a fixture.
@@ -65,9 +65,7 @@ fn the_shipped_model_scores_the_social_sets_as_its_training_report_says_and_beat
             evaluation.accuracy
         );
         let vader_accuracy = vader["evaluations"][set]["all"]["accuracy"].as_f64().unwrap();
-        if set == "social_eval" {
-            assert!(evaluation.accuracy > vader_accuracy, "{set}: {} vs VADER {vader_accuracy}", evaluation.accuracy);
-        }
+        assert!(evaluation.accuracy > vader_accuracy, "{set}: {} vs VADER {vader_accuracy}", evaluation.accuracy);
     }
     assert!(metrics["evaluations"]["test"]["all"]["macro_f1"].as_f64().unwrap() > 0.7);
 }
@@ -75,75 +73,69 @@ fn the_shipped_model_scores_the_social_sets_as_its_training_report_says_and_beat
 #[test]
 fn plain_cases_get_the_obvious_tone_and_a_matching_signed_score() {
     let model = loaded();
-    let tones = tone_of(
-        &model,
-        &["This is wonderful, I loved every minute of it!", "An awful, miserable waste of time. I hated it."],
-    );
-    assert_eq!(tones[0].0, Tone::Positive);
-    assert!(tones[0].1 > 0.3, "{tones:?}");
-    assert_eq!(tones[1].0, Tone::Negative);
-    assert!(tones[1].1 < -0.3, "{tones:?}");
-}
-
-/// A tone weights file whose tuned layer is the embedding model's own last layer (so the tone
-/// model's pooled vector must be the embedding), with a head of zeros.
-fn weights_with_the_models_own_top_layer(dir: &std::path::Path) -> Vec<u8> {
-    let device = candle_core::Device::Cpu;
-    let all = candle_core::safetensors::load(dir.join("model.safetensors"), &device).unwrap();
-    let mut tensors: HashMap<String, candle_core::Tensor> = all
-        .into_iter()
-        .filter_map(|(name, tensor)| Some((format!("layers.0.{}", name.strip_prefix("encoder.layer.5.")?), tensor)))
-        .collect();
-    assert_eq!(tensors.len(), 16, "BERT layers have 16 tensors");
-    for (name, shape) in [
-        ("hidden.weight", &[128, 384][..]),
-        ("hidden.bias", &[128]),
-        ("output.weight", &[3, 128]),
-        ("output.bias", &[3]),
-    ] {
-        tensors.insert(name.into(), candle_core::Tensor::zeros(shape, candle_core::DType::F32, &device).unwrap());
+    let texts = [
+        "This is wonderful, I loved every minute of it!",
+        "An awful, miserable waste of time. I hated it.",
+        // The encoder reads about a hundred languages: German, Spanish, French.
+        "Was für ein wunderschöner Tag, ich bin so glücklich!",
+        "Qué desastre, el peor servicio que he tenido nunca.",
+        "Le train part à 8 heures du quai 3.",
+    ];
+    let tones = tone_of(&model, &texts);
+    let expected = [Tone::Positive, Tone::Negative, Tone::Positive, Tone::Negative, Tone::Neutral];
+    for ((text, (tone, score)), want) in texts.iter().zip(&tones).zip(expected) {
+        assert_eq!(*tone, want, "{text:?}: {tones:?}");
+        match want {
+            Tone::Positive => assert!(*score > 0.3, "{text:?}: {score}"),
+            Tone::Negative => assert!(*score < -0.3, "{text:?}: {score}"),
+            Tone::Neutral => {}
+        }
     }
-    let path = tempfile::tempdir().unwrap().keep().join("tone.safetensors");
-    candle_core::safetensors::save(&tensors, &path).unwrap();
-    std::fs::read(&path).unwrap()
 }
 
 #[test]
-fn the_tuned_layers_compute_what_the_embedding_models_own_layers_compute() {
-    let dir = embedding_dir();
+fn the_tuned_layer_computes_what_the_encoders_own_layer_computes() {
+    let path = encoder_path();
     let device = candle_core::Device::Cpu;
-    let model = ToneModel::from_weights(&dir, &weights_with_the_models_own_top_layer(&dir), &device).unwrap();
-    let embedder = TextEmbedder::load(&dir, &device).unwrap();
+    // A tone model whose "tuned" layer is the encoder's own top layer: its pooled vector must be
+    // the text's e5 embedding.
+    let untrained = ToneTrainer::new(&path, 1, &device).unwrap().untrained_weights().unwrap();
+    let model = ToneModel::from_weights(&path, &untrained, &device).unwrap();
+    let encoder = TextEmbedder::load_e5(&path, &device, Forward::Packed).unwrap();
     // Lengths that differ a lot, so the padded batch masks most of the short texts' rows.
     let long = "The committee met on Tuesday to discuss the new bike lanes. ".repeat(12);
-    let texts = ["ok", "The bus was late again this morning.", long.as_str(), "Ünïcödé and 中文 text", ""];
+    let texts = ["ok", "The bus was late again this morning.", long.as_str(), "Ünïcödé and 中文 text 🎉", ""];
     let pooled = model.pooled(&texts).unwrap();
-    let embedded = embedder.embed(&texts).unwrap();
+    let embedded = encoder.embed(&texts).unwrap();
     for ((text, tone_vector), embedding) in texts.iter().zip(&pooled).zip(&embedded) {
         let similarity = cosine(tone_vector, embedding);
         assert!(similarity > 0.99999, "{text:?}: cosine {similarity}");
         let largest = tone_vector.iter().zip(embedding).map(|(a, b)| (a - b).abs()).fold(0.0_f32, f32::max);
         assert!(largest < 2e-4, "{text:?}: a component differs by {largest}");
     }
+    // A head of zeros has no opinion.
+    for tone in model.classify(&texts).unwrap() {
+        assert!(tone.probabilities.iter().all(|p| (p - 1.0 / 3.0).abs() < 1e-6), "{tone:?}");
+    }
 }
 
 #[test]
 fn damaged_tone_weights_are_refused_with_a_plain_error() {
-    let dir = embedding_dir();
+    let path = encoder_path();
     let device = candle_core::Device::Cpu;
-    let error = ToneModel::from_weights(&dir, b"not a safetensors file", &device).unwrap_err();
+    let error = ToneModel::from_weights(&path, b"not a safetensors file", &device).unwrap_err();
     assert!(error.to_string().contains("sentiment weights cannot be read"), "{error}");
-    let mut weights = weights_with_the_models_own_top_layer(&dir);
+    let mut weights = ToneTrainer::new(&path, 1, &device).unwrap().untrained_weights().unwrap();
     weights.truncate(weights.len() / 2);
-    let error = ToneModel::from_weights(&dir, &weights, &device).unwrap_err();
+    let error = ToneModel::from_weights(&path, &weights, &device).unwrap_err();
     assert!(error.to_string().contains("sentiment weights cannot be read"), "{error}");
 }
 
 #[test]
 fn training_learns_the_labels_and_is_deterministic() {
-    let dir = embedding_dir();
+    let path = encoder_path();
     let device = candle_core::Device::Cpu;
-    let trainer = ToneTrainer::new(&dir, 1, &device).unwrap();
+    let trainer = ToneTrainer::new(&path, 1, &device).unwrap();
     let rows = [
         (Tone::Positive, "I love this, what a wonderful day"),
         (Tone::Positive, "Best meal I have had in years, thank you!"),
@@ -176,7 +168,7 @@ fn training_learns_the_labels_and_is_deterministic() {
     let trained = trainer.train(&examples, &examples, &options, &mut |_, _, _, _| {}).unwrap();
     let again = trainer.train(&examples, &examples, &options, &mut |_, _, _, _| {}).unwrap();
     assert_eq!(trained.weights, again.weights, "the same seed and data give the same weights");
-    let model = ToneModel::from_weights(&dir, &trained.weights, &device).unwrap();
+    let model = ToneModel::from_weights(&path, &trained.weights, &device).unwrap();
     let scored = model.classify(&texts).unwrap();
     let predicted: Vec<Tone> = scored.iter().map(|tone| tone.label).collect();
     let truth: Vec<Tone> = rows.iter().map(|(tone, _)| *tone).collect();
@@ -186,62 +178,6 @@ fn training_learns_the_labels_and_is_deterministic() {
     for ((text, packed), padded) in texts.iter().zip(&scored).zip(model.classify_states(&examples).unwrap()) {
         for (a, b) in packed.probabilities.iter().zip(padded.probabilities) {
             assert!((a - b).abs() < 1e-4, "{text:?}: {packed:?} vs {padded:?}");
-        }
-    }
-}
-
-#[test]
-fn lower_layer_states_agree_between_the_packed_and_the_padded_forward_pass() {
-    // The tone model reads these states on the CPU from the packed encoder and on a GPU from
-    // candle-transformers' BERT: both must give the same states for each text.
-    use hearth_core::models::text::Forward;
-    let dir = embedding_dir();
-    let device = candle_core::Device::Cpu;
-    let packed = TextEmbedder::load_layers(&dir, &device, Forward::Packed, Some(5)).unwrap();
-    let padded = TextEmbedder::load_layers(&dir, &device, Forward::Padded, Some(5)).unwrap();
-    let texts = ["short", "a somewhat longer sentence about the weather in leeds today", "🙂 (slightly smiling face)"];
-    let (a, b) = (packed.token_states(&texts).unwrap(), padded.token_states(&texts).unwrap());
-    for ((text, a), b) in texts.iter().zip(&a).zip(&b) {
-        assert_eq!(a.len(), b.len(), "{text:?}: token counts differ");
-        assert_eq!(a.len() % 384, 0);
-        let largest = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0_f32, f32::max);
-        assert!(largest < 1e-3, "{text:?}: a state differs by {largest}");
-    }
-}
-
-#[test]
-fn embedding_and_tone_together_give_what_each_gives_alone() {
-    // The enrichment pipeline runs the shared lower layers once for both; texts with emoji
-    // (read with the emoji spelled out) take a tone pass of their own.
-    let dir = embedding_dir();
-    let device = candle_core::Device::Cpu;
-    let (model, embedder) = (loaded(), TextEmbedder::load(&dir, &device).unwrap());
-    let texts = [
-        "the bus was late again and i missed the start of the film",
-        "new plant baby 🌱💚",
-        "ok",
-        "Absolutely loved the concert last night",
-        "",
-        "meeting moved to 7am 😭",
-    ];
-    // On the CPU the embedding pass keeps the states after the shared layers, and they are the
-    // states a model of only those layers gives (otherwise nothing is shared).
-    use hearth_core::models::text::Forward;
-    let lower = TextEmbedder::load_layers(&dir, &device, Forward::Packed, Some(5)).unwrap();
-    for ((text, (_, kept)), alone) in
-        texts.iter().zip(embedder.embed_keeping(&texts, 5).unwrap()).zip(lower.token_states(&texts).unwrap())
-    {
-        let kept = kept.unwrap_or_else(|| panic!("{text:?}: no states kept"));
-        assert_eq!(kept.len(), alone.len(), "{text:?}");
-        assert!(kept.iter().zip(&alone).all(|(a, b)| (a - b).abs() < 1e-5), "{text:?}: kept states differ");
-    }
-    let (vectors, tones) = hearth_core::models::sentiment::embed_and_classify(&embedder, &model, &texts).unwrap();
-    let (alone_vectors, alone_tones) = (embedder.embed(&texts).unwrap(), model.classify(&texts).unwrap());
-    for (index, text) in texts.iter().enumerate() {
-        assert!(cosine(&vectors[index], &alone_vectors[index]) > 0.99999, "{text:?}: embeddings differ");
-        assert_eq!(tones[index].label, alone_tones[index].label, "{text:?}");
-        for (together, alone) in tones[index].probabilities.iter().zip(alone_tones[index].probabilities) {
-            assert!((together - alone).abs() < 1e-4, "{text:?}: {:?} vs {alone_tones:?}", tones[index]);
         }
     }
 }

@@ -831,7 +831,8 @@ fn bench_text(app: &App, input: &std::path::Path) -> anyhow::Result<()> {
     tone.classify(&texts)?;
     let tone_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    hearth_core::models::sentiment::embed_and_classify(&embedder, &tone, &texts)?;
+    embedder.embed(&texts)?;
+    tone.classify(&texts)?;
     let both_seconds = started.elapsed().as_secs_f64();
     let per_second = |seconds: f64| (texts.len() as f64 / seconds * 10.0).round() / 10.0;
     println!(

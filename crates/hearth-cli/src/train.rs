@@ -60,8 +60,8 @@ pub fn train_sentiment(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     let device = DeviceChoice::Cpu.device()?;
-    let embedding_dir = app.text_model_dir()?;
-    let trainer = ToneTrainer::new(&embedding_dir, options.tuned_layers, &device)?;
+    let encoder_path = app.tone_encoder_path()?;
+    let trainer = ToneTrainer::new(&encoder_path, options.tuned_layers, &device)?;
     let mut texts_done = 0_usize;
     let mut embed = |rows: &[Labelled]| -> anyhow::Result<Vec<Example>> {
         let mut examples = Vec::with_capacity(rows.len());
@@ -130,7 +130,7 @@ pub fn train_sentiment(
             eprintln!();
         }
     })?;
-    let model = ToneModel::from_weights(&embedding_dir, &trained.weights, &device)?;
+    let model = ToneModel::from_weights(&encoder_path, &trained.weights, &device)?;
     let network_scores = |examples: &[Example]| -> anyhow::Result<Vec<Tone>> {
         Ok(model.classify_states(examples)?.into_iter().map(|score| score.label).collect())
     };
@@ -163,9 +163,9 @@ pub fn train_sentiment(
     let report = serde_json::json!({
         "model_id": hearth_core::models::sentiment::MODEL_ID,
         "model_version": hearth_core::models::sentiment::MODEL_VERSION,
-        "embedding_model": hearth_core::app::TEXT_EMBEDDING_MODEL,
+        "encoder": hearth_core::models::e5::MODEL_ID,
         "architecture": format!(
-            "{} of the embedding model's top layers fine-tuned (f16), mean pooling, unit length, 384 -> 128 (ReLU) -> 3, softmax; labels positive, neutral, negative",
+            "{} of the encoder's top layers fine-tuned (f16), mean pooling, unit length, 384 -> 128 (ReLU) -> 3, softmax; labels positive, neutral, negative",
             options.tuned_layers
         ),
         "command": "cargo xtask train sentiment",

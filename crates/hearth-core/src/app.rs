@@ -677,9 +677,14 @@ impl App {
         TextEmbedder::load(&self.text_model_dir()?, &device.device()?)
     }
 
-    /// The tone model shipped in this binary, over the embedding model, on `device`.
+    /// The tone model shipped in this binary, over its encoder (multilingual-e5-small), on `device`.
     pub fn tone_model(&self, device: DeviceChoice) -> Result<crate::models::sentiment::ToneModel> {
-        crate::models::sentiment::ToneModel::load(&self.text_model_dir()?, &device.device()?)
+        crate::models::sentiment::ToneModel::load(&self.tone_encoder_path()?, &device.device()?)
+    }
+
+    /// Where the installed tone encoder's file is (an error naming the fix if it is not).
+    pub fn tone_encoder_path(&self) -> Result<std::path::PathBuf> {
+        crate::enrich::tone_encoder_path(&self.config.models_dir())
     }
 
     /// Where the installed embedding model's files are (an error naming the fix if it is not).

@@ -55,8 +55,20 @@ impl TextModels {
         let device = device.device()?;
         let catalog = Catalog::bundled()?;
         let dir = catalog.model(TEXT_EMBEDDING_MODEL)?.installed_dir(models_dir)?;
-        Ok(Self { embedder: TextEmbedder::load(&dir, &device)?, tone: ToneModel::load(&dir, &device)?, device })
+        let tone = ToneModel::load(&tone_encoder_path(models_dir)?, &device)?;
+        Ok(Self { embedder: TextEmbedder::load(&dir, &device)?, tone, device })
     }
+
+    /// Embeddings and tones of `texts`, in input order.
+    pub(crate) fn embed_and_classify(&self, texts: &[&str]) -> Result<(Vec<Vec<f32>>, Vec<sentiment::ToneScore>)> {
+        Ok((self.embedder.embed(texts)?, self.tone.classify(texts)?))
+    }
+}
+
+/// The installed tone encoder's file (multilingual-e5-small) under `models_dir`.
+pub(crate) fn tone_encoder_path(models_dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let dir = Catalog::bundled()?.model(crate::models::e5::MODEL_ID)?.installed_dir(models_dir)?;
+    Ok(dir.join(crate::models::e5::FILE_NAME))
 }
 
 /// Embeds and tags up to `limit` pending posts in one transaction; returns how many.
@@ -68,7 +80,7 @@ pub fn enrich_batch(store: &Store, models: &TextModels, limit: i64) -> Result<us
         return Ok(0);
     }
     let texts: Vec<&str> = pending.iter().map(|(_, text)| text.as_str()).collect();
-    let (vectors, tones) = sentiment::embed_and_classify(&models.embedder, &models.tone, &texts)?;
+    let (vectors, tones) = models.embed_and_classify(&texts)?;
     let now = now_ms();
     store.write(|connection| {
         for (((post_id, _), vector), tone) in pending.iter().zip(vectors).zip(tones) {

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::enrich::{put_embedding, put_tone, read_stored_file, Reported, TextModels};
 use crate::error::{Error, Result};
 use crate::models::speech::{MediaTranscript, SpeechModel, TranscriptStatus, MODEL_VERSION};
-use crate::models::{sentiment, DeviceChoice};
+use crate::models::DeviceChoice;
 use crate::store::enrichments::{self, Subject};
 use crate::store::{now_ms, Store};
 
@@ -271,7 +271,7 @@ pub fn enrich_transcripts_batch(store: &Store, models: &TextModels, limit: i64) 
         return Ok(0);
     }
     let texts: Vec<&str> = pending.iter().map(|(_, _, text, _)| text.as_str()).collect();
-    let (vectors, tones) = sentiment::embed_and_classify(&models.embedder, &models.tone, &texts)?;
+    let (vectors, tones) = models.embed_and_classify(&texts)?;
     let now = now_ms();
     store.write(|connection| {
         for (((media_id, post_id, _, post_has_no_text), vector), tone) in pending.iter().zip(vectors).zip(tones) {

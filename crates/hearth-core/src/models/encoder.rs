@@ -11,6 +11,8 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use hearth_kernels::LayerNorm;
 
+use super::e5::QuantizedRows;
+
 /// A layer norm's learned scale and shift.
 struct Norm {
     gamma: Vec<f32>,
@@ -98,9 +100,24 @@ impl Layer {
     }
 }
 
+/// A word-embedding table: f32 rows, or 4-bit rows dequantised as tokens need them.
+pub(crate) enum WordTable {
+    Dense(Vec<f32>),
+    Quantized(QuantizedRows),
+}
+
+impl WordTable {
+    fn extend_row(&self, id: usize, hidden: usize, out: &mut Vec<f32>) {
+        match self {
+            Self::Dense(values) => out.extend_from_slice(&values[id * hidden..(id + 1) * hidden]),
+            Self::Quantized(rows) => rows.extend_row(id, out),
+        }
+    }
+}
+
 /// A BERT encoder for packed sequences on the CPU.
 pub struct PackedBert {
-    word_embeddings: Vec<f32>,
+    word_embeddings: WordTable,
     position_embeddings: Vec<f32>,
     /// Hearth's inputs are single texts: every token has type 0.
     token_type_embedding: Vec<f32>,
@@ -116,6 +133,15 @@ impl PackedBert {
     /// Loads the weights of a BERT `config` from `variables` (on the CPU); refuses what this
     /// encoder does not implement rather than computing something else.
     pub fn load(variables: VarBuilder, config: &Config) -> candle_core::Result<Self> {
+        Self::load_with_words(variables, config, None)
+    }
+
+    /// `load`, with the word embeddings given (4-bit ones, say) rather than read from `variables`.
+    pub(crate) fn load_with_words(
+        variables: VarBuilder,
+        config: &Config,
+        words: Option<WordTable>,
+    ) -> candle_core::Result<Self> {
         if !variables.device().is_cpu() {
             candle_core::bail!("the packed BERT encoder runs on the CPU only");
         }
@@ -138,7 +164,10 @@ impl PackedBert {
             .map(|index| Layer::load(variables.pp(format!("encoder.layer.{index}")), config))
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self {
-            word_embeddings: table("word_embeddings", config.vocab_size)?,
+            word_embeddings: match words {
+                Some(words) => words,
+                None => WordTable::Dense(table("word_embeddings", config.vocab_size)?),
+            },
             position_embeddings: table("position_embeddings", config.max_position_embeddings)?,
             token_type_embedding: table("token_type_embeddings", config.type_vocab_size)?[..hidden].to_vec(),
             embedding_norm: Norm::load(embeddings.pp("LayerNorm"), hidden, config.layer_norm_eps)?,
@@ -185,7 +214,7 @@ impl PackedBert {
                 if id >= self.vocabulary {
                     candle_core::bail!("token id {id} is outside the vocabulary of {}", self.vocabulary);
                 }
-                words.extend_from_slice(&self.word_embeddings[id * hidden..(id + 1) * hidden]);
+                self.word_embeddings.extend_row(id, hidden, &mut words);
                 positions.extend_from_slice(&self.position_embeddings[position * hidden..(position + 1) * hidden]);
             }
         }

