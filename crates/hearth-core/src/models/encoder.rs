@@ -186,16 +186,6 @@ impl PackedBert {
     /// The last hidden state of every token of `sequences` (token ids, each starting at
     /// position 0), packed end to end: one row of `hidden_size` per token, `(tokens, hidden)`.
     pub fn forward(&self, sequences: &[&[u32]]) -> candle_core::Result<Tensor> {
-        Ok(self.forward_keeping(sequences, None)?.0)
-    }
-
-    /// `forward`, also keeping the hidden states after the first `keep_after` layers (for a
-    /// model that branches off there: the tone model's tuned layers).
-    pub fn forward_keeping(
-        &self,
-        sequences: &[&[u32]],
-        keep_after: Option<usize>,
-    ) -> candle_core::Result<(Tensor, Option<Tensor>)> {
         let hidden = self.hidden_size;
         let lengths: Vec<usize> = sequences.iter().map(|sequence| sequence.len()).collect();
         let tokens: usize = lengths.iter().sum();
@@ -226,18 +216,10 @@ impl PackedBert {
             self.embedding_norm.kernel(),
         );
         let mut state = Tensor::from_vec(words, (tokens, hidden), &Device::Cpu)?;
-        let mut kept = None;
-        for (index, layer) in self.layers.iter().enumerate() {
-            if keep_after == Some(index) {
-                // Later layers write only into tensors of their own, never into `state`.
-                kept = Some(state.clone());
-            }
+        for layer in &self.layers {
             state = layer.forward(&state, &lengths, self.heads)?;
         }
-        if keep_after == Some(self.layers.len()) {
-            kept = Some(state.clone());
-        }
-        Ok((state, kept))
+        Ok(state)
     }
 }
 

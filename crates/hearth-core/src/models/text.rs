@@ -3,7 +3,8 @@
 //! tokens, then L2 normalisation — what sentence-transformers does. On the CPU the BERT is
 //! Hearth's packed encoder (`models::encoder`, no padding at all); on a GPU it is
 //! candle-transformers' `BertModel` over batches grouped by length, so each pads only to its own
-//! longest input.
+//! longest input. The same machinery runs multilingual-e5-small (`e5`), the encoder under the
+//! tone model, with its own tokenizer.
 
 use std::path::Path;
 
@@ -74,23 +75,8 @@ impl TextEmbedder {
 
     /// `load` with a chosen forward pass (`Packed` needs the CPU).
     pub fn load_with(dir: &Path, device: &Device, forward: Forward) -> Result<Self> {
-        Self::load_layers(dir, device, forward, None)
-    }
-
-    /// The model with only its first `layers` transformer layers (all when `None`): what the
-    /// tone model builds on (`token_states` then gives the hidden states after those layers).
-    pub fn load_layers(dir: &Path, device: &Device, forward: Forward, layers: Option<usize>) -> Result<Self> {
         let damaged = |file: &str, error: &dyn std::fmt::Display| damaged(dir, file, error);
-        let mut config = model_config(dir)?;
-        if let Some(layers) = layers {
-            if layers > config.num_hidden_layers {
-                return Err(Error::Internal(format!(
-                    "asked for {layers} layers of a model with {}",
-                    config.num_hidden_layers
-                )));
-            }
-            config.num_hidden_layers = layers;
-        }
+        let config = model_config(dir)?;
         let mut tokenizer =
             Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|error| damaged("tokenizer.json", &error))?;
         // The shipped tokenizer pads every input to 128 and truncates at 128; the model was
@@ -153,7 +139,7 @@ impl TextEmbedder {
         Ok(Self { network, tokenizer: TextTokenizer::Unigram(model.tokenizer), device: device.clone() })
     }
 
-    /// Token ids of `text` as the model sees them (with [CLS] and [SEP], truncated).
+    /// How many tokens the model reads of `text` (with its start and end markers, truncated).
     pub fn token_count(&self, text: &str) -> Result<usize> {
         Ok(self.tokenize(&[text])?[0].len())
     }
@@ -318,7 +304,7 @@ fn damaged(dir: &Path, file: &str, error: &dyn std::fmt::Display) -> Error {
 }
 
 /// The embedding model's shape: its `config.json` in `dir`.
-pub(crate) fn model_config(dir: &Path) -> Result<Config> {
+fn model_config(dir: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(dir.join("config.json")).map_err(|error| damaged(dir, "config.json", &error))?;
     serde_json::from_str(&text).map_err(|error| damaged(dir, "config.json", &error))
 }
