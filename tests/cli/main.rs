@@ -226,6 +226,12 @@ fn sentiment_labels_each_line_with_a_signed_score() {
     assert_eq!((lines[0]["label"].as_str(), lines[1]["label"].as_str()), (Some("positive"), Some("negative")));
     let scores: Vec<f64> = lines.iter().map(|line| line["score"].as_f64().unwrap()).collect();
     assert!(scores[0] > 0.0 && scores[1] < 0.0 && scores.iter().all(|score| (-1.0..=1.0).contains(score)));
+    // The three probabilities (positive, neutral, negative) sum to one, and the score is P(+) − P(−).
+    for (line, score) in lines.iter().zip(&scores) {
+        let p: Vec<f64> = line["probabilities"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).collect();
+        assert_eq!(p.len(), 3, "{line}");
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4 && (p[0] - p[2] - score).abs() < 1e-4, "{line}");
+    }
 
     // An input file that is not there is the caller's mistake, said as such.
     let output = Command::new(env!("CARGO_BIN_EXE_hearth"))

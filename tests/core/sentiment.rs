@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use hearth_core::models::sentiment::{evaluate, Example, Tone, ToneModel, ToneTrainer, TrainingOptions};
+use hearth_core::models::sentiment::{
+    evaluate, prior_adjustment, with_prior_adjustment, Example, Tone, ToneModel, ToneTrainer, TrainingOptions,
+};
 use hearth_core::models::text::{cosine, Forward, TextEmbedder};
 use hearth_core::models::{e5, Catalog};
 
@@ -46,7 +48,7 @@ fn report(file: &str) -> serde_json::Value {
 }
 
 #[test]
-fn the_shipped_model_scores_the_social_sets_as_its_training_report_says_and_beats_vader() {
+fn the_shipped_model_scores_the_social_sets_as_its_training_report_says_and_beats_vader_by_ten_points() {
     let model = loaded();
     let metrics = report("metrics.json");
     let vader = report("vader_baseline.json");
@@ -64,10 +66,38 @@ fn the_shipped_model_scores_the_social_sets_as_its_training_report_says_and_beat
             "{set}: accuracy {} but the training report says {reported}",
             evaluation.accuracy
         );
+        // Issue #3's goal: at least 10 points of accuracy above VADER on text unlike the training data.
         let vader_accuracy = vader["evaluations"][set]["all"]["accuracy"].as_f64().unwrap();
-        assert!(evaluation.accuracy > vader_accuracy, "{set}: {} vs VADER {vader_accuracy}", evaluation.accuracy);
+        assert!(
+            evaluation.accuracy >= vader_accuracy + 0.10 - 1e-9,
+            "{set}: {} vs VADER {vader_accuracy}",
+            evaluation.accuracy
+        );
     }
     assert!(metrics["evaluations"]["test"]["all"]["macro_f1"].as_f64().unwrap() > 0.7);
+}
+
+#[test]
+fn the_shipped_logit_shift_is_the_one_its_training_report_chose() {
+    let metrics = report("metrics.json");
+    let counts =
+        ["positive", "neutral", "negative"].map(|tone| metrics["train_counts"][tone].as_u64().unwrap() as usize);
+    let chosen = &metrics["prior_adjustment"];
+    let strength = chosen["strength"].as_f64().unwrap() as f32;
+    let tried = chosen["accuracy_by_strength"].as_array().unwrap();
+    let best = tried.iter().map(|row| row["accuracy"].as_f64().unwrap()).fold(f64::NEG_INFINITY, f64::max);
+    let first_best = tried.iter().find(|row| row["accuracy"].as_f64().unwrap() == best).unwrap();
+    assert_eq!(first_best["strength"].as_f64().unwrap() as f32, strength, "{chosen}");
+    let bytes = std::fs::read(repo_root().join("models/sentiment/sentiment.safetensors")).unwrap();
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &candle_core::Device::Cpu).unwrap();
+    let shipped = tensors["prior_adjustment"].to_vec1::<f32>().unwrap();
+    for ((shipped, expected), tone) in
+        shipped.iter().zip(prior_adjustment(counts, strength)).zip(["positive", "neutral", "negative"])
+    {
+        assert!((shipped - expected).abs() < 1e-6, "{tone}: {shipped} vs {expected}");
+        let reported = chosen["logit_shift"][tone].as_f64().unwrap() as f32;
+        assert!((shipped - reported).abs() < 1e-6, "{tone}: {shipped} vs the report's {reported}");
+    }
 }
 
 #[test]
@@ -179,5 +209,29 @@ fn training_learns_the_labels_and_is_deterministic() {
         for (a, b) in packed.probabilities.iter().zip(padded.probabilities) {
             assert!((a - b).abs() < 1e-4, "{text:?}: {packed:?} vs {padded:?}");
         }
+    }
+
+    // The prior adjustment shifts the logits and nothing else: its probabilities are the
+    // unadjusted ones times e^shift, renormalised, on both paths.
+    let shift = prior_adjustment([6, 1, 3], 1.0);
+    let adjusted_weights = with_prior_adjustment(&trained.weights, shift).unwrap();
+    let adjusted = ToneModel::from_weights(&path, &adjusted_weights, &device).unwrap();
+    let packed = adjusted.classify(&texts).unwrap();
+    let padded = adjusted.classify_states(&examples).unwrap();
+    for (((text, before), packed), padded) in texts.iter().zip(&scored).zip(&packed).zip(&padded) {
+        let raw: Vec<f32> = before.probabilities.iter().zip(shift).map(|(p, shift)| p * shift.exp()).collect();
+        let total: f32 = raw.iter().sum();
+        for ((expected, a), b) in raw.iter().zip(packed.probabilities).zip(padded.probabilities) {
+            assert!((expected / total - a).abs() < 1e-4, "{text:?}: {before:?} then {packed:?}");
+            assert!((a - b).abs() < 1e-4, "{text:?}: {packed:?} vs {padded:?}");
+        }
+    }
+    // Neutral gains ln 6 on positive and ln 3 on negative: some text must visibly move.
+    assert!(scored.iter().zip(&packed).any(|(before, after)| after.probabilities[1] > before.probabilities[1] + 0.05));
+    // A zero shift gives back the trained model's numbers.
+    let unshifted = with_prior_adjustment(&trained.weights, [0.0; 3]).unwrap();
+    let same = ToneModel::from_weights(&path, &unshifted, &device).unwrap().classify(&texts).unwrap();
+    for (before, after) in scored.iter().zip(&same) {
+        assert_eq!(before.probabilities, after.probabilities);
     }
 }

@@ -207,6 +207,7 @@ fn train_sentiment() -> Result<()> {
             .args(["--eval", "tests/fixtures/sentiment/fixed_set.tsv"])
             .args(["--eval", "tests/fixtures/sentiment/social_eval.tsv"])
             .args(["--eval", "tests/fixtures/sentiment/social_dev.tsv"])
+            .args(["--adjust-on", "tests/fixtures/sentiment/social_dev.tsv"])
             .current_dir(&root)
             .env("HEARTH_MODELS_DIR", &models_dir);
         check_status(&mut command, "hearth train-sentiment")

@@ -172,7 +172,7 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
-    /// Tone of text: one text per line in, {"text", "label", "score"} per line out
+    /// Tone of text: one text per line in, {"text", "label", "score", "probabilities"} per line out
     Sentiment {
         /// Read texts from this file instead of standard input
         #[arg(long, value_name = "FILE")]
@@ -219,6 +219,10 @@ pub enum Command {
         /// The set whose macro-F1 picks the epoch that is kept (default: DIR/validation.tsv)
         #[arg(long, value_name = "FILE")]
         select_on: Option<PathBuf>,
+        /// The set whose accuracy picks how strongly the model corrects for the training data's
+        /// tone shares ([category<TAB>]label<TAB>text; default: no correction)
+        #[arg(long, value_name = "FILE")]
+        adjust_on: Option<PathBuf>,
         /// Passes over the training data
         #[arg(long, default_value_t = hearth_core::models::sentiment::TrainingOptions::default().epochs)]
         epochs: usize,
@@ -569,13 +573,21 @@ fn run_with_app(app: &App, command: Command, out: &Output) -> anyhow::Result<()>
         Command::BenchText { input } => bench_text(app, &input),
         Command::BenchImages { files, images } => bench_images(app, &files, images),
         Command::BenchSpeech { files, wav } => bench_speech(app, &files, &wav),
-        Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on, epochs, tuned_layers } => {
+        Command::TrainSentiment { data, out: out_dir, evaluation_sets, select_on, adjust_on, epochs, tuned_layers } => {
             let options = hearth_core::models::sentiment::TrainingOptions {
                 epochs,
                 tuned_layers,
                 ..hearth_core::models::sentiment::TrainingOptions::default()
             };
-            crate::train::train_sentiment(app, &data, &out_dir, &evaluation_sets, select_on.as_deref(), options)
+            crate::train::train_sentiment(
+                app,
+                &data,
+                &out_dir,
+                &evaluation_sets,
+                select_on.as_deref(),
+                adjust_on.as_deref(),
+                options,
+            )
         }
         Command::Serve { .. } => unreachable_serve(),
     }
@@ -992,7 +1004,8 @@ fn enrich(app: &App, out: &Output) -> anyhow::Result<()> {
     )
 }
 
-/// `hearth sentiment`: texts in (one per line), `{"text", "label", "score"}` lines out.
+/// `hearth sentiment`: texts in (one per line), `{"text", "label", "score", "probabilities"}`
+/// lines out (probabilities of positive, neutral, negative; score = P(positive) − P(negative)).
 fn sentiment(app: &App, input: Option<&std::path::Path>, out: &Output) -> anyhow::Result<()> {
     let lines = input_lines(input)?;
     let device = app.config().device;
@@ -1004,7 +1017,11 @@ fn sentiment(app: &App, input: Option<&std::path::Path>, out: &Output) -> anyhow
         let tones = tone.classify(&texts)?;
         for (text, tone) in texts.iter().zip(tones) {
             if out.json {
-                writeln!(lock, "{}", serde_json::json!({ "text": text, "label": tone.label, "score": tone.score }))?;
+                writeln!(
+                    lock,
+                    "{}",
+                    serde_json::json!({ "text": text, "label": tone.label, "score": tone.score, "probabilities": tone.probabilities })
+                )?;
             } else {
                 writeln!(lock, "{:<8} {:+.2}  {text}", tone.label.as_str(), tone.score)?;
             }

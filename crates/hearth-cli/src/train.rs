@@ -1,13 +1,18 @@
 //! `hearth train-sentiment`: runs the labelled data through the embedding model's lower layers,
 //! fine-tunes its top layer(s) and trains the tone head over them (hearth-core's
-//! `models::sentiment::ToneTrainer`), and writes the weights and a metrics report.
+//! `models::sentiment::ToneTrainer`), chooses how strongly to correct for the training data's
+//! tone shares (`models::sentiment::prior_adjustment`), and writes the weights and a metrics
+//! report.
 //! `cargo xtask train sentiment` prepares the data and runs this.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use hearth_core::models::sentiment::{evaluate, Example, Tone, ToneModel, ToneTrainer, TrainingOptions};
+use hearth_core::models::sentiment::{
+    evaluate, prior_adjustment, with_prior_adjustment, Evaluation, Example, Tone, ToneModel, ToneTrainer,
+    TrainingOptions,
+};
 use hearth_core::models::DeviceChoice;
 use hearth_core::App;
 
@@ -46,7 +51,11 @@ fn first_sentence(text: &str) -> Option<&str> {
     (sentence.split_whitespace().count() >= 4).then_some(sentence)
 }
 
-/// Trains the tone model on `data/train.tsv` (model selection on `validation.tsv`), scores
+/// The prior-adjustment strengths tried on the `adjust_on` set, from none to fully balanced.
+const STRENGTHS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+/// Trains the tone model on `data/train.tsv` (model selection on `validation.tsv`; the prior
+/// adjustment's strength, where `adjust_on` names a set, by accuracy on that set), scores
 /// `test.tsv`, every `test-SOURCE.tsv` beside it and each `evaluation_sets` file (overall and,
 /// where the file has a category column, per category), and writes the weights and
 /// `metrics.json` to `out`.
@@ -56,6 +65,7 @@ pub fn train_sentiment(
     out: &Path,
     evaluation_sets: &[std::path::PathBuf],
     select_on: Option<&Path>,
+    adjust_on: Option<&Path>,
     options: TrainingOptions,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
@@ -90,6 +100,7 @@ pub fn train_sentiment(
     let validation_rows = read_labelled(&data.join("validation.tsv"))?;
     let selection_file = select_on.map_or_else(|| data.join("validation.tsv"), Path::to_path_buf);
     let selection_rows = read_labelled(&selection_file)?;
+    let adjustment_rows = adjust_on.map(read_labelled).transpose()?;
     let mut test_sets = vec![("test".to_owned(), read_labelled(&data.join("test.tsv"))?)];
     let mut source_tests: Vec<std::path::PathBuf> = std::fs::read_dir(data)?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -107,17 +118,16 @@ pub fn train_sentiment(
     let train_examples = embed(&train_rows)?;
     let validation_examples = embed(&validation_rows)?;
     let selection_examples = embed(&selection_rows)?;
+    let adjustment_examples = adjustment_rows.as_deref().map(&mut embed).transpose()?;
     let test_examples: Vec<Vec<Example>> =
         test_sets.iter().map(|(_, rows)| embed(rows)).collect::<anyhow::Result<_>>()?;
     eprintln!();
     let embedding_seconds = started.elapsed().as_secs_f64();
 
     // Square root of inverse class frequency, scaled to average 1.
-    let counts: Vec<f32> = Tone::ALL
-        .iter()
-        .map(|tone| train_examples.iter().filter(|example| example.tone == *tone).count().max(1) as f32)
-        .collect();
-    let raw: Vec<f32> = counts.iter().map(|count| (train_examples.len() as f32 / count).sqrt()).collect();
+    let counts = Tone::ALL.map(|tone| train_examples.iter().filter(|example| example.tone == tone).count());
+    let raw: Vec<f32> =
+        counts.iter().map(|&count| (train_examples.len() as f32 / count.max(1) as f32).sqrt()).collect();
     let mean = raw.iter().sum::<f32>() / 3.0;
     let options = TrainingOptions { class_weights: [raw[0] / mean, raw[1] / mean, raw[2] / mean], ..options };
     let mut last_report = Instant::now();
@@ -130,15 +140,34 @@ pub fn train_sentiment(
             eprintln!();
         }
     })?;
-    let model = ToneModel::from_weights(&encoder_path, &trained.weights, &device)?;
-    let network_scores = |examples: &[Example]| -> anyhow::Result<Vec<Tone>> {
-        Ok(model.classify_states(examples)?.into_iter().map(|score| score.label).collect())
-    };
-    let score = |examples: &[Example]| -> anyhow::Result<hearth_core::models::sentiment::Evaluation> {
-        let predicted = network_scores(examples)?;
+    let score_with = |model: &ToneModel, examples: &[Example]| -> anyhow::Result<Evaluation> {
+        let predicted: Vec<Tone> = model.classify_states(examples)?.into_iter().map(|score| score.label).collect();
         let truth: Vec<Tone> = examples.iter().map(|example| example.tone).collect();
         Ok(evaluate(&predicted, &truth))
     };
+    // Each strength on the adjustment set; the most accurate is kept (the weaker on a tie).
+    let tried: Vec<(f32, Evaluation)> = match &adjustment_examples {
+        Some(examples) => STRENGTHS
+            .iter()
+            .map(|&strength| {
+                let weights = with_prior_adjustment(&trained.weights, prior_adjustment(counts, strength))?;
+                let model = ToneModel::from_weights(&encoder_path, &weights, &device)?;
+                Ok((strength, score_with(&model, examples)?))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        None => Vec::new(),
+    };
+    let mut strength = 0.0;
+    let mut best_accuracy = f64::NEG_INFINITY;
+    for (candidate, evaluation) in &tried {
+        if evaluation.accuracy > best_accuracy {
+            (strength, best_accuracy) = (*candidate, evaluation.accuracy);
+        }
+    }
+    let adjustment = prior_adjustment(counts, strength);
+    let weights = with_prior_adjustment(&trained.weights, adjustment)?;
+    let model = ToneModel::from_weights(&encoder_path, &weights, &device)?;
+    let score = |examples: &[Example]| score_with(&model, examples);
     // Each evaluation set overall, and per category where it has them.
     let mut evaluations = BTreeMap::new();
     for ((name, rows), examples) in test_sets.iter().zip(&test_examples) {
@@ -165,13 +194,23 @@ pub fn train_sentiment(
         "model_version": hearth_core::models::sentiment::MODEL_VERSION,
         "encoder": hearth_core::models::e5::MODEL_ID,
         "architecture": format!(
-            "{} of the encoder's top layers fine-tuned (f16), mean pooling, unit length, 384 -> 128 (ReLU) -> 3, softmax; labels positive, neutral, negative",
+            "{} of the encoder's top layers fine-tuned (f16), mean pooling, unit length, 384 -> 128 (ReLU) -> 3, plus the prior adjustment, softmax; labels positive, neutral, negative",
             options.tuned_layers
         ),
         "command": "cargo xtask train sentiment",
         "options": options,
         "train_examples": train_examples.len(),
         "train_counts": { "positive": counts[0], "neutral": counts[1], "negative": counts[2] },
+        "prior_adjustment": {
+            "formula": "logit[tone] += -strength * ln(train share of tone)",
+            "chosen_on": adjust_on.map(|path| path.strip_prefix(std::env::current_dir().unwrap_or_default()).unwrap_or(path)),
+            "strength": strength,
+            "logit_shift": { "positive": adjustment[0], "neutral": adjustment[1], "negative": adjustment[2] },
+            "accuracy_by_strength": tried
+                .iter()
+                .map(|(strength, evaluation)| serde_json::json!({ "strength": strength, "accuracy": evaluation.accuracy, "macro_f1": evaluation.macro_f1 }))
+                .collect::<Vec<_>>(),
+        },
         "best_epoch": trained.best_epoch,
         "epoch_selected_on": selection_file.strip_prefix(std::env::current_dir()?).unwrap_or(&selection_file),
         "selection_macro_f1_by_epoch": trained.selection_macro_f1_by_epoch,
@@ -181,7 +220,7 @@ pub fn train_sentiment(
         "seconds": { "lower_layers": embedding_seconds, "total": started.elapsed().as_secs_f64() },
     });
     std::fs::create_dir_all(out)?;
-    std::fs::write(out.join("sentiment.safetensors"), &trained.weights)?;
+    std::fs::write(out.join("sentiment.safetensors"), &weights)?;
     std::fs::write(out.join("metrics.json"), serde_json::to_string_pretty(&report)? + "\n")?;
     println!(
         "best epoch {}: test accuracy {:.4}, macro-F1 {:.4}; wrote {}",

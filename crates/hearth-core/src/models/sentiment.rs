@@ -5,6 +5,10 @@
 //! Hearth's own weights. `hearth train-sentiment` (run by `cargo xtask train sentiment`)
 //! fine-tunes the layer and trains the head with candle-nn, deterministically from a fixed seed;
 //! the weights (a few MB, f16) ship inside the binary with their metrics in `models/sentiment/`.
+//! The training data holds the three tones in unequal shares (neutral is the rarest) while social
+//! posts hold them about equally, so the head's logits are shifted by the training shares'
+//! logarithms (`prior_adjustment`) before the softmax; how strongly is chosen by the training
+//! command on a social-style set.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,13 +25,15 @@ use crate::models::text::{Forward, TextEmbedder};
 use crate::random::SplitMix64;
 
 /// Bumped whenever the shipped model is retrained; stored with every tone enrichment.
-pub const MODEL_VERSION: &str = "4";
+pub const MODEL_VERSION: &str = "5";
 pub const MODEL_ID: &str = "hearth-sentiment";
 const HIDDEN: usize = 128;
 const INPUT: usize = super::text::DIMENSION;
 /// Texts per forward pass of the tuned layers.
 const BATCH_SIZE: usize = 32;
 const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../../models/sentiment/sentiment.safetensors");
+/// The tone weights' optional shift of the head's logits (3 values; none means zeros).
+const PRIOR_ADJUSTMENT: &str = "prior_adjustment";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -152,24 +158,32 @@ impl ToneLayer {
     }
 }
 
-/// The tuned layers and the classifier head (384 → 128, ReLU → 3): everything of the tone
-/// model above the encoder's lower layers.
+/// The tuned layers and the classifier head (384 → 128, ReLU → 3, plus the prior adjustment):
+/// everything of the tone model above the encoder's lower layers.
 struct ToneNetwork {
     layers: Vec<ToneLayer>,
     hidden: Linear,
     output: Linear,
+    /// Added to the logits (`prior_adjustment`); zeros while training.
+    prior_adjustment: Tensor,
 }
 
 impl ToneNetwork {
-    /// Layers `layers.0`, `layers.1`, … (shaped as the encoder's `config`) and the
-    /// head `hidden`, `output` from `variables`.
+    /// Layers `layers.0`, `layers.1`, … (shaped as the encoder's `config`), the head `hidden`,
+    /// `output` and, where present, `prior_adjustment` from `variables`.
     fn load(variables: &VarBuilder, layers: usize, config: &Config) -> candle_core::Result<Self> {
+        let prior_adjustment = if variables.contains_tensor(PRIOR_ADJUSTMENT) {
+            variables.get(3, PRIOR_ADJUSTMENT)?
+        } else {
+            Tensor::zeros(3, DType::F32, variables.device())?
+        };
         Ok(Self {
             layers: (0..layers)
                 .map(|index| ToneLayer::load(&variables.pp(format!("layers.{index}")), config))
                 .collect::<candle_core::Result<_>>()?,
             hidden: linear(&variables.pp("hidden"), INPUT, HIDDEN)?,
             output: linear(&variables.pp("output"), HIDDEN, 3)?,
+            prior_adjustment,
         })
     }
 
@@ -178,9 +192,9 @@ impl ToneNetwork {
         self.head(&self.pooled(batch, device)?)
     }
 
-    /// The head's logits `(texts, 3)` of pooled vectors `(texts, hidden)`.
+    /// The head's logits `(texts, 3)` of pooled vectors `(texts, hidden)`, prior adjustment included.
     fn head(&self, pooled: &Tensor) -> candle_core::Result<Tensor> {
-        self.output.forward(&self.hidden.forward(pooled)?.relu()?)
+        self.output.forward(&self.hidden.forward(pooled)?.relu()?)?.broadcast_add(&self.prior_adjustment)
     }
 
     /// What the head reads: the tuned layers' states, mean-pooled over real tokens, unit length.
@@ -224,6 +238,25 @@ fn scores(logits: &Tensor) -> candle_core::Result<Vec<ToneScore>> {
             ToneScore { label: Tone::ALL[best], score: probabilities[0] - probabilities[2], probabilities }
         })
         .collect())
+}
+
+/// The shift of the head's logits that corrects for the training data's tone shares: for each
+/// tone −`strength`·ln(its share of `counts`, the training examples per tone). At strength 1 the
+/// model predicts as if the three tones were equally common ("logit adjustment", Menon et al.
+/// 2021, applied after training); at 0 it keeps the training data's shares.
+pub fn prior_adjustment(counts: [usize; 3], strength: f32) -> [f32; 3] {
+    let total = counts.iter().sum::<usize>().max(1) as f64;
+    counts.map(|count| (-f64::from(strength) * (count.max(1) as f64 / total).ln()) as f32)
+}
+
+/// The tone weights file `weights` with its logits' shift set to `adjustment` (see
+/// `prior_adjustment`); everything else is kept as it is.
+pub fn with_prior_adjustment(weights: &[u8], adjustment: [f32; 3]) -> Result<Vec<u8>> {
+    let mut tensors = candle_core::safetensors::load_buffer(weights, &Device::Cpu)
+        .map_err(|error| Error::Internal(format!("the sentiment weights cannot be read: {error}")))?;
+    let layer_dtype = tensors.get("layers.0.output.dense.weight").map_or(DType::F32, Tensor::dtype);
+    tensors.insert(PRIOR_ADJUSTMENT.to_owned(), Tensor::new(&adjustment, &Device::Cpu).map_err(candle("adjustment"))?);
+    save(&tensors, layer_dtype)
 }
 
 /// Indices of `lengths` in batches of `size` that group similar lengths, longest first.
@@ -668,5 +701,21 @@ mod tests {
         assert_eq!(evaluation.confusion, [[1, 0, 0], [0, 1, 1], [1, 0, 1]]);
         assert!((evaluation.accuracy - 0.6).abs() < 1e-9);
         assert!((evaluation.f1[0] - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_prior_adjustment_lifts_rare_tones_by_the_log_of_their_share() {
+        assert_eq!(prior_adjustment([5, 1, 4], 0.0), [0.0; 3]);
+        let full = prior_adjustment([2, 1, 1], 1.0);
+        for (value, expected) in full.iter().zip([2.0_f32.ln(), 4.0_f32.ln(), 4.0_f32.ln()]) {
+            assert!((value - expected).abs() < 1e-6, "{full:?}");
+        }
+        let half = prior_adjustment([2, 1, 1], 0.5);
+        assert!((half[1] - full[1] / 2.0).abs() < 1e-6, "{half:?}");
+        // Equal shares need no shift beyond a constant (which the softmax ignores).
+        let equal = prior_adjustment([7, 7, 7], 1.0);
+        assert!(equal.iter().all(|value| (value - equal[0]).abs() < 1e-6), "{equal:?}");
+        // A tone with no examples is treated as having one, not as impossible.
+        assert!(prior_adjustment([0, 5, 5], 1.0).iter().all(|value| value.is_finite()));
     }
 }
