@@ -1,4 +1,4 @@
-//! `hearth train-sentiment`: runs the labelled data through the embedding model's lower layers,
+//! `hearth train-sentiment`: runs the labelled data through the tone encoder's lower layers,
 //! fine-tunes its top layer(s) and trains the tone head over them (hearth-core's
 //! `models::sentiment::ToneTrainer`), chooses how strongly to correct for the training data's
 //! tone shares (`models::sentiment::prior_adjustment`), and writes the weights and a metrics
