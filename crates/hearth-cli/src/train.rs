@@ -140,23 +140,20 @@ pub fn train_sentiment(
             eprintln!();
         }
     })?;
+    let mut model = ToneModel::from_weights(&encoder_path, &trained.weights, &device)?;
     let score_with = |model: &ToneModel, examples: &[Example]| -> anyhow::Result<Evaluation> {
         let predicted: Vec<Tone> = model.classify_states(examples)?.into_iter().map(|score| score.label).collect();
         let truth: Vec<Tone> = examples.iter().map(|example| example.tone).collect();
         Ok(evaluate(&predicted, &truth))
     };
     // Each strength on the adjustment set; the most accurate is kept (the weaker on a tie).
-    let tried: Vec<(f32, Evaluation)> = match &adjustment_examples {
-        Some(examples) => STRENGTHS
-            .iter()
-            .map(|&strength| {
-                let weights = with_prior_adjustment(&trained.weights, prior_adjustment(counts, strength))?;
-                let model = ToneModel::from_weights(&encoder_path, &weights, &device)?;
-                Ok((strength, score_with(&model, examples)?))
-            })
-            .collect::<anyhow::Result<_>>()?,
-        None => Vec::new(),
-    };
+    let mut tried: Vec<(f32, Evaluation)> = Vec::new();
+    if let Some(examples) = &adjustment_examples {
+        for strength in STRENGTHS {
+            model.set_prior_adjustment(prior_adjustment(counts, strength))?;
+            tried.push((strength, score_with(&model, examples)?));
+        }
+    }
     let mut strength = 0.0;
     let mut best_accuracy = f64::NEG_INFINITY;
     for (candidate, evaluation) in &tried {
@@ -166,7 +163,7 @@ pub fn train_sentiment(
     }
     let adjustment = prior_adjustment(counts, strength);
     let weights = with_prior_adjustment(&trained.weights, adjustment)?;
-    let model = ToneModel::from_weights(&encoder_path, &weights, &device)?;
+    model.set_prior_adjustment(adjustment)?;
     let score = |examples: &[Example]| score_with(&model, examples);
     // Each evaluation set overall, and per category where it has them.
     let mut evaluations = BTreeMap::new();

@@ -62,22 +62,24 @@ impl QuantizedRows {
 
     /// Appends row `row` as f32 to `out`.
     pub(crate) fn extend_row(&self, row: usize, out: &mut Vec<f32>) {
-        let bytes = &self.blocks[row * self.row_bytes()..][..self.row_bytes()];
-        for block in bytes.chunks_exact(BLOCK_BYTES) {
-            let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
-            let values = &block[2..];
-            out.extend(values.iter().map(|byte| f32::from(i16::from(byte & 0x0f) - 8) * scale));
-            out.extend(values.iter().map(|byte| f32::from(i16::from(byte >> 4) - 8) * scale));
-        }
+        dequantize(&self.blocks[row * self.row_bytes()..][..self.row_bytes()], out);
     }
 
     /// Every row as f32, `rows × width`.
     pub(crate) fn dequantized(&self) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.rows * self.width);
-        for row in 0..self.rows {
-            self.extend_row(row, &mut out);
-        }
+        dequantize(&self.blocks, &mut out);
         out
+    }
+}
+
+/// Appends the values of whole Q4_0 `blocks` as f32 to `out`.
+fn dequantize(blocks: &[u8], out: &mut Vec<f32>) {
+    for block in blocks.chunks_exact(BLOCK_BYTES) {
+        let scale = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+        let values = &block[2..];
+        out.extend(values.iter().map(|byte| f32::from(i16::from(byte & 0x0f) - 8) * scale));
+        out.extend(values.iter().map(|byte| f32::from(i16::from(byte >> 4) - 8) * scale));
     }
 }
 
@@ -331,7 +333,9 @@ impl E5Model {
             match kind {
                 0 if data.len() == values * 4 => FileReader::new(data, String::from).f32s(values),
                 1 if data.len() == values / BLOCK * BLOCK_BYTES && values % BLOCK == 0 => {
-                    Ok(QuantizedRows { blocks: data.to_vec(), rows: 1, width: values }.dequantized())
+                    let mut out = Vec::with_capacity(values);
+                    dequantize(data, &mut out);
+                    Ok(out)
                 }
                 _ => Err(format!("tensor {name} is stored as kind {kind} in {} bytes", data.len())),
             }

